@@ -1,0 +1,77 @@
+/**
+ * The wire frame layout of DESIGN.md ("Wire frames"): a 24-byte little-endian header
+ * `u8 version | u8 type | u16 flags | u32 payloadLength | u64 id | u32 arg | u32 crc32c`,
+ * then `payloadLength` bytes of payload.
+ *
+ * @example
+ * ```ts
+ * const total = FRAME_HEADER_BYTES + payload.byteLength;
+ * if (flags & FrameFlag.Crc) verifyCrc();
+ * ```
+ */
+export const FRAME_VERSION = 1;
+export const FRAME_HEADER_BYTES = 24;
+/** Default payload limit; larger frames are rejected with `frame.too_large`. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Ids travel as u64 but must stay JS-safe integers (< 2^53) so they survive as `number`s. */
+export const MAX_FRAME_ID = Number.MAX_SAFE_INTEGER;
+
+/** Header field byte offsets. */
+export const HeaderOffset = {
+  version: 0,
+  type: 1,
+  flags: 2,
+  payloadLength: 4,
+  id: 8,
+  arg: 16,
+  crc: 20,
+} as const;
+
+/** Flag bits. Bit 0: the header's crc field holds CRC32C of the payload. */
+export const FrameFlag = {
+  Crc: 1,
+} as const;
+
+/** Frame types. */
+export const FrameType = {
+  PUBLISH: 0x01,
+  PUBLISH_END: 0x02,
+  ERROR: 0x03,
+  RECEIPT: 0x11,
+  DELIVER: 0x21,
+  ACK: 0x22,
+  NACK: 0x23,
+  TOUCH: 0x24,
+  CREDIT: 0x25,
+  PING: 0x30,
+  PONG: 0x31,
+  GOAWAY: 0x3f,
+} as const;
+export type FrameTypeName = keyof typeof FrameType;
+export type FrameTypeCode = (typeof FrameType)[FrameTypeName];
+
+const knownTypes: ReadonlySet<number> = new Set(Object.values(FrameType));
+
+/**
+ * True for a type byte the protocol defines.
+ *
+ * @example
+ * ```ts
+ * isKnownFrameType(0x22); // true (ACK)
+ * ```
+ */
+export function isKnownFrameType(type: number): type is FrameTypeCode {
+  return knownTypes.has(type);
+}
+
+/** Per-frame decode status codes shared by the WASM module and the JS reference. */
+export const FrameStatus = {
+  Ok: 0,
+  /** Version byte is not 1, or the type is unknown, or the id is not JS-safe. */
+  Malformed: 1,
+  /** payloadLength exceeds the configured limit. */
+  TooLarge: 2,
+  /** CRC flag set and the payload's CRC32C does not match. */
+  BadCrc: 3,
+} as const;
+export type FrameStatusCode = (typeof FrameStatus)[keyof typeof FrameStatus];

@@ -1,0 +1,52 @@
+/**
+ * `LeaseTable`: the lease bookkeeping the queue delegates to, implemented twice with one
+ * interface — in WASM (`assembly/leases.ts`, loaded by `src/wasm/`) and in plain JS (the reference).
+ *
+ * A lease occupies a slot. Its fencing token packs the slot's generation and the slot index into
+ * one JS-safe integer: `token = generation * 2^24 + slot`. Releasing or expiring a slot bumps its
+ * generation, so a token from an earlier delivery of the same slot is detectably stale.
+ * Payloads never enter the table: callers keep them in a JS array indexed by `slotOf(token)`.
+ *
+ * @example
+ * ```ts
+ * const table: LeaseTable = createJsLeaseTable();
+ * const token = table.acquire(1, clock.now() + 30_000);
+ * records[table.slotOf(token)] = item;
+ * table.extend(token, clock.now() + 30_000); // heartbeat
+ * table.release(token);                       // ack / fail
+ * table.isActive(token);                      // false: stale now
+ * ```
+ */
+export interface LeaseTable {
+  /** Number of live leases. */
+  readonly size: number;
+  /** Starts a delivery: allocates a slot and returns its fencing token (> 0). Grows as needed. */
+  acquire(attempt: number, deadline: number): number;
+  /** True while `token` is the current, live delivery of its slot. */
+  isActive(token: number): boolean;
+  /** Slot index of a token (valid whether or not the token is still active). */
+  slotOf(token: number): number;
+  /** Attempt number recorded at acquire, or -1 if the token is not active. */
+  attemptOf(token: number): number;
+  /** Deadline of the lease, or -1 if the token is not active. */
+  deadlineOf(token: number): number;
+  /** Moves an active lease's deadline (heartbeat). False, and no change, if the token is stale. */
+  extend(token: number, deadline: number): boolean;
+  /** Ends an active lease and frees its slot. False, and no change, if the token is stale. */
+  release(token: number): boolean;
+  /**
+   * Ends every lease whose deadline is <= `now`, earliest first, writing their tokens to `out`.
+   * Writes at most `out.length` tokens and returns how many; call again while it returns
+   * `out.length` to drain the rest. Expired slots are freed like `release`.
+   */
+  expireUpTo(now: number, out: Float64Array): number;
+  /** Earliest deadline among live leases, or `Infinity` when there are none. */
+  nextDeadline(): number;
+}
+
+/** Bits of the token that hold the slot index (16,777,216 slots). */
+export const LEASE_SLOT_BITS = 24;
+/** 2^24: multiplier that moves the generation above the slot bits. */
+export const LEASE_SLOT_SPAN = 1 << LEASE_SLOT_BITS;
+/** Generations wrap below this bound so tokens stay under 2^53. */
+export const LEASE_GENERATION_LIMIT = 2 ** 29;
