@@ -1,0 +1,251 @@
+/**
+ * Helpers between Sluice's own values and the protobuf payloads of ERROR, RECEIPT and NACK frames
+ * and of stats messages (schemas in proto/sluice/v1/, generated into src/gen/).
+ *
+ * Encoders take trusted, in-process values and throw `RangeError` on programmer errors (a
+ * negative or unsafe sequence id). Decoders take bytes from untrusted peers and never throw: bad
+ * bytes, unknown error codes and ids beyond 2^53 all become a `frame.malformed` Result.
+ * User payloads never pass through here; they stay opaque bytes.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeErrorPayload(sluiceError("queue.full", "queue 'jobs' is full"));
+ * const back = decodeErrorPayload(bytes); // ok({ code: "queue.full", message: "queue 'jobs' is full" })
+ * ```
+ */
+import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { ErrorSchema } from "../gen/sluice/v1/error_pb.ts";
+import { NackReasonSchema } from "../gen/sluice/v1/nack_pb.ts";
+import { ReceiptSchema } from "../gen/sluice/v1/receipt_pb.ts";
+import { QueueStatsSchema } from "../gen/sluice/v1/stats_pb.ts";
+import { type ErrorCode, type SluiceError, isErrorCode, sluiceError } from "../result/errors.ts";
+import { err, ok, type Result } from "../result/result.ts";
+
+export { argToErrorCode, errorCodeToArg, NO_ERROR_ARG } from "./error-arg.ts";
+
+/** A RECEIPT frame's payload: the queue accepted a publish (or recognised it as a duplicate). */
+export interface ReceiptPayload {
+  readonly sequenceId: number;
+  readonly queue: string;
+  readonly duplicate: boolean;
+}
+
+/** A NACK frame's payload: why a consumer failed a delivery and whether it should be retried. */
+export interface NackPayload {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly requeue: boolean;
+}
+
+/** The counters of `SafeTaskQueue.stats()`, all non-negative safe integers. */
+export interface QueueCounters {
+  readonly pending: number;
+  readonly active: number;
+  readonly poisoned: number;
+  readonly enqueued: number;
+  readonly acked: number;
+  readonly failed: number;
+  readonly requeued: number;
+  readonly expired: number;
+  readonly poisonedTotal: number;
+}
+
+/** A stats message: the queue's counters plus backpressure state and (optionally) its name. */
+export interface QueueStatsPayload extends QueueCounters {
+  readonly backpressure: boolean;
+  readonly queue: string;
+}
+
+const COUNTER_KEYS = [
+  "pending",
+  "active",
+  "poisoned",
+  "enqueued",
+  "acked",
+  "failed",
+  "requeued",
+  "expired",
+  "poisonedTotal",
+] as const satisfies readonly (keyof QueueCounters)[];
+
+/**
+ * Encodes a `SluiceError` as a `sluice.v1.Error`. Metadata values that are not strings are
+ * JSON-encoded (the wire map is string→string); `cause` is not sent, since it may hold
+ * in-process objects or internals a peer should not see.
+ *
+ * @example
+ * ```ts
+ * encodeErrorPayload(sluiceError("timeout", "late", { metadata: { attempts: 3 } })); // metadata.attempts = "3"
+ * ```
+ */
+export function encodeErrorPayload(error: SluiceError): Uint8Array {
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(error.metadata ?? {})) {
+    if (value !== undefined) metadata[key] = stringifyMetadata(value);
+  }
+  return toBinary(ErrorSchema, create(ErrorSchema, { code: error.code, message: error.message, metadata }));
+}
+
+/**
+ * Decodes a `sluice.v1.Error` into a `SluiceError` (metadata values stay strings; an empty map is
+ * omitted). Undecodable bytes or an unknown code give `frame.malformed`.
+ *
+ * @example
+ * ```ts
+ * const r = decodeErrorPayload(frame.payload);
+ * if (r.ok) console.log(r.value.code);
+ * ```
+ */
+export function decodeErrorPayload(bytes: Uint8Array): Result<SluiceError> {
+  const decoded = decode(ErrorSchema, bytes, "Error");
+  if (!decoded.ok) return decoded;
+  const { code, message, metadata } = decoded.value;
+  if (!isErrorCode(code)) return unknownCode("Error", code);
+  const hasMetadata = Object.keys(metadata).length > 0;
+  return ok(hasMetadata ? sluiceError(code, message, { metadata: { ...metadata } }) : sluiceError(code, message));
+}
+
+/**
+ * Encodes a receipt. Throws `RangeError` when `sequenceId` is not a non-negative safe integer.
+ *
+ * @example
+ * ```ts
+ * encodeReceiptPayload({ sequenceId: 42, queue: "jobs", duplicate: false });
+ * ```
+ */
+export function encodeReceiptPayload(receipt: ReceiptPayload): Uint8Array {
+  const sequenceId = toUint64(receipt.sequenceId, "Receipt.sequenceId");
+  return toBinary(ReceiptSchema, create(ReceiptSchema, { sequenceId, queue: receipt.queue, duplicate: receipt.duplicate }));
+}
+
+/**
+ * Decodes a receipt; `frame.malformed` for bad bytes or a sequence id beyond 2^53.
+ *
+ * @example
+ * ```ts
+ * const r = decodeReceiptPayload(bytes); // ok({ sequenceId: 42, queue: "jobs", duplicate: false })
+ * ```
+ */
+export function decodeReceiptPayload(bytes: Uint8Array): Result<ReceiptPayload> {
+  const decoded = decode(ReceiptSchema, bytes, "Receipt");
+  if (!decoded.ok) return decoded;
+  const sequenceId = fromUint64(decoded.value.sequenceId, "Receipt.sequence_id");
+  if (!sequenceId.ok) return sequenceId;
+  return ok({ sequenceId: sequenceId.value, queue: decoded.value.queue, duplicate: decoded.value.duplicate });
+}
+
+/**
+ * Encodes a NACK reason.
+ *
+ * @example
+ * ```ts
+ * encodeNackPayload({ code: "unavailable", message: "db down", requeue: true });
+ * ```
+ */
+export function encodeNackPayload(reason: NackPayload): Uint8Array {
+  return toBinary(NackReasonSchema, create(NackReasonSchema, { ...reason }));
+}
+
+/**
+ * Decodes a NACK reason; `frame.malformed` for bad bytes or an unknown code.
+ *
+ * @example
+ * ```ts
+ * const r = decodeNackPayload(bytes);
+ * if (r.ok && r.value.requeue) retryLater();
+ * ```
+ */
+export function decodeNackPayload(bytes: Uint8Array): Result<NackPayload> {
+  const decoded = decode(NackReasonSchema, bytes, "NackReason");
+  if (!decoded.ok) return decoded;
+  const { code, message, requeue } = decoded.value;
+  if (!isErrorCode(code)) return unknownCode("NackReason", code);
+  return ok({ code, message, requeue });
+}
+
+/**
+ * Encodes queue stats. `backpressure` defaults to false and `queue` to "" (implied by context).
+ * Throws `RangeError` when a counter is not a non-negative safe integer.
+ *
+ * @example
+ * ```ts
+ * encodeQueueStatsPayload({ ...queue.stats(), queue: "jobs", backpressure: false });
+ * ```
+ */
+export function encodeQueueStatsPayload(
+  stats: QueueCounters & { readonly backpressure?: boolean; readonly queue?: string },
+): Uint8Array {
+  const message = create(QueueStatsSchema, { backpressure: stats.backpressure ?? false, queue: stats.queue ?? "" });
+  for (const key of COUNTER_KEYS) message[key] = toUint64(stats[key], `QueueStats.${key}`);
+  return toBinary(QueueStatsSchema, message);
+}
+
+/**
+ * Decodes queue stats; `frame.malformed` for bad bytes or a counter beyond 2^53.
+ *
+ * @example
+ * ```ts
+ * const r = decodeQueueStatsPayload(bytes);
+ * if (r.ok) console.log(r.value.pending);
+ * ```
+ */
+export function decodeQueueStatsPayload(bytes: Uint8Array): Result<QueueStatsPayload> {
+  const decoded = decode(QueueStatsSchema, bytes, "QueueStats");
+  if (!decoded.ok) return decoded;
+  const counters: Record<string, number> = {};
+  for (const key of COUNTER_KEYS) {
+    const value = fromUint64(decoded.value[key], `QueueStats.${key}`);
+    if (!value.ok) return value;
+    counters[key] = value.value;
+  }
+  return ok({
+    ...(counters as unknown as QueueCounters),
+    backpressure: decoded.value.backpressure,
+    queue: decoded.value.queue,
+  });
+}
+
+// protobuf-es throws on truncated or invalid wire data; peers are untrusted, so turn that into a value.
+function decode<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array, what: string): Result<MessageShape<Desc>> {
+  try {
+    return ok(fromBinary(schema, bytes));
+  } catch (thrown) {
+    const reason = thrown instanceof Error ? thrown.message : String(thrown);
+    return err("frame.malformed", `cannot decode sluice.v1.${what} payload: ${reason}`, {
+      cause: thrown,
+      metadata: { message: what, bytes: bytes.byteLength },
+    });
+  }
+}
+
+function unknownCode(what: string, code: string): Result<never> {
+  return err("frame.malformed", `sluice.v1.${what} carries unknown error code ${JSON.stringify(code)}`, {
+    metadata: { message: what, code },
+  });
+}
+
+function toUint64(value: number, field: string): bigint {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${field} must be a non-negative safe integer (got ${value})`);
+  }
+  return BigInt(value);
+}
+
+// Ids and counters are `number`s in Sluice; anything past 2^53 would silently lose precision.
+function fromUint64(value: bigint, field: string): Result<number> {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    return err("frame.malformed", `${field} ${value} exceeds the largest safe integer`, { metadata: { field } });
+  }
+  return ok(Number(value));
+}
+
+function stringifyMetadata(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    // Cyclic objects and the like: a lossy string beats failing to report the error at all.
+    return String(value);
+  }
+}
