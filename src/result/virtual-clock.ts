@@ -21,10 +21,17 @@ interface VirtualTimer {
   readonly callback: () => void;
 }
 
+type Immediate = (callback: () => void) => unknown;
+// Prefer setImmediate: a macrotask with no 1 ms clamp, so thousands of advances stay fast.
+const nextMacrotask: Immediate =
+  typeof (globalThis as { setImmediate?: Immediate }).setImmediate === "function"
+    ? (globalThis as unknown as { setImmediate: Immediate }).setImmediate
+    : (callback) => globalThis.setTimeout(callback, 0);
+
 /** Lets queued promise jobs (and the jobs they queue) run before time moves again. */
 function flushJobs(): Promise<void> {
   // A macrotask runs only after the whole microtask queue has drained, however deep the chain.
-  return new Promise((resolve) => globalThis.setTimeout(resolve, 0));
+  return new Promise((resolve) => nextMacrotask(resolve));
 }
 
 export class VirtualClock implements Clock {
