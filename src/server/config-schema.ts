@@ -1,0 +1,272 @@
+/**
+ * The shape, embedded defaults and per-field rules of Sluice's server configuration.
+ * `loadConfig` (config.ts) merges defaults ← sluice.config.json ← environment and checks every
+ * value against the rules here, so each rule lives in one place and names what it expects.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_CONFIG.queues.default.leaseMs;          // 30000
+ * checkRule(QUEUE_RULES.leaseMs, -5, "queues.jobs.leaseMs");
+ * // "config: queues.jobs.leaseMs must be a positive integer (got -5)"
+ * ```
+ */
+
+/**
+ * Where one queue's leases go when no WebSocket consumer takes them (issue 6): a downstream
+ * socket first (`wsUrl`), the Connect/gRPC `Relay` service as fallback (`rpcUrl`).
+ *
+ * @example
+ * ```ts
+ * const bridge: BridgeConfig = { wsUrl: "wss://worker.internal/sluice", sendTimeoutMs: 3000, pingIntervalMs: 15000, concurrency: 8 };
+ * ```
+ */
+export interface BridgeConfig {
+  /** Downstream WebSocket (ws: or wss:) that receives DELIVER frames. */
+  readonly wsUrl?: string;
+  /** Downstream Relay RPC base URL (http: or https:), used when the socket is down. */
+  readonly rpcUrl?: string;
+  /** How long one send may take before it counts as failed (`timeout`). */
+  readonly sendTimeoutMs: number;
+  /** PING interval on the downstream socket; a missed PONG marks it down. */
+  readonly pingIntervalMs: number;
+  /** Leases in flight to the downstream at once. */
+  readonly concurrency: number;
+}
+
+/**
+ * One queue's settings: the `SafeTaskQueue` options of DESIGN.md plus an optional bridge.
+ *
+ * @example
+ * ```ts
+ * const q: QueueConfig = { ...DEFAULT_QUEUE_CONFIG, leaseMs: 60000 };
+ * ```
+ */
+export interface QueueConfig {
+  readonly capacity: number;
+  /** "wait": a full queue holds producers back; "reject": it fails them with `queue.full`. */
+  readonly fullMode: "wait" | "reject";
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  readonly sweepMs: number;
+  /** Delivery attempts before an item is poisoned. */
+  readonly maxRetries: number;
+  readonly requeueDelayMs: number;
+  readonly bridge?: BridgeConfig;
+}
+
+/**
+ * The whole server configuration, as `loadConfig` returns it (frozen).
+ *
+ * @example
+ * ```ts
+ * const { port, host, queues } = config;
+ * for (const [name, q] of Object.entries(queues)) SafeTaskQueue.create({ name, ...q });
+ * ```
+ */
+export interface SluiceConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Graceful-shutdown budget: how long in-flight leases get to finish. */
+  readonly drainMs: number;
+  /** Largest accepted frame payload; bigger frames get `frame.too_large`. */
+  readonly maxFrameBytes: number;
+  /** How long an idempotency key is remembered (0 turns deduplication off). */
+  readonly idempotencyWindowMs: number;
+  /** Accepted bearer tokens; empty disables authentication. */
+  readonly authTokens: readonly string[];
+  readonly queues: Readonly<Record<string, QueueConfig>>;
+}
+
+/**
+ * Bridge defaults, applied under any `bridge` section.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_BRIDGE_CONFIG.sendTimeoutMs; // 3000
+ * ```
+ */
+export const DEFAULT_BRIDGE_CONFIG: BridgeConfig = Object.freeze({ sendTimeoutMs: 3000, pingIntervalMs: 15000, concurrency: 8 });
+
+/**
+ * Queue defaults (the `SafeTaskQueue` defaults of DESIGN.md), applied under every queue.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_QUEUE_CONFIG.maxRetries; // 5
+ * ```
+ */
+export const DEFAULT_QUEUE_CONFIG: QueueConfig = Object.freeze({
+  capacity: 1024,
+  fullMode: "wait",
+  leaseMs: 30_000,
+  heartbeatMs: 5_000,
+  sweepMs: 1_000,
+  maxRetries: 5,
+  requeueDelayMs: 0,
+});
+
+/**
+ * The configuration used when there is no file and no environment override. The host is
+ * 0.0.0.0 because this is a server meant to be reached from other machines and containers;
+ * set SLUICE_HOST=127.0.0.1 to keep it local.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_CONFIG.port; // 8787
+ * ```
+ */
+export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
+  port: 8787,
+  host: "0.0.0.0",
+  drainMs: 10_000,
+  maxFrameBytes: 1024 * 1024,
+  idempotencyWindowMs: 300_000,
+  authTokens: Object.freeze([]) as readonly string[],
+  queues: Object.freeze({ default: DEFAULT_QUEUE_CONFIG }),
+});
+
+/**
+ * What a config value must be. `int` covers every count and duration (milliseconds).
+ *
+ * @example
+ * ```ts
+ * const rule: Rule = { kind: "int", min: 1 };
+ * ```
+ */
+export type Rule =
+  | { readonly kind: "int"; readonly min: number; readonly max?: number }
+  | { readonly kind: "string" }
+  | { readonly kind: "enum"; readonly values: readonly string[] }
+  | { readonly kind: "tokens" }
+  | { readonly kind: "url"; readonly protocols: readonly string[] };
+
+const positive: Rule = { kind: "int", min: 1 };
+const nonNegative: Rule = { kind: "int", min: 0 };
+
+/**
+ * Rules for the top-level (server-wide) keys other than `queues`/`queueDefaults`.
+ *
+ * @example
+ * ```ts
+ * SERVER_RULES.port; // { kind: "int", min: 0, max: 65535 }
+ * ```
+ */
+export const SERVER_RULES: Readonly<Record<Exclude<keyof SluiceConfig, "queues">, Rule>> = {
+  // 0 asks the OS for a free port (tests, ephemeral workers).
+  port: { kind: "int", min: 0, max: 65535 },
+  host: { kind: "string" },
+  drainMs: nonNegative,
+  // The frame header's payloadLength is a u32.
+  maxFrameBytes: { kind: "int", min: 1, max: 0xffff_ffff },
+  idempotencyWindowMs: nonNegative,
+  authTokens: { kind: "tokens" },
+};
+
+/**
+ * Rules for one queue's keys (also used for `queueDefaults`, minus `bridge`).
+ *
+ * @example
+ * ```ts
+ * QUEUE_RULES.fullMode; // { kind: "enum", values: ["wait", "reject"] }
+ * ```
+ */
+export const QUEUE_RULES: Readonly<Record<Exclude<keyof QueueConfig, "bridge">, Rule>> = {
+  capacity: positive,
+  fullMode: { kind: "enum", values: ["wait", "reject"] },
+  leaseMs: positive,
+  heartbeatMs: positive,
+  sweepMs: positive,
+  maxRetries: positive,
+  requeueDelayMs: nonNegative,
+};
+
+/**
+ * Rules for a queue's `bridge` section.
+ *
+ * @example
+ * ```ts
+ * BRIDGE_RULES.wsUrl; // { kind: "url", protocols: ["ws:", "wss:"] }
+ * ```
+ */
+export const BRIDGE_RULES: Readonly<Record<keyof BridgeConfig, Rule>> = {
+  wsUrl: { kind: "url", protocols: ["ws:", "wss:"] },
+  rpcUrl: { kind: "url", protocols: ["http:", "https:"] },
+  sendTimeoutMs: positive,
+  pingIntervalMs: positive,
+  concurrency: positive,
+};
+
+/**
+ * Queue names: used in URLs, metric labels and `<name>.poison`, so a conservative alphabet.
+ *
+ * @example
+ * ```ts
+ * QUEUE_NAME_PATTERN.test("jobs.high-priority"); // true
+ * ```
+ */
+export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Checks `value` against `rule`; returns a problem message naming `path`, or undefined when valid.
+ *
+ * @example
+ * ```ts
+ * checkRule({ kind: "int", min: 1 }, 0, "capacity"); // "config: capacity must be a positive integer (got 0)"
+ * ```
+ */
+export function checkRule(rule: Rule, value: unknown, path: string): string | undefined {
+  const valid = isValid(rule, value);
+  return valid ? undefined : `config: ${path} must be ${describeRule(rule)} (got ${show(value)})`;
+}
+
+function isValid(rule: Rule, value: unknown): boolean {
+  switch (rule.kind) {
+    case "int":
+      return Number.isSafeInteger(value) && (value as number) >= rule.min && (rule.max === undefined || (value as number) <= rule.max);
+    case "string":
+      return typeof value === "string" && value.trim() !== "";
+    case "enum":
+      return typeof value === "string" && rule.values.includes(value);
+    case "tokens":
+      // Tokens travel in headers and in a comma-separated env var: no whitespace, no commas.
+      return Array.isArray(value) && value.every((t) => typeof t === "string" && /^[^\s,]+$/.test(t));
+    case "url":
+      return typeof value === "string" && URL.canParse(value) && rule.protocols.includes(new URL(value).protocol);
+  }
+}
+
+function describeRule(rule: Rule): string {
+  switch (rule.kind) {
+    case "int":
+      if (rule.max !== undefined) return `an integer from ${rule.min} to ${rule.max}`;
+      return rule.min === 1 ? "a positive integer" : rule.min === 0 ? "a non-negative integer" : `an integer >= ${rule.min}`;
+    case "string":
+      return "a non-empty string";
+    case "enum":
+      return `one of ${rule.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "tokens":
+      return "an array of non-empty strings without whitespace or commas";
+    case "url":
+      return `a ${rule.protocols.map((p) => p.slice(0, -1)).join("/")} URL`;
+  }
+}
+
+/**
+ * Renders a config value for an error message, shortened so a huge blob cannot flood a log.
+ *
+ * @example
+ * ```ts
+ * show("abc"); // "\"abc\""
+ * ```
+ */
+export function show(value: unknown): string {
+  if (value === undefined) return "undefined";
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
