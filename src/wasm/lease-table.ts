@@ -16,6 +16,10 @@
  * table.release(token);                       // ack / fail
  * table.isActive(token);                      // false: stale now
  * ```
+ *
+ * Ordering: deadlines live in a binary min-heap keyed by (deadline, acquire sequence), so leases
+ * with equal deadlines expire in acquire order, identically in both implementations. Free slots
+ * are reused last-freed-first; new slots are taken in index order.
  */
 export interface LeaseTable {
   /** Number of live leases. */
@@ -42,11 +46,30 @@ export interface LeaseTable {
   expireUpTo(now: number, out: Float64Array): number;
   /** Earliest deadline among live leases, or `Infinity` when there are none. */
   nextDeadline(): number;
+  /**
+   * Batch `acquire`: `count` leases (at most `out.length`) with the same attempt and deadline,
+   * tokens written to `out`; returns how many. One boundary crossing per batch for WASM.
+   */
+  acquireMany(attempt: number, deadline: number, count: number, out: Float64Array): number;
+  /** Batch `release` of `tokens[0, count)`; returns how many were active (stale ones are skipped). */
+  releaseMany(tokens: Float64Array, count: number): number;
 }
 
 /** Bits of the token that hold the slot index (16,777,216 slots). */
 export const LEASE_SLOT_BITS = 24;
 /** 2^24: multiplier that moves the generation above the slot bits. */
 export const LEASE_SLOT_SPAN = 1 << LEASE_SLOT_BITS;
-/** Generations wrap below this bound so tokens stay under 2^53. */
+/** Generations run 1 .. 2^29 - 1 and wrap back to 1 (0 is never used, so tokens are > 0). */
 export const LEASE_GENERATION_LIMIT = 2 ** 29;
+
+/**
+ * Slot index of a token (pure arithmetic, shared by both implementations).
+ *
+ * @example
+ * ```ts
+ * tokenSlot(3 * LEASE_SLOT_SPAN + 5); // 5
+ * ```
+ */
+export function tokenSlot(token: number): number {
+  return token % LEASE_SLOT_SPAN;
+}
