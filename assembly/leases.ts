@@ -227,3 +227,10 @@ export function leaseExpireUpTo(now: f64, maxOut: u32): u32 {
 export function leaseNextDeadline(): f64 {
   return size == 0 ? Infinity : load<f64>(rec(0));
 }
+
+/** Test hook: sets a slot's generation (to reach the wrap without 2^29 releases). */
+export function leaseSetGeneration(slot: u32, generation: u32): bool {
+  if (slot >= high || generation == 0 || generation >= GEN_LIMIT) return false;
+  store<u32>(rec(slot), generation, 20);
+  return true;
+}

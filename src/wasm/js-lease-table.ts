@@ -211,6 +211,12 @@ class JsLeaseTable implements LeaseTable {
   nextDeadline(): number {
     return this.count === 0 ? Infinity : this.hDeadline[0]!;
   }
+
+  setGenerationForTest(slot: number, generation: number): boolean {
+    if (slot >= this.high || generation === 0 || generation >= LEASE_GENERATION_LIMIT) return false;
+    this.gen[slot] = generation;
+    return true;
+  }
 }
 
 /**

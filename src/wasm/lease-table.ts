@@ -73,3 +73,18 @@ export const LEASE_GENERATION_LIMIT = 2 ** 29;
 export function tokenSlot(token: number): number {
   return token % LEASE_SLOT_SPAN;
 }
+
+/**
+ * Test hook both implementations carry (not part of `LeaseTable`): sets slot `slot`'s generation
+ * so tests reach the generation wrap without 2^29 releases. Returns false for unused slots.
+ *
+ * @example
+ * ```ts
+ * setGenerationForTest(table, 0, LEASE_GENERATION_LIMIT - 1);
+ * ```
+ */
+export function setGenerationForTest(table: LeaseTable, slot: number, generation: number): boolean {
+  const hook = (table as { setGenerationForTest?: (s: number, g: number) => boolean }).setGenerationForTest;
+  if (!hook) throw new TypeError("this LeaseTable has no test hook");
+  return hook.call(table, slot, generation);
+}

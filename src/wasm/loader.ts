@@ -39,6 +39,7 @@ export interface SluiceExports {
   leaseReleaseMany(count: number): number;
   leaseExpireUpTo(now: number, maxOut: number): number;
   leaseNextDeadline(): number;
+  leaseSetGeneration(slot: number, generation: number): number;
 }
 
 /** Bytes reserved after `__heap_base` for the CRC tables (8 × 256 × u32). */

@@ -114,6 +114,10 @@ class WasmLeaseTable implements LeaseTable {
   nextDeadline(): number {
     return this.ex.leaseNextDeadline();
   }
+
+  setGenerationForTest(slot: number, generation: number): boolean {
+    return this.ex.leaseSetGeneration(slot, generation) !== 0;
+  }
 }
 
 /**
