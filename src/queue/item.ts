@@ -1,0 +1,45 @@
+/**
+ * `QueueItem`: the queue's own record of a message across deliveries (internal).
+ *
+ * Kept small on purpose — a million pending items each cost one of these — so the failure
+ * history is allocated only once an item has failed.
+ *
+ * @example
+ * ```ts
+ * const item = newItem(payload, 1, clock.now(), undefined);
+ * recordFailure(item, 1, error, clock.now());
+ * ```
+ */
+import type { SluiceError } from "../result/errors.ts";
+
+/** One ended delivery, as kept in an item's history. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly code: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+export interface QueueItem<T> {
+  payload: T;
+  sequenceId: number;
+  /** Deliveries started since enqueue or the last replay. */
+  attempts: number;
+  enqueuedAt: number;
+  lastError: SluiceError | undefined;
+  /** Idempotency key, while the item is alive. */
+  key: string | undefined;
+  /** Failed deliveries, oldest first; survives poison replay. */
+  history: AttemptRecord[] | undefined;
+}
+
+/** Creates the record of a freshly enqueued message. */
+export function newItem<T>(payload: T, sequenceId: number, now: number, key: string | undefined): QueueItem<T> {
+  return { payload, sequenceId, attempts: 0, enqueuedAt: now, lastError: undefined, key, history: undefined };
+}
+
+/** Remembers why a delivery ended, for the poison queue and the next lease's `lastError`. */
+export function recordFailure<T>(item: QueueItem<T>, attempt: number, error: SluiceError, now: number): void {
+  item.lastError = error;
+  (item.history ??= []).push({ attempt, code: error.code, message: error.message, at: now });
+}

@@ -1,0 +1,415 @@
+/**
+ * `SafeTaskQueue<T>`: a bounded in-memory queue with leases, heartbeats, retries with backoff
+ * and a poison queue (semantics: DESIGN.md "SafeTaskQueue semantics").
+ *
+ * Every item is always in exactly one place — ready, waiting out a requeue delay, in flight
+ * (leased), or in the poison queue — until it is acked. Nothing is dropped silently.
+ * Expected failures are Results, never throws; a lease that is no longer the live delivery of its
+ * item (acked, failed, expired, redelivered) gets `lease.inactive` and changes nothing.
+ *
+ * @example
+ * ```ts
+ * const queue = SafeTaskQueue.create<string>({ name: "jobs", maxRetries: 3 });
+ * await queue.enqueue("hello");
+ * const leased = await queue.lease({ signal });
+ * if (leased.ok) queue.ack(leased.value);
+ * ```
+ */
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import { RetryPolicy } from "../result/retry-policy.ts";
+import { Waiters } from "./waiters.ts";
+import { Backpressure } from "./backpressure.ts";
+import { DelayedSet } from "./delayed-set.ts";
+import { QueueEvents, type QueueEventType } from "./events.ts";
+import { Fifo } from "./fifo.ts";
+import { newItem, type QueueItem, recordFailure } from "./item.ts";
+import type { Lease } from "./lease.ts";
+import { QueueMetrics } from "./metrics/queue-metrics.ts";
+import { MetricsRegistry } from "./metrics/registry.ts";
+import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptions } from "./options.ts";
+import { PoisonQueue } from "./poison-queue.ts";
+import { type QueueStats, QueueCounters } from "./stats.ts";
+import { createLeaseTable } from "../wasm/mod.ts";
+import type { LeaseTable } from "../wasm/lease-table.ts";
+
+/** Options of `fail`. */
+export interface FailOptions {
+  /** Put the item back (default) or poison it at once. */
+  requeue?: boolean;
+  /** False when the delivery ended through no fault of the item (cancel, shutdown): it does not use up an attempt. */
+  countAttempt?: boolean;
+  /** Overrides the queue's requeue delay for this redelivery. */
+  delayMs?: number;
+}
+
+/** What `drain` reports once in-flight work has finished or been put back. */
+export interface DrainReport {
+  pending: number;
+  /** In-flight leases still running at the deadline, put back with their attempt not counted. */
+  requeuedInFlight: number;
+  poisoned: number;
+}
+
+type State = "open" | "draining" | "closed";
+
+export class SafeTaskQueue<T> {
+  readonly options: ResolvedQueueOptions;
+  readonly name: string;
+  readonly poison: PoisonQueue<T>;
+  readonly events = new QueueEvents();
+  readonly metrics: QueueMetrics;
+  readonly #table: LeaseTable;
+  readonly #ready = new Fifo<QueueItem<T>>(64);
+  readonly #delayed = new DelayedSet<QueueItem<T>>();
+  readonly #items: Array<QueueItem<T> | undefined> = [];
+  readonly #leases: Array<Lease<T> | undefined> = [];
+  readonly #keys = new Map<string, number>();
+  readonly #leaseWaiters = new Waiters<Lease<T>>();
+  readonly #roomWaiters = new Waiters<void>();
+  readonly #idleWaiters = new Waiters<void>();
+  readonly #counters = new QueueCounters();
+  readonly #backpressure: Backpressure;
+  readonly #expired = new Float64Array(256);
+  #held = 0;
+  #sequence = 0;
+  #state: State = "open";
+  #sweepTimer: unknown;
+  #delayTimer: unknown;
+  #delayTimerAt = Infinity;
+
+  /** Creates a queue; throws `RangeError`/`TypeError` naming a bad option. */
+  static create<T>(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry } = {}): SafeTaskQueue<T> {
+    return new SafeTaskQueue<T>(options);
+  }
+
+  private constructor(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry }) {
+    this.options = resolveQueueOptions(options);
+    this.name = this.options.name;
+    this.#table = options.leaseTable ?? createLeaseTable();
+    this.metrics = new QueueMetrics(options.metrics ?? new MetricsRegistry(), { queue: this.name, role: this.options.role });
+    this.metrics.registry.addCollector(() => {
+      this.metrics.pending.set(this.#ready.length + this.#delayed.size);
+      this.metrics.activeLeases.set(this.#table.size);
+      this.metrics.poisonDepth.set(this.poison.size);
+    });
+    this.#backpressure = new Backpressure(this.options.highWatermark, this.options.lowWatermark, this.options.onBackpressure);
+    this.poison = new PoisonQueue<T>(this.options.poisonQueueName, (item) => this.#putBack(item));
+  }
+
+  /** Adds a message. Waits for room when full (or fails `queue.full` with `fullMode: "reject"`). */
+  async enqueue(payload: T, options: { signal?: AbortSignal; key?: string } = {}): Promise<Result<{ sequenceId: number; duplicate: boolean }>> {
+    for (;;) {
+      const added = this.tryEnqueue(payload, options.key);
+      if (added.ok || added.error.code !== "queue.full" || this.options.fullMode === "reject") return added;
+      const room = await this.#roomWaiters.wait(options.signal);
+      if (!room.ok) return room;
+    }
+  }
+
+  /**
+   * Adds a message without waiting: `queue.full` when there is no room. An item whose `key` is
+   * already held (pending, delayed or in flight) is not added again; its sequence id comes back
+   * with `duplicate: true`.
+   */
+  tryEnqueue(payload: T, key?: string): Result<{ sequenceId: number; duplicate: boolean }> {
+    if (this.#state !== "open") return err("queue.closed", `queue '${this.name}' is ${this.#state}`);
+    if (key !== undefined) {
+      const existing = this.#keys.get(key);
+      if (existing !== undefined) return ok({ sequenceId: existing, duplicate: true });
+    }
+    if (this.#held >= this.options.capacity) {
+      return err("queue.full", `queue '${this.name}' is full (capacity ${this.options.capacity})`, {
+        metadata: { capacity: this.options.capacity },
+      });
+    }
+    const item = newItem(payload, ++this.#sequence, this.options.clock.now(), key);
+    if (key !== undefined) this.#keys.set(key, item.sequenceId);
+    this.#held++;
+    this.#counters.enqueued++;
+    this.metrics.enqueued.value++;
+    this.#backpressure.update(this.#held);
+    this.#emit("enqueued", item);
+    this.#deliver(item);
+    return ok({ sequenceId: item.sequenceId, duplicate: false });
+  }
+
+  /** Takes the next item, waiting while the queue is empty. `canceled` on abort, `queue.closed` after close/drain. */
+  lease(options: { signal?: AbortSignal } = {}): Promise<Result<Lease<T>>> {
+    const lease = this.tryLease();
+    if (lease !== undefined) return Promise.resolve(ok(lease));
+    if (this.#state !== "open") return Promise.resolve(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
+    return this.#leaseWaiters.wait(options.signal);
+  }
+
+  /** Takes the next ready item without waiting; `undefined` if none (or the queue is not open). */
+  tryLease(): Lease<T> | undefined {
+    if (this.#state !== "open") return undefined;
+    if (this.#delayed.size > 0) this.#promoteDelayed();
+    const item = this.#ready.shift();
+    return item === undefined ? undefined : this.#start(item);
+  }
+
+  /** The live lease with this fencing token (for consumers that ack by token over the wire). */
+  leaseByToken(token: number): Lease<T> | undefined {
+    return this.#table.isActive(token) ? this.#leases[this.#table.slotOf(token)] : undefined;
+  }
+
+  /** Ends a delivery successfully. */
+  ack(lease: Lease<T>): Result<void> {
+    const item = this.#live(lease);
+    if (item === undefined) return this.#inactive(lease);
+    this.#end(lease);
+    this.#counters.acked++;
+    this.metrics.acked.value++;
+    this.#forget(item);
+    this.#emit("acked", item, lease.attempt);
+    return ok();
+  }
+
+  /** Ends a delivery as failed: requeue (default) until `maxRetries`, then poison; `requeue: false` poisons at once. */
+  fail(lease: Lease<T>, error: SluiceError, options: FailOptions = {}): Result<void> {
+    const item = this.#live(lease);
+    if (item === undefined) return this.#inactive(lease);
+    const { requeue = true, countAttempt = true } = options;
+    this.#end(lease);
+    item.lastError = error;
+    if (countAttempt) {
+      recordFailure(item, lease.attempt, error, this.options.clock.now());
+      this.#counters.failed++;
+      this.metrics.failed.value++;
+    } else {
+      item.attempts--;
+    }
+    this.#emit("failed", item, lease.attempt, error);
+    if (!requeue || item.attempts >= this.options.maxRetries) this.#toPoison(item, error);
+    else this.#requeue(item, options.delayMs ?? this.#requeueDelay(item.attempts));
+    return ok();
+  }
+
+  /** Extends a live lease's deadline by `leaseMs` from now. */
+  heartbeat(lease: Lease<T>): Result<void> {
+    const item = this.#live(lease);
+    if (item === undefined) return this.#inactive(lease);
+    this.#table.extend(lease.token, this.options.clock.now() + this.options.leaseMs);
+    this.#emit("heartbeat", item, lease.attempt);
+    return ok();
+  }
+
+  /** Ends a delivery by sending the item straight to the poison queue. */
+  moveToPoison(lease: Lease<T>, error: SluiceError): Result<void> {
+    const item = this.#live(lease);
+    if (item === undefined) return this.#inactive(lease);
+    this.#end(lease);
+    recordFailure(item, lease.attempt, error, this.options.clock.now());
+    this.#toPoison(item, error);
+    return ok();
+  }
+
+  /** Counts and levels. */
+  stats(): QueueStats {
+    return this.#counters.snapshot({
+      pending: this.#ready.length + this.#delayed.size,
+      active: this.#table.size,
+      poisoned: this.poison.size,
+      backpressure: this.#backpressure.active,
+      capacity: this.options.capacity,
+    });
+  }
+
+  /**
+   * Stops new enqueues and leases, waits up to `deadlineMs` for in-flight leases to end, then puts
+   * the ones still running back (attempt not counted). `canceled` if `signal` aborts first.
+   */
+  async drain(options: { deadlineMs: number; signal?: AbortSignal }): Promise<Result<DrainReport>> {
+    if (this.#state === "open") this.#state = "draining";
+    this.#wakeAll(err("queue.closed", `queue '${this.name}' is draining`));
+    if (this.#table.size > 0) {
+      const timer = this.options.clock.setTimeout(() => this.#idleWaiters.failAll(ok()), options.deadlineMs);
+      const idle = await this.#idleWaiters.wait(options.signal);
+      this.options.clock.clearTimeout(timer);
+      if (!idle.ok) return idle;
+    }
+    let requeuedInFlight = 0;
+    for (const lease of this.#leases) {
+      if (lease !== undefined && this.fail(lease, sluiceError("unavailable", "queue drained"), { countAttempt: false, delayMs: 0 }).ok) {
+        requeuedInFlight++;
+      }
+    }
+    for (const item of this.#delayed.takeAll()) this.#ready.push(item);
+    this.#emit("drained");
+    return ok({ pending: this.#ready.length, requeuedInFlight, poisoned: this.poison.size });
+  }
+
+  /** Closes the queue: waiting `lease`/`enqueue` calls end with `queue.closed`. Live leases can still be acked or failed. */
+  close(): void {
+    this.#state = "closed";
+    this.#wakeAll(err("queue.closed", `queue '${this.name}' is closed`));
+    this.options.clock.clearTimeout(this.#sweepTimer);
+    this.options.clock.clearTimeout(this.#delayTimer);
+    this.#sweepTimer = undefined;
+    this.#delayTimer = undefined;
+    for (const item of this.#delayed.takeAll()) this.#ready.push(item);
+  }
+
+  /** True once `close()` ran. */
+  get closed(): boolean {
+    return this.#state === "closed";
+  }
+
+  // ---- internals ----
+
+  #start(item: QueueItem<T>): Lease<T> {
+    const attempt = ++item.attempts;
+    const token = this.#table.acquire(attempt, this.options.clock.now() + this.options.leaseMs);
+    const lease: Lease<T> = {
+      payload: item.payload,
+      attempt,
+      sequenceId: item.sequenceId,
+      token,
+      enqueuedAt: item.enqueuedAt,
+      lastError: item.lastError,
+      isPoisoned: attempt >= this.options.maxRetries,
+      queue: this.name,
+    };
+    const slot = this.#table.slotOf(token);
+    this.#items[slot] = item;
+    this.#leases[slot] = lease;
+    this.metrics.deliveryAttempts.value++;
+    this.#emit("leased", item, attempt);
+    if (this.#sweepTimer === undefined && this.#state !== "closed") {
+      this.#sweepTimer = this.options.clock.setTimeout(() => this.#sweep(), this.options.sweepMs);
+    }
+    return lease;
+  }
+
+  /** The item behind a live lease, expiring it first if its deadline has passed. */
+  #live(lease: Lease<T>): QueueItem<T> | undefined {
+    const token = lease.token;
+    if (!this.#table.isActive(token)) return undefined;
+    const slot = this.#table.slotOf(token);
+    if (this.#leases[slot] !== lease) return undefined;
+    if (this.#table.deadlineOf(token) <= this.options.clock.now()) {
+      this.#table.release(token);
+      this.#expire(slot);
+      return undefined;
+    }
+    return this.#items[slot];
+  }
+
+  #inactive(lease: Lease<T>): Result<never> {
+    return err("lease.inactive", `lease ${lease.token} of item ${lease.sequenceId} is no longer active`, {
+      metadata: { token: lease.token, sequenceId: lease.sequenceId },
+    });
+  }
+
+  /** Frees a live lease's slot. */
+  #end(lease: Lease<T>): void {
+    this.#table.release(lease.token);
+    this.#clearSlot(this.#table.slotOf(lease.token));
+  }
+
+  #clearSlot(slot: number): void {
+    this.#items[slot] = undefined;
+    this.#leases[slot] = undefined;
+    if (this.#table.size === 0) this.#idleWaiters.failAll(ok());
+  }
+
+  #sweep(): void {
+    this.#sweepTimer = undefined;
+    const now = this.options.clock.now();
+    const out = this.#expired;
+    for (let n = out.length; n === out.length; ) {
+      n = this.#table.expireUpTo(now, out);
+      for (let i = 0; i < n; i++) this.#expire(this.#table.slotOf(out[i]!));
+    }
+    if (this.#table.size > 0 && this.#state !== "closed") {
+      this.#sweepTimer = this.options.clock.setTimeout(() => this.#sweep(), this.options.sweepMs);
+    }
+  }
+
+  /** A lease ran out: that counts as a failed attempt with `lease.expired`. */
+  #expire(slot: number): void {
+    const item = this.#items[slot]!;
+    const lease = this.#leases[slot]!;
+    this.#clearSlot(slot);
+    const error = sluiceError("lease.expired", `lease of item ${item.sequenceId} expired after ${this.options.leaseMs} ms`);
+    item.lastError = error;
+    recordFailure(item, lease.attempt, error, this.options.clock.now());
+    this.#counters.expired++;
+    this.metrics.expired.value++;
+    this.#emit("expired", item, lease.attempt, error);
+    if (item.attempts >= this.options.maxRetries) this.#toPoison(item, error);
+    else this.#requeue(item, this.#requeueDelay(item.attempts));
+  }
+
+  #requeueDelay(attempt: number): number {
+    const delay = this.options.requeueDelayMs;
+    return delay instanceof RetryPolicy ? delay.delayAfter(attempt, this.options.random) : delay;
+  }
+
+  #requeue(item: QueueItem<T>, delayMs: number): void {
+    this.#counters.requeued++;
+    this.metrics.requeued.value++;
+    this.#emit("requeued", item, item.attempts);
+    if (delayMs <= 0 || this.#state === "closed") return this.#deliver(item);
+    this.#delayed.add(item, this.options.clock.now() + delayMs);
+    this.#scheduleDelayed();
+  }
+
+  /** Hands an item to the oldest waiting consumer, or appends it to the ready line. */
+  #deliver(item: QueueItem<T>): void {
+    if (this.#state === "open" && this.#leaseWaiters.size > 0) this.#leaseWaiters.serve(ok(this.#start(item)));
+    else this.#ready.push(item);
+  }
+
+  #putBack(item: QueueItem<T>): void {
+    this.#held++;
+    if (item.key !== undefined) this.#keys.set(item.key, item.sequenceId);
+    this.#backpressure.update(this.#held);
+    this.#deliver(item);
+  }
+
+  #toPoison(item: QueueItem<T>, error: SluiceError): void {
+    this.#forget(item);
+    this.#counters.poisonedTotal++;
+    this.metrics.poisoned.value++;
+    this.poison.add(item, error, this.options.clock.now());
+    this.#emit("poisoned", item, item.attempts, error);
+  }
+
+  /** The item leaves the queue proper (acked or poisoned): free its room and its key. */
+  #forget(item: QueueItem<T>): void {
+    this.#held--;
+    if (item.key !== undefined) this.#keys.delete(item.key);
+    this.#backpressure.update(this.#held);
+    this.#roomWaiters.serve(ok());
+  }
+
+  #promoteDelayed(): void {
+    for (const item of this.#delayed.takeReady(this.options.clock.now())) this.#deliver(item);
+  }
+
+  #scheduleDelayed(): void {
+    const next = this.#delayed.nextReadyAt();
+    if (next >= this.#delayTimerAt) return;
+    this.options.clock.clearTimeout(this.#delayTimer);
+    this.#delayTimerAt = next;
+    this.#delayTimer = this.options.clock.setTimeout(() => {
+      this.#delayTimer = undefined;
+      this.#delayTimerAt = Infinity;
+      this.#promoteDelayed();
+      if (this.#delayed.size > 0) this.#scheduleDelayed();
+    }, next - this.options.clock.now());
+  }
+
+  #wakeAll(closed: Result<never>): void {
+    this.#leaseWaiters.failAll(closed);
+    this.#roomWaiters.failAll(closed);
+  }
+
+  #emit(type: QueueEventType, item?: QueueItem<T>, attempt?: number, error?: SluiceError): void {
+    if (!this.events.active) return;
+    this.events.emit({ type, queue: this.name, at: this.options.clock.now(), sequenceId: item?.sequenceId, attempt, error });
+  }
+}
