@@ -31,7 +31,7 @@ import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptio
 import { PoisonQueue } from "./poison-queue.ts";
 import { type QueueStats, QueueCounters } from "./stats.ts";
 import { createLeaseTable } from "../wasm/mod.ts";
-import type { LeaseTable } from "../wasm/lease-table.ts";
+import { InFlight } from "./in-flight.ts";
 
 /** Options of `fail`. */
 export interface FailOptions {
@@ -59,22 +59,18 @@ export class SafeTaskQueue<T> {
   readonly poison: PoisonQueue<T>;
   readonly events = new QueueEvents();
   readonly metrics: QueueMetrics;
-  readonly #table: LeaseTable;
+  readonly #inFlight: InFlight<T>;
   readonly #ready = new Fifo<QueueItem<T>>(64);
   readonly #delayed = new DelayedSet<QueueItem<T>>();
-  readonly #items: Array<QueueItem<T> | undefined> = [];
-  readonly #leases: Array<Lease<T> | undefined> = [];
   readonly #keys = new Map<string, number>();
   readonly #leaseWaiters = new Waiters<Lease<T>>();
   readonly #roomWaiters = new Waiters<void>();
   readonly #idleWaiters = new Waiters<void>();
   readonly #counters = new QueueCounters();
   readonly #backpressure: Backpressure;
-  readonly #expired = new Float64Array(256);
   #held = 0;
   #sequence = 0;
   #state: State = "open";
-  #sweepTimer: unknown;
   #delayTimer: unknown;
   #delayTimerAt = Infinity;
 
@@ -86,11 +82,17 @@ export class SafeTaskQueue<T> {
   private constructor(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry }) {
     this.options = resolveQueueOptions(options);
     this.name = this.options.name;
-    this.#table = options.leaseTable ?? createLeaseTable();
+    this.#inFlight = new InFlight<T>(
+      options.leaseTable ?? createLeaseTable(),
+      this.options.clock,
+      this.options.sweepMs,
+      (item, lease) => this.#expire(item, lease),
+      () => this.#idleWaiters.failAll(ok()),
+    );
     this.metrics = new QueueMetrics(options.metrics ?? new MetricsRegistry(), { queue: this.name, role: this.options.role });
     this.metrics.registry.addCollector(() => {
       this.metrics.pending.set(this.#ready.length + this.#delayed.size);
-      this.metrics.activeLeases.set(this.#table.size);
+      this.metrics.activeLeases.set(this.#inFlight.size);
       this.metrics.poisonDepth.set(this.poison.size);
     });
     this.#backpressure = new Backpressure(this.options.highWatermark, this.options.lowWatermark, this.options.onBackpressure);
@@ -152,14 +154,14 @@ export class SafeTaskQueue<T> {
 
   /** The live lease with this fencing token (for consumers that ack by token over the wire). */
   leaseByToken(token: number): Lease<T> | undefined {
-    return this.#table.isActive(token) ? this.#leases[this.#table.slotOf(token)] : undefined;
+    return this.#inFlight.byToken(token);
   }
 
   /** Ends a delivery successfully. */
   ack(lease: Lease<T>): Result<void> {
-    const item = this.#live(lease);
+    const item = this.#inFlight.live(lease);
     if (item === undefined) return this.#inactive(lease);
-    this.#end(lease);
+    this.#inFlight.end(lease);
     this.#counters.acked++;
     this.metrics.acked.value++;
     this.#forget(item);
@@ -169,10 +171,10 @@ export class SafeTaskQueue<T> {
 
   /** Ends a delivery as failed: requeue (default) until `maxRetries`, then poison; `requeue: false` poisons at once. */
   fail(lease: Lease<T>, error: SluiceError, options: FailOptions = {}): Result<void> {
-    const item = this.#live(lease);
+    const item = this.#inFlight.live(lease);
     if (item === undefined) return this.#inactive(lease);
     const { requeue = true, countAttempt = true } = options;
-    this.#end(lease);
+    this.#inFlight.end(lease);
     item.lastError = error;
     if (countAttempt) {
       recordFailure(item, lease.attempt, error, this.options.clock.now());
@@ -189,18 +191,18 @@ export class SafeTaskQueue<T> {
 
   /** Extends a live lease's deadline by `leaseMs` from now. */
   heartbeat(lease: Lease<T>): Result<void> {
-    const item = this.#live(lease);
+    const item = this.#inFlight.live(lease);
     if (item === undefined) return this.#inactive(lease);
-    this.#table.extend(lease.token, this.options.clock.now() + this.options.leaseMs);
+    this.#inFlight.extend(lease, this.options.clock.now() + this.options.leaseMs);
     this.#emit("heartbeat", item, lease.attempt);
     return ok();
   }
 
   /** Ends a delivery by sending the item straight to the poison queue. */
   moveToPoison(lease: Lease<T>, error: SluiceError): Result<void> {
-    const item = this.#live(lease);
+    const item = this.#inFlight.live(lease);
     if (item === undefined) return this.#inactive(lease);
-    this.#end(lease);
+    this.#inFlight.end(lease);
     recordFailure(item, lease.attempt, error, this.options.clock.now());
     this.#toPoison(item, error);
     return ok();
@@ -210,7 +212,7 @@ export class SafeTaskQueue<T> {
   stats(): QueueStats {
     return this.#counters.snapshot({
       pending: this.#ready.length + this.#delayed.size,
-      active: this.#table.size,
+      active: this.#inFlight.size,
       poisoned: this.poison.size,
       backpressure: this.#backpressure.active,
       capacity: this.options.capacity,
@@ -224,15 +226,15 @@ export class SafeTaskQueue<T> {
   async drain(options: { deadlineMs: number; signal?: AbortSignal }): Promise<Result<DrainReport>> {
     if (this.#state === "open") this.#state = "draining";
     this.#wakeAll(err("queue.closed", `queue '${this.name}' is draining`));
-    if (this.#table.size > 0) {
+    if (this.#inFlight.size > 0) {
       const timer = this.options.clock.setTimeout(() => this.#idleWaiters.failAll(ok()), options.deadlineMs);
       const idle = await this.#idleWaiters.wait(options.signal);
       this.options.clock.clearTimeout(timer);
       if (!idle.ok) return idle;
     }
     let requeuedInFlight = 0;
-    for (const lease of this.#leases) {
-      if (lease !== undefined && this.fail(lease, sluiceError("unavailable", "queue drained"), { countAttempt: false, delayMs: 0 }).ok) {
+    for (const lease of this.#inFlight.leases()) {
+      if (this.fail(lease, sluiceError("unavailable", "queue drained"), { countAttempt: false, delayMs: 0 }).ok) {
         requeuedInFlight++;
       }
     }
@@ -245,9 +247,8 @@ export class SafeTaskQueue<T> {
   close(): void {
     this.#state = "closed";
     this.#wakeAll(err("queue.closed", `queue '${this.name}' is closed`));
-    this.options.clock.clearTimeout(this.#sweepTimer);
+    this.#inFlight.stop();
     this.options.clock.clearTimeout(this.#delayTimer);
-    this.#sweepTimer = undefined;
     this.#delayTimer = undefined;
     for (const item of this.#delayed.takeAll()) this.#ready.push(item);
   }
@@ -261,8 +262,7 @@ export class SafeTaskQueue<T> {
 
   #start(item: QueueItem<T>): Lease<T> {
     const attempt = ++item.attempts;
-    const token = this.#table.acquire(attempt, this.options.clock.now() + this.options.leaseMs);
-    const lease: Lease<T> = {
+    const lease = this.#inFlight.start(item, attempt, this.options.clock.now() + this.options.leaseMs, (token) => ({
       payload: item.payload,
       attempt,
       sequenceId: item.sequenceId,
@@ -271,30 +271,10 @@ export class SafeTaskQueue<T> {
       lastError: item.lastError,
       isPoisoned: attempt >= this.options.maxRetries,
       queue: this.name,
-    };
-    const slot = this.#table.slotOf(token);
-    this.#items[slot] = item;
-    this.#leases[slot] = lease;
+    }));
     this.metrics.deliveryAttempts.value++;
     this.#emit("leased", item, attempt);
-    if (this.#sweepTimer === undefined && this.#state !== "closed") {
-      this.#sweepTimer = this.options.clock.setTimeout(() => this.#sweep(), this.options.sweepMs);
-    }
     return lease;
-  }
-
-  /** The item behind a live lease, expiring it first if its deadline has passed. */
-  #live(lease: Lease<T>): QueueItem<T> | undefined {
-    const token = lease.token;
-    if (!this.#table.isActive(token)) return undefined;
-    const slot = this.#table.slotOf(token);
-    if (this.#leases[slot] !== lease) return undefined;
-    if (this.#table.deadlineOf(token) <= this.options.clock.now()) {
-      this.#table.release(token);
-      this.#expire(slot);
-      return undefined;
-    }
-    return this.#items[slot];
   }
 
   #inactive(lease: Lease<T>): Result<never> {
@@ -303,36 +283,8 @@ export class SafeTaskQueue<T> {
     });
   }
 
-  /** Frees a live lease's slot. */
-  #end(lease: Lease<T>): void {
-    this.#table.release(lease.token);
-    this.#clearSlot(this.#table.slotOf(lease.token));
-  }
-
-  #clearSlot(slot: number): void {
-    this.#items[slot] = undefined;
-    this.#leases[slot] = undefined;
-    if (this.#table.size === 0) this.#idleWaiters.failAll(ok());
-  }
-
-  #sweep(): void {
-    this.#sweepTimer = undefined;
-    const now = this.options.clock.now();
-    const out = this.#expired;
-    for (let n = out.length; n === out.length; ) {
-      n = this.#table.expireUpTo(now, out);
-      for (let i = 0; i < n; i++) this.#expire(this.#table.slotOf(out[i]!));
-    }
-    if (this.#table.size > 0 && this.#state !== "closed") {
-      this.#sweepTimer = this.options.clock.setTimeout(() => this.#sweep(), this.options.sweepMs);
-    }
-  }
-
   /** A lease ran out: that counts as a failed attempt with `lease.expired`. */
-  #expire(slot: number): void {
-    const item = this.#items[slot]!;
-    const lease = this.#leases[slot]!;
-    this.#clearSlot(slot);
+  #expire(item: QueueItem<T>, lease: Lease<T>): void {
     const error = sluiceError("lease.expired", `lease of item ${item.sequenceId} expired after ${this.options.leaseMs} ms`);
     item.lastError = error;
     recordFailure(item, lease.attempt, error, this.options.clock.now());

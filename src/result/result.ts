@@ -13,11 +13,15 @@ import { type ErrorCode, type SluiceError, canceledError, sluiceError, toSluiceE
 export interface Ok<T> {
   readonly ok: true;
   readonly value: T;
+  /** Always absent on success; declared so `result.error?.code` reads without narrowing. */
+  readonly error?: undefined;
 }
 /** Failure carrying `error`. */
 export interface Err<E = SluiceError> {
   readonly ok: false;
   readonly error: E;
+  /** Always absent on failure. */
+  readonly value?: undefined;
 }
 /** The outcome of anything that can fail in an expected way. */
 export type Result<T, E = SluiceError> = Ok<T> | Err<E>;

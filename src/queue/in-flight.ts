@@ -1,0 +1,121 @@
+/**
+ * `InFlight<T>`: the leases a queue has handed out and not yet seen end (internal).
+ *
+ * Bookkeeping (slots, fencing tokens, deadlines, expiry order) lives in a `LeaseTable` — WASM by
+ * default — and this class keeps only what must stay in JS: the item and `Lease` object of each
+ * slot. It also owns the sweeper timer, which runs only while leases are in flight, and reports
+ * expiries to the queue through `onExpire`.
+ *
+ * @example
+ * ```ts
+ * const inFlight = new InFlight<Job>(table, clock, 1000, (item, lease) => requeueOrPoison(item, lease));
+ * const lease = inFlight.start(item, { ...fields });
+ * const item = inFlight.live(lease); // undefined once acked, failed, expired or superseded
+ * ```
+ */
+import type { Clock } from "../result/clock.ts";
+import type { LeaseTable } from "../wasm/lease-table.ts";
+import type { QueueItem } from "./item.ts";
+import type { Lease } from "./lease.ts";
+
+export class InFlight<T> {
+  readonly #items: Array<QueueItem<T> | undefined> = [];
+  readonly #leases: Array<Lease<T> | undefined> = [];
+  readonly #expiredTokens = new Float64Array(256);
+  #sweepTimer: unknown;
+  #stopped = false;
+
+  constructor(
+    private readonly table: LeaseTable,
+    private readonly clock: Clock,
+    private readonly sweepMs: number,
+    private readonly onExpire: (item: QueueItem<T>, lease: Lease<T>) => void,
+    private readonly onIdle: () => void,
+  ) {}
+
+  /** Leases in flight. */
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** Records a new delivery of `item` and returns its lease. */
+  start(item: QueueItem<T>, attempt: number, deadline: number, make: (token: number) => Lease<T>): Lease<T> {
+    const token = this.table.acquire(attempt, deadline);
+    const lease = make(token);
+    const slot = this.table.slotOf(token);
+    this.#items[slot] = item;
+    this.#leases[slot] = lease;
+    if (this.#sweepTimer === undefined && !this.#stopped) this.#scheduleSweep();
+    return lease;
+  }
+
+  /** The item behind `lease` if it is still the live delivery; expires it first if its deadline passed. */
+  live(lease: Lease<T>): QueueItem<T> | undefined {
+    const token = lease.token;
+    if (!this.table.isActive(token)) return undefined;
+    const slot = this.table.slotOf(token);
+    if (this.#leases[slot] !== lease) return undefined; // a token of another queue's table
+    if (this.table.deadlineOf(token) <= this.clock.now()) {
+      this.table.release(token);
+      this.#expireSlot(slot);
+      return undefined;
+    }
+    return this.#items[slot];
+  }
+
+  /** The live lease with this token, if any. */
+  byToken(token: number): Lease<T> | undefined {
+    return this.table.isActive(token) ? this.#leases[this.table.slotOf(token)] : undefined;
+  }
+
+  /** Ends a live lease (ack, fail, poison). */
+  end(lease: Lease<T>): void {
+    this.table.release(lease.token);
+    this.#clear(this.table.slotOf(lease.token));
+  }
+
+  /** Moves a live lease's deadline. */
+  extend(lease: Lease<T>, deadline: number): void {
+    this.table.extend(lease.token, deadline);
+  }
+
+  /** Every live lease (a snapshot, safe to end leases while iterating). */
+  leases(): Lease<T>[] {
+    return this.#leases.filter((lease): lease is Lease<T> => lease !== undefined);
+  }
+
+  /** Stops sweeping (the queue closed); live leases can still be ended. */
+  stop(): void {
+    this.#stopped = true;
+    this.clock.clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+  }
+
+  #scheduleSweep(): void {
+    this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), this.sweepMs);
+  }
+
+  #sweep(): void {
+    this.#sweepTimer = undefined;
+    const now = this.clock.now();
+    const out = this.#expiredTokens;
+    for (let n = out.length; n === out.length; ) {
+      n = this.table.expireUpTo(now, out);
+      for (let i = 0; i < n; i++) this.#expireSlot(this.table.slotOf(out[i]!));
+    }
+    if (this.table.size > 0 && !this.#stopped) this.#scheduleSweep();
+  }
+
+  #expireSlot(slot: number): void {
+    const item = this.#items[slot]!;
+    const lease = this.#leases[slot]!;
+    this.#clear(slot);
+    this.onExpire(item, lease);
+  }
+
+  #clear(slot: number): void {
+    this.#items[slot] = undefined;
+    this.#leases[slot] = undefined;
+    if (this.table.size === 0) this.onIdle();
+  }
+}
