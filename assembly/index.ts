@@ -7,7 +7,7 @@ export { codecSetup, codecReserve, codecDecode, codecCrc } from "./frames";
 export {
   leaseSetup, leaseSize, leaseAcquire, leaseAcquireMany, leaseIsActive, leaseAttemptOf,
   leaseDeadlineOf, leaseExtend, leaseRelease, leaseReleaseMany, leaseExpireUpTo, leaseNextDeadline,
-  leaseSetGeneration,
+  leaseSetGeneration, leaseOutPtr,
 } from "./leases";
 
 /** First free byte after static data: `src/wasm/` places tables and arenas from here. */

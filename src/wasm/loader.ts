@@ -40,10 +40,11 @@ export interface SluiceExports {
   leaseExpireUpTo(now: number, maxOut: number): number;
   leaseNextDeadline(): number;
   leaseSetGeneration(slot: number, generation: number): number;
+  leaseOutPtr(): number;
 }
 
-/** Bytes reserved after `__heap_base` for the CRC tables (8 × 256 × u32). */
-export const CRC_TABLE_BYTES = 8192;
+/** Bytes reserved after `__heap_base` for the CRC tables (16 × 256 × u32). */
+export const CRC_TABLE_BYTES = 16384;
 
 /**
  * Decodes the embedded base64 module bytes (`atob` exists on Bun, Deno, workerd and Node).

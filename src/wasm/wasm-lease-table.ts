@@ -101,14 +101,9 @@ class WasmLeaseTable implements LeaseTable {
   }
 
   expireUpTo(now: number, out: Float64Array): number {
-    let total = 0;
-    while (total < out.length) {
-      const n = this.ex.leaseExpireUpTo(now, Math.min(out.length - total, SCRATCH_SLOTS));
-      if (n === 0) break;
-      out.set(this.view().subarray(0, n), total);
-      total += n;
-    }
-    return total;
+    const n = this.ex.leaseExpireUpTo(now, out.length);
+    if (n > 0) out.set(new Float64Array(this.ex.memory.buffer, this.ex.leaseOutPtr(), n));
+    return n;
   }
 
   nextDeadline(): number {

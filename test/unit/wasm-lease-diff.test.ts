@@ -31,7 +31,7 @@ function run(seed: number): string {
       results = tables.map((t) => String(t.extend(token, deadline)));
     } else if (kind < 72) {
       now += int(20);
-      const len = 1 + int(6);
+      const len = rand() < 0.3 ? 1 + int(300) : 1 + int(6); // large outs take the bulk path
       results = tables.map((t) => {
         const out = new Float64Array(len);
         const n = t.expireUpTo(now, out);
