@@ -135,5 +135,5 @@ ratios["expiry sweep 100k"] = ratio("expiry sweep 100k js", "expiry sweep 100k w
 const cpus = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null;
 console.log(
   "BENCH_JSON " +
-    JSON.stringify({ suite: "wasm", runtime: context.runtime, version: context.version, cpus, cpu: context.cpu.name, results, speedup: ratios }),
+    JSON.stringify({ suite: "wasm", runtime: context.runtime, version: (context as { version?: unknown }).version, cpus, cpu: context.cpu.name, results, speedup: ratios }),
 );
