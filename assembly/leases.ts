@@ -7,6 +7,8 @@
 // Heap order is (deadline, seq): seq is the acquire sequence number, so equal deadlines expire
 // in acquire order and every correct heap yields the same expiry order (the JS reference too).
 
+import { sortEntries } from "./sort";
+
 const REC: usize = 32;
 const SLOT_SPAN: f64 = 16777216.0; // 2^24
 const MAX_SLOTS: u32 = 1 << 24;
@@ -294,64 +296,6 @@ function bulkExpire(now: f64, due: u32): u32 {
     }
   }
   return <u32>k;
-}
-
-// @ts-ignore: decorator
-@inline function entryLess(a: usize, b: usize): bool {
-  return less(load<f64>(a), load<f64>(a, 8), load<f64>(b), load<f64>(b, 8));
-}
-
-function swapEntries(a: usize, b: usize): void {
-  const d = load<f64>(a);
-  const s = load<f64>(a, 8);
-  const t = load<f64>(a, 16);
-  store<f64>(a, load<f64>(b));
-  store<f64>(a, load<f64>(b, 8), 8);
-  store<f64>(a, load<f64>(b, 16), 16);
-  store<f64>(b, d);
-  store<f64>(b, s, 8);
-  store<f64>(b, t, 16);
-}
-
-/** Quicksort (median-of-three, insertion sort below 16) of 24-byte entries [lo, hi]. */
-function sortEntries(base: usize, lo0: i32, hi0: i32): void {
-  let lo = lo0;
-  let hi = hi0;
-  while (hi - lo > 16) {
-    const mid = lo + ((hi - lo) >> 1);
-    const pl = base + <usize>lo * 24;
-    const pm = base + <usize>mid * 24;
-    const ph = base + <usize>hi * 24;
-    if (entryLess(pm, pl)) swapEntries(pm, pl);
-    if (entryLess(ph, pl)) swapEntries(ph, pl);
-    if (entryLess(ph, pm)) swapEntries(ph, pm);
-    swapEntries(pm, base + <usize>(hi - 1) * 24); // pivot at hi - 1
-    const pivot = base + <usize>(hi - 1) * 24;
-    let i = lo;
-    let j = hi - 1;
-    while (true) {
-      do i++; while (entryLess(base + <usize>i * 24, pivot));
-      do j--; while (entryLess(pivot, base + <usize>j * 24));
-      if (i >= j) break;
-      swapEntries(base + <usize>i * 24, base + <usize>j * 24);
-    }
-    swapEntries(base + <usize>i * 24, pivot);
-    // Recurse into the smaller side, loop on the larger: stack depth stays O(log n).
-    if (i - lo < hi - i) {
-      sortEntries(base, lo, i - 1);
-      lo = i + 1;
-    } else {
-      sortEntries(base, i + 1, hi);
-      hi = i - 1;
-    }
-  }
-  for (let a = lo + 1; a <= hi; a++) {
-    let b = a;
-    while (b > lo && entryLess(base + <usize>b * 24, base + <usize>(b - 1) * 24)) {
-      swapEntries(base + <usize>b * 24, base + <usize>(b - 1) * 24);
-      b--;
-    }
-  }
 }
 
 export function leaseNextDeadline(): f64 {
