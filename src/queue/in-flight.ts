@@ -9,7 +9,8 @@
  * @example
  * ```ts
  * const inFlight = new InFlight<Job>(table, clock, 1000, (item, lease) => requeueOrPoison(item, lease));
- * const lease = inFlight.start(item, { ...fields });
+ * const token = inFlight.acquire(attempt, deadline);
+ * inFlight.attach(item, { token, ...fields });
  * const item = inFlight.live(lease); // undefined once acked, failed, expired or superseded
  * ```
  */
@@ -38,15 +39,17 @@ export class InFlight<T> {
     return this.table.size;
   }
 
-  /** Records a new delivery of `item` and returns its lease. */
-  start(item: QueueItem<T>, attempt: number, deadline: number, make: (token: number) => Lease<T>): Lease<T> {
-    const token = this.table.acquire(attempt, deadline);
-    const lease = make(token);
-    const slot = this.table.slotOf(token);
+  /** Opens a delivery slot and returns its fencing token; `attach` the lease built for it next. */
+  acquire(attempt: number, deadline: number): number {
+    if (this.#sweepTimer === undefined && !this.#stopped) this.#scheduleSweep();
+    return this.table.acquire(attempt, deadline);
+  }
+
+  /** Binds the item and its lease to the slot of `lease.token`. */
+  attach(item: QueueItem<T>, lease: Lease<T>): void {
+    const slot = this.table.slotOf(lease.token);
     this.#items[slot] = item;
     this.#leases[slot] = lease;
-    if (this.#sweepTimer === undefined && !this.#stopped) this.#scheduleSweep();
-    return lease;
   }
 
   /** The item behind `lease` if it is still the live delivery; expires it first if its deadline passed. */

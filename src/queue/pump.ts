@@ -1,15 +1,22 @@
 /**
- * `pump`: the canonical drain of a queue — adapter + forEach + per-lease compensation +
- * ack/fail + heartbeats + metrics — in one call.
+ * `pump`: the canonical drain of a queue — lease, handle, compensate, ack/fail, heartbeat,
+ * measure — in one call.
  *
- * For every lease: a compensation that fails the lease back (requeue at once, attempt not
- * counted) is registered first; the handler runs with a signal linked to the pump's and may
- * register its own undo actions. A failed handler Result → `fail(lease, error, { requeue:
- * !lease.isPoisoned })` and the handler's compensations run; success → `ack`. Cancelling the pump
- * mid-handler aborts the handler, runs the compensations and so requeues the lease at once; that
- * delivery does NOT count as an attempt (it ended through no fault of the message). One failed
- * item never stops the pump; only its signal or the queue closing does. While a handler runs,
- * its lease is heartbeated every `heartbeatMs`, so long handlers do not lose their lease.
+ * It is the adapter + forEach + compensation pattern fused into `concurrency` worker loops: each
+ * worker leases straight from the queue (the adapter with a zero-length buffer, so the pump
+ * never holds a lease nobody is working on), runs the handler, then acks or fails. Fusing the
+ * layers removes several promises and an AbortController per message; the semantics are those of
+ * the composed pipeline:
+ * - per lease, a compensation that fails the lease back (requeue at once) is registered first;
+ *   the handler may register its own undo actions on `context.scope`;
+ * - a failed handler Result (or a throw) → `fail(lease, error, { requeue: !lease.isPoisoned })`,
+ *   then the handler's compensations run; the pump goes on with the next lease;
+ * - success → the compensations are dropped and the lease is acked;
+ * - cancelling the pump aborts `context.signal` for every running handler; their compensations
+ *   run, which requeues each lease at once. That delivery does NOT count as an attempt: it ended
+ *   through no fault of the message (a restart must not push items toward the poison queue);
+ * - while a handler runs, its lease is heartbeated every `heartbeatMs`.
+ * Only the signal or the queue closing/draining ends the pump.
  *
  * @example
  * ```ts
@@ -17,14 +24,11 @@
  * ```
  */
 import { CompensationScope } from "../result/compensation.ts";
-import { canceledError, sluiceError, toSluiceError } from "../result/errors.ts";
-import { forEach } from "../result/for-each.ts";
+import { canceledError, type SluiceError, sluiceError, toSluiceError } from "../result/errors.ts";
 import { requireInteger } from "../result/options.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { linkSignal } from "../result/signals.ts";
-import { asResults } from "../result/tap.ts";
 import { ticker } from "../result/ticker.ts";
-import { TaskQueueChannelAdapter } from "./channel-adapter.ts";
 import type { Lease } from "./lease.ts";
 import type { SafeTaskQueue } from "./safe-task-queue.ts";
 
@@ -43,7 +47,7 @@ export interface PumpOptions {
   /** Handlers running at once. Default 1. */
   concurrency?: number;
   signal?: AbortSignal;
-  /** Name for logs and errors. Default: the queue's name. */
+  /** Name for errors and logs. Default: the queue's name. */
   name?: string;
   /** Metric label `role`. Default: the queue's role. */
   role?: string;
@@ -56,9 +60,17 @@ export interface PumpReport {
   canceled: number;
 }
 
+const ROLLED_BACK: SluiceError = sluiceError("canceled", "delivery rolled back");
+const REQUEUE_NOW = { requeue: true, countAttempt: false, delayMs: 0 } as const;
+
 export function pump<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, options: PumpOptions = {}): Promise<Result<PumpReport>> {
   const concurrency = requireInteger("pump", "concurrency", options.concurrency ?? 1, 1);
   return run(queue, handler, concurrency, options);
+}
+
+/** One worker's state; `current` is read by the heartbeat loop. */
+interface Worker<T> {
+  current: Lease<T> | undefined;
 }
 
 async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurrency: number, options: PumpOptions): Promise<Result<PumpReport>> {
@@ -68,65 +80,69 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
     .histogram("sluice_pump_duration_seconds", "Time from lease to ack/fail in a pump handler")
     .labels({ queue: queue.name, role: options.role ?? queue.options.role });
   const report: PumpReport = { acked: 0, failed: 0, canceled: 0 };
-  const inFlight = new Set<Lease<T>>();
-  const adapter = TaskQueueChannelAdapter.create(queue, { concurrency, ownsQueue: false });
+  const link = linkSignal(signal);
+  const workers: Worker<T>[] = [];
+
+  const work = async (self: Worker<T>): Promise<void> => {
+    const scope = new CompensationScope();
+    const context: PumpContext = { signal: link.signal, scope };
+    // Bound once per worker; registering it per lease is an array push, not an allocation.
+    const failBack = () => {
+      const back = self.current === undefined ? ok() : queue.fail(self.current, ROLLED_BACK, REQUEUE_NOW);
+      return back.ok || back.error.code === "lease.inactive" ? ok() : back;
+    };
+    for (;;) {
+      let lease = link.signal.aborted ? undefined : queue.tryLease();
+      if (lease === undefined) {
+        const leased = await queue.lease({ signal: link.signal });
+        if (!leased.ok) return; // canceled, or the queue closed / is draining
+        lease = leased.value;
+      }
+      self.current = lease;
+      scope.register(failBack);
+      const started = clock.now();
+      let result: Result<unknown>;
+      try {
+        result = await handler(lease, context);
+      } catch (thrown) {
+        result = err(link.signal.aborted ? canceledError(link.signal) : toSluiceError(thrown));
+      }
+      duration.observe((clock.now() - started) / 1000);
+      if (link.signal.aborted || (!result.ok && result.error.code === "canceled")) {
+        report.canceled++;
+        await scope.compensate(canceledError(link.signal));
+      } else if (!result.ok) {
+        report.failed++;
+        queue.fail(lease, result.error, { requeue: !lease.isPoisoned });
+        await scope.compensate(result.error);
+      } else {
+        scope.clear();
+        if (queue.ack(lease).ok) report.acked++;
+      }
+      self.current = undefined;
+    }
+  };
+
   const stopHeartbeats = linkSignal(signal);
   const heartbeats = (async () => {
     for await (const _ of ticker(queue.options.heartbeatMs, { signal: stopHeartbeats.signal, clock })) {
-      for (const lease of inFlight) queue.heartbeat(lease);
+      for (const worker of workers) if (worker.current !== undefined) queue.heartbeat(worker.current);
     }
   })();
-  const unlink = signal ? onAbortClose(signal, adapter) : () => {};
-
-  const handleLease = async (lease: Lease<T>, itemSignal: AbortSignal): Promise<Result<void>> => {
-    const started = clock.now();
-    const scope = new CompensationScope();
-    scope.register(() => {
-      const back = queue.fail(lease, sluiceError("canceled", "delivery rolled back"), { requeue: true, countAttempt: false, delayMs: 0 });
-      return back.ok || back.error.code === "lease.inactive" ? ok() : back;
-    });
-    inFlight.add(lease);
-    let result: Result<unknown>;
-    try {
-      result = await handler(lease, { signal: itemSignal, scope });
-    } catch (thrown) {
-      result = err(itemSignal.aborted ? canceledError(itemSignal) : toSluiceError(thrown));
-    }
-    inFlight.delete(lease);
-    duration.observe((clock.now() - started) / 1000);
-    if (itemSignal.aborted || (!result.ok && result.error.code === "canceled")) {
-      report.canceled++;
-      await scope.compensate(canceledError(itemSignal));
-      return err(canceledError(itemSignal));
-    }
-    if (!result.ok) {
-      report.failed++;
-      queue.fail(lease, result.error, { requeue: !lease.isPoisoned });
-      await scope.compensate(result.error);
-      return ok(); // the item is accounted for; the pump goes on
-    }
-    scope.clear();
-    if (queue.ack(lease).ok) report.acked++;
-    return ok();
-  };
-
-  const drained = await forEach(asResults(adapter.reader), handleLease, { concurrency, signal });
-  unlink();
+  const running: Promise<void>[] = [];
+  for (let i = 0; i < concurrency; i++) {
+    const worker: Worker<T> = { current: undefined };
+    workers.push(worker);
+    running.push(work(worker));
+  }
+  for (const worker of running) await worker;
   stopHeartbeats.abort();
   await heartbeats;
   stopHeartbeats.dispose();
-  await adapter.close();
-  if (!drained.ok) return err({ ...drained.error, metadata: { ...drained.error.metadata, pump: options.name ?? queue.name, report } });
-  return ok(report);
-}
-
-/** Closing the adapter on abort releases the reader so forEach can see the cancel. */
-function onAbortClose<T>(signal: AbortSignal, adapter: TaskQueueChannelAdapter<T>): () => void {
-  const close = () => void adapter.close();
-  if (signal.aborted) {
-    close();
-    return () => {};
+  link.dispose();
+  if (signal?.aborted) {
+    const canceled = canceledError(signal);
+    return err({ ...canceled, metadata: { pump: options.name ?? queue.name, report } });
   }
-  signal.addEventListener("abort", close, { once: true });
-  return () => signal.removeEventListener("abort", close);
+  return ok(report);
 }

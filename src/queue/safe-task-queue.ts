@@ -15,7 +15,7 @@
  * if (leased.ok) queue.ack(leased.value);
  * ```
  */
-import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { canceledError, type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
 import { Waiters } from "./waiters.ts";
@@ -138,6 +138,7 @@ export class SafeTaskQueue<T> {
 
   /** Takes the next item, waiting while the queue is empty. `canceled` on abort, `queue.closed` after close/drain. */
   lease(options: { signal?: AbortSignal } = {}): Promise<Result<Lease<T>>> {
+    if (options.signal?.aborted) return Promise.resolve(err(canceledError(options.signal)));
     const lease = this.tryLease();
     if (lease !== undefined) return Promise.resolve(ok(lease));
     if (this.#state !== "open") return Promise.resolve(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
@@ -274,16 +275,17 @@ export class SafeTaskQueue<T> {
 
   #start(item: QueueItem<T>): Lease<T> {
     const attempt = ++item.attempts;
-    const lease = this.#inFlight.start(item, attempt, this.options.clock.now() + this.options.leaseMs, (token) => ({
+    const lease: Lease<T> = {
       payload: item.payload,
       attempt,
       sequenceId: item.sequenceId,
-      token,
+      token: this.#inFlight.acquire(attempt, this.options.clock.now() + this.options.leaseMs),
       enqueuedAt: item.enqueuedAt,
       lastError: item.lastError,
       isPoisoned: attempt >= this.options.maxRetries,
       queue: this.name,
-    }));
+    };
+    this.#inFlight.attach(item, lease);
     this.metrics.deliveryAttempts.value++;
     this.#emit("leased", item, attempt);
     return lease;

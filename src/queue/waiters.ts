@@ -42,6 +42,7 @@ export class Waiters<T> {
 
   /** Hands `result` to the oldest waiter. Returns false when nobody waits. */
   serve(result: Result<T>): boolean {
+    if (this.#line.size === 0) return false; // hot path: no iterator allocated
     for (const waiter of this.#line) {
       this.#line.delete(waiter);
       waiter.off();
@@ -53,6 +54,7 @@ export class Waiters<T> {
 
   /** Wakes every waiter with the same result. */
   failAll(result: Result<T>): void {
+    if (this.#line.size === 0) return;
     const all = [...this.#line];
     this.#line.clear();
     for (const waiter of all) {

@@ -38,10 +38,18 @@ export class HistogramCell {
   ) {
     this.counts = new Float64Array(buckets.length);
   }
+  /** Counts per bucket are kept non-cumulative (one increment per observation); `cumulative()` sums them for rendering. */
   observe(value: number): void {
     this.sum += value;
     this.count++;
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) this.counts[i]!++;
+    const buckets = this.buckets;
+    let i = 0;
+    while (i < buckets.length && value > buckets[i]!) i++;
+    if (i < buckets.length) this.counts[i]!++;
+  }
+  cumulative(): number[] {
+    let running = 0;
+    return Array.from(this.counts, (n) => (running += n));
   }
 }
 
@@ -135,8 +143,9 @@ export class MetricsRegistry {
 }
 
 function renderHistogram(lines: string[], name: string, cell: HistogramCell): void {
+  const cumulative = cell.cumulative();
   cell.buckets.forEach((le, i) => {
-    lines.push(`${name}_bucket${renderLabels({ ...cell.labels, le: formatNumber(le) })} ${cell.counts[i]}`);
+    lines.push(`${name}_bucket${renderLabels({ ...cell.labels, le: formatNumber(le) })} ${cumulative[i]}`);
   });
   lines.push(`${name}_bucket${renderLabels({ ...cell.labels, le: "+Inf" })} ${cell.count}`);
   lines.push(`${name}_sum${renderLabels(cell.labels)} ${formatNumber(cell.sum)}`);
