@@ -74,6 +74,12 @@ export interface SluiceConfig {
   readonly idempotencyWindowMs: number;
   /** Accepted bearer tokens; empty disables authentication. */
   readonly authTokens: readonly string[];
+  /**
+   * Where a graceful shutdown writes the items still pending (and poisoned), and where startup
+   * loads them from. Unset: queues are in memory only and what is pending at exit is lost
+   * (the final log line says how many).
+   */
+  readonly snapshotPath?: string;
   readonly queues: Readonly<Record<string, QueueConfig>>;
 }
 
@@ -160,6 +166,7 @@ export const SERVER_RULES: Readonly<Record<Exclude<keyof SluiceConfig, "queues">
   maxFrameBytes: { kind: "int", min: 1, max: 0xffff_ffff },
   idempotencyWindowMs: nonNegative,
   authTokens: { kind: "tokens" },
+  snapshotPath: { kind: "string" },
 };
 
 /**

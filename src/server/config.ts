@@ -9,7 +9,7 @@
  * ```json
  * {
  *   "port": 8787, "host": "0.0.0.0", "drainMs": 10000, "maxFrameBytes": 1048576,
- *   "idempotencyWindowMs": 300000, "authTokens": ["s3cret"],
+ *   "idempotencyWindowMs": 300000, "authTokens": ["s3cret"], "snapshotPath": "/var/lib/sluice/snapshot.json",
  *   "queueDefaults": { "leaseMs": 60000 },
  *   "queues": {
  *     "default": {},
@@ -24,7 +24,7 @@
  * ```
  * Environment (wins over the file): `PORT` (or `SLUICE_PORT`, which wins over `PORT`),
  * `SLUICE_HOST`, `SLUICE_AUTH_TOKENS` (comma-separated; empty disables auth), `SLUICE_DRAIN_MS`,
- * `SLUICE_MAX_FRAME_BYTES`, `SLUICE_IDEMPOTENCY_WINDOW_MS`.
+ * `SLUICE_MAX_FRAME_BYTES`, `SLUICE_IDEMPOTENCY_WINDOW_MS`, `SLUICE_SNAPSHOT_PATH`.
  *
  * @example
  * ```ts
@@ -78,6 +78,7 @@ const ENV_KEYS: readonly (readonly [string, keyof typeof SERVER_RULES])[] = [
   ["SLUICE_DRAIN_MS", "drainMs"],
   ["SLUICE_MAX_FRAME_BYTES", "maxFrameBytes"],
   ["SLUICE_IDEMPOTENCY_WINDOW_MS", "idempotencyWindowMs"],
+  ["SLUICE_SNAPSHOT_PATH", "snapshotPath"],
 ];
 
 /**

@@ -1,0 +1,64 @@
+/**
+ * `createApp(config, deps)`: the Sluice HTTP/WebSocket server as a runtime-neutral Hono app.
+ *
+ * Routes: `POST /v1/queues/:queue/messages`, `POST /v1/queues/:queue/stream` (HTTP duplex),
+ * `GET /v1/queues/:queue/ws` (WebSocket), `GET /v1/queues/:queue`, `GET /v1/queues/:queue/poison`,
+ * `POST /v1/queues/:queue/poison/replay`, `GET /metrics`, `GET /healthz`, `GET /readyz`.
+ * With `authTokens` configured, everything but `/healthz` and `/readyz` needs
+ * `Authorization: Bearer <token>` (the WebSocket route also accepts `?token=`). Errors are JSON
+ * `{ "error": { "code", "message" } }`.
+ *
+ * @example
+ * ```ts
+ * import { upgradeWebSocket, websocket } from "hono/bun";
+ * const broker = new Broker({ config });
+ * const app = createApp(config, { broker, upgradeWebSocket });
+ * Bun.serve({ port: config.port, fetch: app.fetch, websocket });
+ * ```
+ */
+import { Hono } from "hono";
+import type { UpgradeWebSocket } from "hono/ws";
+import { sluiceError, toSluiceError } from "../result/errors.ts";
+import pkg from "../../package.json" with { type: "json" };
+import { bearerAuth } from "./auth.ts";
+import { Broker } from "./broker.ts";
+import type { SluiceConfig } from "./config.ts";
+import { errorResponse } from "./http-errors.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { registerQueueRoutes } from "./routes/queues.ts";
+import { registerStreamRoute } from "./routes/stream.ts";
+import { registerWsRoute } from "./routes/ws.ts";
+
+/** What `createApp` is wired with. */
+export interface AppDeps {
+  /** The state behind the routes; created from `config` when absent (keep it to shut down). */
+  readonly broker?: Broker;
+  /** hono's `upgradeWebSocket` for the runtime (`hono/bun`, `hono/deno`); without it /ws answers 501. */
+  readonly upgradeWebSocket?: UpgradeWebSocket<any>;
+  /** Reported by /healthz. Default: package.json's version. */
+  readonly version?: string;
+}
+
+// Exactly the WebSocket route: a queue that happens to be named "ws" must not skip auth.
+const WS_PATH = /^\/v1\/queues\/[^/]+\/ws$/;
+
+/** The package version, as /healthz reports it. */
+export const VERSION: string = pkg.version;
+
+export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
+  const broker = deps.broker ?? new Broker({ config });
+  const app = new Hono();
+  const tokens = config.authTokens;
+  // The WS route's own auth (it also accepts ?token=) must run instead of the header-only one.
+  const headerAuth = bearerAuth(tokens);
+  app.use("/v1/*", async (c, next) => (WS_PATH.test(c.req.path) ? next() : headerAuth(c, next)));
+  app.use("/v1/queues/:queue/ws", bearerAuth(tokens, { allowQuery: true }));
+  app.use("/metrics", bearerAuth(tokens));
+  registerHealthRoutes(app, broker, deps.version ?? VERSION);
+  registerQueueRoutes(app, broker);
+  registerStreamRoute(app, broker);
+  registerWsRoute(app, broker, deps.upgradeWebSocket);
+  app.notFound((c) => errorResponse(c, sluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((thrown, c) => errorResponse(c, toSluiceError(thrown)));
+  return app;
+}

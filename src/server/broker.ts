@@ -1,0 +1,150 @@
+/**
+ * `Broker`: the server's state behind the routes — one `SafeTaskQueue` per configured queue, all
+ * reporting into ONE shared `MetricsRegistry`; the frame codec; the idempotency cache; the open
+ * WebSocket sessions; and the lifecycle (running → draining → stopped) that graceful shutdown
+ * walks through.
+ *
+ * @example
+ * ```ts
+ * const broker = new Broker({ config });
+ * const app = createApp(config, { broker, upgradeWebSocket });
+ * // on SIGTERM:
+ * const report = await broker.shutdown();
+ * ```
+ */
+import { type Clock, systemClock } from "../result/clock.ts";
+import { MetricsRegistry } from "../queue/metrics/registry.ts";
+import { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import { createFrameCodec, type FrameCodec } from "../wasm/mod.ts";
+import type { SluiceConfig } from "./config.ts";
+import { IdempotencyCache } from "./idempotency.ts";
+import { type Snapshot, takeSnapshot } from "./snapshot.ts";
+
+/** What the broker needs from an open connection to shut it down. */
+export interface BrokerSession {
+  goAway(): void;
+  close(code: number, reason: string): void;
+}
+
+/** Options of `new Broker`. */
+export interface BrokerOptions {
+  readonly config: SluiceConfig;
+  readonly metrics?: MetricsRegistry;
+  readonly clock?: Clock;
+  readonly codec?: FrameCodec;
+}
+
+/** What `shutdown` reports. */
+export interface ShutdownReport {
+  /** Per queue: items left pending (now in the snapshot), in the poison queue, and in-flight leases put back. */
+  readonly queues: Readonly<Record<string, { pending: number; poisoned: number; requeuedInFlight: number }>>;
+  /** Everything still held, to persist. */
+  readonly snapshot: Snapshot;
+  readonly pending: number;
+  readonly poisoned: number;
+}
+
+type State = "running" | "draining" | "stopped";
+
+/** WebSocket close code for "going away" (server shutdown). */
+export const CLOSE_GOING_AWAY = 1001;
+
+export class Broker {
+  readonly config: SluiceConfig;
+  readonly metrics: MetricsRegistry;
+  readonly clock: Clock;
+  readonly codec: FrameCodec;
+  readonly idempotency: IdempotencyCache;
+  readonly queues: ReadonlyMap<string, SafeTaskQueue<Uint8Array>>;
+  readonly #sessions = new Set<BrokerSession>();
+  #state: State = "running";
+  #shutdown: Promise<ShutdownReport> | undefined;
+
+  constructor(options: BrokerOptions) {
+    this.config = options.config;
+    this.metrics = options.metrics ?? new MetricsRegistry();
+    this.clock = options.clock ?? systemClock;
+    this.codec = options.codec ?? createFrameCodec({ maxPayloadBytes: options.config.maxFrameBytes });
+    this.idempotency = new IdempotencyCache({ windowMs: options.config.idempotencyWindowMs, clock: this.clock });
+    const queues = new Map<string, SafeTaskQueue<Uint8Array>>();
+    for (const [name, q] of Object.entries(options.config.queues)) {
+      queues.set(
+        name,
+        SafeTaskQueue.create<Uint8Array>({
+          name,
+          capacity: q.capacity,
+          fullMode: q.fullMode,
+          leaseMs: q.leaseMs,
+          heartbeatMs: q.heartbeatMs,
+          sweepMs: q.sweepMs,
+          maxRetries: q.maxRetries,
+          requeueDelayMs: q.requeueDelayMs,
+          clock: this.clock,
+          metrics: this.metrics,
+        }),
+      );
+    }
+    this.queues = queues;
+  }
+
+  /** True while new publishes are accepted. */
+  get accepting(): boolean {
+    return this.#state === "running";
+  }
+
+  /** Lifecycle state: "running", "draining" (shutdown began) or "stopped". */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Open WebSocket sessions. */
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  /** The queue called `name`, or undefined. */
+  queue(name: string): SafeTaskQueue<Uint8Array> | undefined {
+    return this.queues.get(name);
+  }
+
+  /** Tracks an open session until the returned function is called. Late joiners during shutdown get GOAWAY at once. */
+  register(session: BrokerSession): () => void {
+    this.#sessions.add(session);
+    if (this.#state !== "running") session.goAway();
+    return () => this.#sessions.delete(session);
+  }
+
+  /**
+   * Graceful shutdown, once (later calls get the same report): stop accepting (readyz 503,
+   * publishes 503/GOAWAY), tell every session GOAWAY, give in-flight leases up to `drainMs` in
+   * total to be acked and requeue the rest, close sessions with 1001, close the queues, and
+   * return what is left for the snapshot.
+   */
+  shutdown(options: { drainMs?: number } = {}): Promise<ShutdownReport> {
+    this.#shutdown ??= this.#runShutdown(options.drainMs ?? this.config.drainMs);
+    return this.#shutdown;
+  }
+
+  async #runShutdown(drainMs: number): Promise<ShutdownReport> {
+    this.#state = "draining";
+    for (const session of this.#sessions) session.goAway();
+    const deadline = this.clock.now() + drainMs;
+    const queues: Record<string, { pending: number; poisoned: number; requeuedInFlight: number }> = {};
+    // One budget for all queues: each drain gets what is left of it.
+    for (const [name, queue] of this.queues) {
+      const drained = await queue.drain({ deadlineMs: Math.max(0, deadline - this.clock.now()) });
+      queues[name] = drained.ok ? { ...drained.value } : { pending: queue.stats().pending, poisoned: queue.stats().poisoned, requeuedInFlight: 0 };
+    }
+    for (const session of [...this.#sessions]) session.close(CLOSE_GOING_AWAY, "server shutting down");
+    for (const queue of this.queues.values()) queue.close();
+    this.#state = "stopped";
+    const snapshot = takeSnapshot(this.queues, this.clock.now());
+    let pending = 0;
+    let poisoned = 0;
+    for (const q of Object.values(queues)) {
+      pending += q.pending;
+      poisoned += q.poisoned;
+    }
+    return { queues, snapshot, pending, poisoned };
+  }
+}

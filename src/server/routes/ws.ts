@@ -1,0 +1,58 @@
+/**
+ * `GET /v1/queues/:queue/ws`: the WebSocket endpoint for producers and consumers (protocol in
+ * `WsSession`). The upgrade itself is runtime-specific, so it is injected: the Bun entry passes
+ * `upgradeWebSocket` from `hono/bun`, the Deno entry the one from `hono/deno`. Without one the
+ * route answers 501. Auth (when configured) is checked before the upgrade: 401, no socket.
+ *
+ * @example
+ * ```ts
+ * import { upgradeWebSocket } from "hono/bun";
+ * registerWsRoute(app, broker, upgradeWebSocket);
+ * ```
+ */
+import type { Hono } from "hono";
+import type { UpgradeWebSocket } from "hono/ws";
+import { sluiceError } from "../../result/errors.ts";
+import { WsSession } from "../../transport/ws-session.ts";
+import type { Broker } from "../broker.ts";
+import { errorResponse } from "../http-errors.ts";
+import { lookupQueue } from "./queue-lookup.ts";
+
+export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: UpgradeWebSocket<unknown> | undefined): void {
+  app.get("/v1/queues/:queue/ws", async (c, next) => {
+    const queue = lookupQueue(c, broker);
+    if (queue instanceof Response) return queue;
+    if (upgradeWebSocket === undefined) {
+      return errorResponse(c, sluiceError("unavailable", "WebSocket upgrades are not wired into this server"), 501);
+    }
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return errorResponse(c, sluiceError("validation", "this route needs a WebSocket upgrade request"), 426);
+    }
+    if (!broker.accepting) return errorResponse(c, sluiceError("unavailable", "server is shutting down"));
+    let session: WsSession | undefined;
+    let unregister: (() => void) | undefined;
+    const upgrade = upgradeWebSocket(() => ({
+      onOpen(_event, ws) {
+        // Deno's server socket starts with binaryType "blob"; ArrayBuffers are cheaper to decode.
+        const raw = ws.raw as { binaryType?: string } | undefined;
+        if (raw?.binaryType === "blob") raw.binaryType = "arraybuffer";
+        session = new WsSession({
+          queue,
+          codec: broker.codec,
+          peer: { send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>), close: (code, reason) => ws.close(code, reason) },
+          accepting: () => broker.accepting,
+        });
+        unregister = broker.register(session);
+      },
+      onMessage(event) {
+        session?.handleMessage(event.data);
+      },
+      onClose() {
+        unregister?.();
+        void session?.closed();
+      },
+    }));
+    const upgraded = await upgrade(c, next);
+    return upgraded ?? errorResponse(c, sluiceError("validation", "the WebSocket upgrade was refused by the runtime"), 400);
+  });
+}

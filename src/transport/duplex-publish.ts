@@ -1,0 +1,140 @@
+/**
+ * `duplexPublish`: the HTTP duplex publish pump behind `POST /v1/queues/:queue/stream`.
+ *
+ * The request body is a stream of PUBLISH frames; the returned response body streams one
+ * RECEIPT per PUBLISH as soon as that message is in the queue, long before the request ends.
+ * Backpressure runs end to end because the pump is pull-driven: the next request chunk is read
+ * only when the response wants more and every PUBLISH of the previous chunk is enqueued (waiting
+ * for room when the queue is full). So a full queue stops the server reading the body — TCP
+ * flow control then slows the producer — and at most one chunk plus one partial frame are held.
+ *
+ * PUBLISH_END (or the end of the body) ends the response. A bad frame gets an ERROR frame; a
+ * malformed header ends the stream after its ERROR (frame boundaries are lost). Once the server
+ * stops accepting, each further PUBLISH is answered with GOAWAY (id = its id) and the stream
+ * ends: a PUBLISH answered with GOAWAY was not enqueued.
+ *
+ * @example
+ * ```ts
+ * app.post("/v1/queues/:queue/stream", (c) =>
+ *   new Response(duplexPublish({ body: c.req.raw.body!, queue, codec, accepting: () => broker.accepting })));
+ * ```
+ */
+import { sluiceError, type SluiceError } from "../result/errors.ts";
+import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import { FrameType } from "../protocol/frame-layout.ts";
+import { type Frame, frameIdOf, FrameStreamDecoder } from "../protocol/frames.ts";
+import { errorFrame, goawayFrame, publishEndFrame, receiptFrame } from "../protocol/frame-builders.ts";
+import type { FrameCodec } from "../wasm/mod.ts";
+
+/** Options of `duplexPublish`. */
+export interface DuplexPublishOptions {
+  readonly body: ReadableStream<Uint8Array>;
+  readonly queue: SafeTaskQueue<Uint8Array>;
+  readonly codec: FrameCodec;
+  readonly accepting: () => boolean;
+  /** Aborts the pump (e.g. the request's signal). */
+  readonly signal?: AbortSignal;
+}
+
+/** Runs the pump; the result is the response body (a stream of RECEIPT / ERROR / GOAWAY frames). */
+export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uint8Array> {
+  const { queue, codec, accepting } = options;
+  const reader = options.body.getReader();
+  const decoder = new FrameStreamDecoder(codec);
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(sluiceError("canceled", "request aborted"));
+  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  let finished = false;
+  // After a cancel the controller is closed; anything still produced has nowhere to go.
+  const emit = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
+    if (!finished) controller.enqueue(bytes);
+  };
+
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>, trailer?: Uint8Array) => {
+    if (finished) return;
+    finished = true;
+    options.signal?.removeEventListener("abort", onOuterAbort);
+    if (trailer) controller.enqueue(trailer);
+    controller.close();
+    // The rest of the body is not wanted; cancelling tells the runtime to stop receiving it.
+    void reader.cancel().catch(() => {});
+  };
+
+  // Handles one decoded frame; returns false when the stream must end.
+  const handle = async (frame: Frame, controller: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> => {
+    if (frame.type === FrameType.PUBLISH_END) {
+      finish(controller, publishEndFrame());
+      return false;
+    }
+    if (frame.type !== FrameType.PUBLISH) {
+      emit(controller, errorFrame(sluiceError("frame.malformed", `only PUBLISH and PUBLISH_END frames may be sent on a publish stream (got 0x${frame.type.toString(16)})`), frame.id));
+      return true;
+    }
+    if (!accepting()) {
+      emit(controller, goawayFrame(frame.id));
+      finish(controller);
+      return false;
+    }
+    const added = await queue.enqueue(frame.payload, { signal: stop.signal });
+    if (added.ok) {
+      emit(controller, receiptFrame(frame.id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
+      return true;
+    }
+    if (added.error.code === "queue.closed" || added.error.code === "canceled") {
+      emit(controller, goawayFrame(frame.id));
+      finish(controller);
+      return false;
+    }
+    emit(controller, errorFrame(added.error, frame.id));
+    return true;
+  };
+
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: SluiceError) => {
+    emit(controller, errorFrame(error, frameIdOf(error)));
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      // Pull-driven: runs only when the response has room, and does not return before it
+      // produced output (a pull that enqueues nothing would not be called again).
+      async pull(controller) {
+        let produced = false;
+        while (!produced && !finished) {
+          let next: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            next = await reader.read();
+          } catch (thrown) {
+            if (!stop.signal.aborted) fail(controller, sluiceError("canceled", `request body failed: ${String(thrown)}`));
+            finish(controller);
+            return;
+          }
+          if (next.done) {
+            const end = decoder.end();
+            if (!end.ok) fail(controller, end.error);
+            finish(controller);
+            return;
+          }
+          for (const item of decoder.push(next.value)) {
+            produced = true;
+            if (!item.ok) {
+              fail(controller, item.error);
+              continue;
+            }
+            if (!(await handle(item.value, controller))) return;
+          }
+          if (decoder.failed) {
+            finish(controller);
+            return;
+          }
+        }
+      },
+      cancel() {
+        // The client went away: stop waiting for room and stop reading.
+        stop.abort(sluiceError("canceled", "response canceled"));
+        finished = true;
+        void reader.cancel().catch(() => {});
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}

@@ -1,0 +1,32 @@
+/**
+ * `FramePeer`: the two things a transport session needs from a WebSocket, whatever the runtime
+ * (Bun's ServerWebSocket, Deno's WebSocket, hono's WSContext, a test double).
+ *
+ * @example
+ * ```ts
+ * const peer: FramePeer = { send: (bytes) => ws.send(bytes), close: (code, reason) => ws.close(code, reason) };
+ * ```
+ */
+export interface FramePeer {
+  /** Sends one binary message (one frame). May throw once the socket is closed. */
+  send(frame: Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * Sends without throwing: a frame to a socket that is already gone is simply not delivered
+ * (whatever it carried is undone by the session's close handling). Returns false then.
+ *
+ * @example
+ * ```ts
+ * if (!safeSend(peer, frame)) markGone();
+ * ```
+ */
+export function safeSend(peer: FramePeer, frame: Uint8Array): boolean {
+  try {
+    peer.send(frame);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * `LeaseLedger`: the leases one consumer connection holds, each with its own
+ * `CompensationScope` whose undo fails the lease back with requeue.
+ *
+ * Per lease, not per connection: acking a lease drops its scope, so a later disconnect can never
+ * fail back an acked delivery; on disconnect every scope still held runs at once, so the
+ * consumer's leases are redelivered now rather than after `leaseMs`. The disconnect counts as an
+ * attempt: a message that crashes its consumer every time must still end in the poison queue.
+ *
+ * @example
+ * ```ts
+ * const ledger = new LeaseLedger(queue);
+ * ledger.hold(lease);
+ * ledger.settle(lease.token);                       // after a successful ack
+ * await ledger.releaseAll(sluiceError("unavailable", "consumer disconnected"));
+ * ```
+ */
+import { CompensationScope } from "../result/compensation.ts";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import type { Lease } from "../queue/lease.ts";
+import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+
+export class LeaseLedger<T> {
+  readonly #queue: SafeTaskQueue<T>;
+  readonly #held = new Map<number, { lease: Lease<T>; scope: CompensationScope }>();
+
+  constructor(queue: SafeTaskQueue<T>) {
+    this.#queue = queue;
+  }
+
+  /** Leases held (some may have expired on the queue's side meanwhile). */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** Records a delivered lease and registers its fail-back. */
+  hold(lease: Lease<T>): void {
+    const scope = new CompensationScope();
+    scope.register((reason) => this.#queue.fail(lease, reason ?? sluiceError("unavailable", "consumer went away"), { requeue: true }));
+    this.#held.set(lease.token, { lease, scope });
+  }
+
+  /** The held lease with this token, if this connection holds it. */
+  get(token: number): Lease<T> | undefined {
+    return this.#held.get(token)?.lease;
+  }
+
+  /** The lease ended (acked, nacked, found inactive): drop it and its fail-back. */
+  settle(token: number): void {
+    const entry = this.#held.get(token);
+    if (entry === undefined) return;
+    entry.scope.clear();
+    this.#held.delete(token);
+  }
+
+  /** Fails every held lease back (requeue), each through its own scope. Returns how many were still live. */
+  async releaseAll(reason: SluiceError): Promise<number> {
+    const entries = [...this.#held.values()];
+    this.#held.clear();
+    let released = 0;
+    for (const { scope } of entries) {
+      // A lease that expired or was drained meanwhile reports lease.inactive: nothing to undo.
+      if ((await scope.compensate(reason)).ok) released++;
+    }
+    return released;
+  }
+}
