@@ -15,7 +15,7 @@ function setup(file: Record<string, unknown> = {}, env: Record<string, string> =
   return { config, clock, broker, app };
 }
 const bytes = (s: string) => new TextEncoder().encode(s);
-const post = (body: BodyInit | null, headers: Record<string, string> = {}) => ({ method: "POST", body, headers });
+const post = (body: RequestInit["body"], headers: Record<string, string> = {}) => ({ method: "POST", body, headers });
 
 describe("server app: health, readiness, metrics", () => {
   test("GET /healthz reports ok and the package version", async () => {
