@@ -1,0 +1,45 @@
+/**
+ * Bun entry (`npm start`): serves the Sluice app with `Bun.serve` and hono's Bun WebSocket
+ * helper, and shuts down gracefully on SIGTERM / SIGINT (exit 0).
+ *
+ * @example
+ * ```sh
+ * PORT=9000 SLUICE_SNAPSHOT_PATH=/var/lib/sluice/snapshot.json bun src/runtime/bun.ts
+ * ```
+ */
+import process from "node:process";
+import { upgradeWebSocket, websocket } from "hono/bun";
+import { createApp } from "../server/app.ts";
+import { boot, listenUrl, stop } from "./lifecycle.ts";
+
+const log = (line: string) => console.log(line);
+const booted = boot(process.env, log);
+if (!booted.ok) {
+  console.error(booted.error.message);
+  process.exit(1);
+}
+const { config, broker } = booted.value;
+const app = createApp(config, { broker, upgradeWebSocket });
+const server = Bun.serve({
+  port: config.port,
+  hostname: config.host,
+  fetch: (request, bunServer) => app.fetch(request, bunServer),
+  // Bun closes sockets whose message exceeds this; keep it well above the frame limit so an
+  // oversize frame gets an ERROR frame.too_large instead of a dropped connection.
+  websocket: { ...websocket, maxPayloadLength: Math.max(16 * 1024 * 1024, config.maxFrameBytes * 2 + 1024) },
+  // Duplex publish streams may sit idle between bursts.
+  idleTimeout: 255,
+});
+log(`sluice listening on ${listenUrl(config.host, server.port ?? config.port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: bun ${Bun.version})`);
+
+let stopping = false;
+async function onSignal(signal: string): Promise<void> {
+  if (stopping) return log(`sluice: ${signal} again; shutdown already in progress`);
+  stopping = true;
+  log(`sluice: ${signal} received; draining for up to ${config.drainMs} ms`);
+  const code = await stop({ config, broker }, log);
+  await server.stop(true);
+  process.exit(code);
+}
+process.on("SIGTERM", () => void onSignal("SIGTERM"));
+process.on("SIGINT", () => void onSignal("SIGINT"));

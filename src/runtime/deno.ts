@@ -1,0 +1,54 @@
+/**
+ * Deno entry (`npm run start:deno`): serves the Sluice app with `Deno.serve` and hono's Deno
+ * WebSocket helper, and shuts down gracefully on SIGTERM / SIGINT (exit 0).
+ *
+ * @example
+ * ```sh
+ * PORT=9000 deno run -A src/runtime/deno.ts
+ * ```
+ */
+import { upgradeWebSocket } from "hono/deno";
+import { createApp } from "../server/app.ts";
+import { boot, listenUrl, stop } from "./lifecycle.ts";
+
+// The few Deno APIs used here (the type-check runs with Bun's types only).
+declare const Deno: {
+  env: { toObject(): Record<string, string> };
+  version: { deno: string };
+  serve(
+    options: { port: number; hostname: string; onListen?: (addr: { hostname: string; port: number }) => void },
+    handler: (request: Request) => Response | Promise<Response>,
+  ): { shutdown(): Promise<void> };
+  addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
+  exit(code: number): never;
+};
+
+const log = (line: string) => console.log(line);
+const booted = boot(Deno.env.toObject(), log);
+if (!booted.ok) {
+  console.error(booted.error.message);
+  Deno.exit(1);
+}
+const { config, broker } = booted.value;
+const app = createApp(config, { broker, upgradeWebSocket });
+Deno.serve(
+  {
+    port: config.port,
+    hostname: config.host,
+    onListen: ({ port }) =>
+      log(`sluice listening on ${listenUrl(config.host, port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: deno ${Deno.version.deno})`),
+  },
+  (request) => app.fetch(request),
+);
+
+let stopping = false;
+async function onSignal(signal: string): Promise<void> {
+  if (stopping) return log(`sluice: ${signal} again; shutdown already in progress`);
+  stopping = true;
+  log(`sluice: ${signal} received; draining for up to ${config.drainMs} ms`);
+  const code = await stop({ config, broker }, log);
+  // Not server.shutdown(): it waits for open duplex streams, which the drain already answered.
+  Deno.exit(code);
+}
+Deno.addSignalListener("SIGTERM", () => void onSignal("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => void onSignal("SIGINT"));
