@@ -25,6 +25,8 @@ export class InFlight<T> {
   readonly #expiredTokens = new Float64Array(256);
   #sweepTimer: unknown;
   #stopped = false;
+  /** Mirrors `table.size` on the JS side: reading it costs no boundary crossing. */
+  #count = 0;
 
   constructor(
     private readonly table: LeaseTable,
@@ -36,13 +38,15 @@ export class InFlight<T> {
 
   /** Leases in flight. */
   get size(): number {
-    return this.table.size;
+    return this.#count;
   }
 
   /** Opens a delivery slot and returns its fencing token; `attach` the lease built for it next. */
   acquire(attempt: number, deadline: number): number {
     if (this.#sweepTimer === undefined && !this.#stopped) this.#scheduleSweep();
-    return this.table.acquire(attempt, deadline);
+    const token = this.table.acquire(attempt, deadline);
+    this.#count++;
+    return token;
   }
 
   /** Binds the item and its lease to the slot of `lease.token`. */
@@ -53,12 +57,14 @@ export class InFlight<T> {
   }
 
   /** The item behind `lease` if it is still the live delivery; expires it first if its deadline passed. */
-  live(lease: Lease<T>): QueueItem<T> | undefined {
+  live(lease: Lease<T>, now: number = this.clock.now()): QueueItem<T> | undefined {
     const token = lease.token;
-    if (!this.table.isActive(token)) return undefined;
+    // One crossing answers both questions: -1 means the token is stale.
+    const deadline = this.table.deadlineOf(token);
+    if (deadline < 0) return undefined;
     const slot = this.table.slotOf(token);
     if (this.#leases[slot] !== lease) return undefined; // a token of another queue's table
-    if (this.table.deadlineOf(token) <= this.clock.now()) {
+    if (deadline <= now) {
       this.table.release(token);
       this.#expireSlot(slot);
       return undefined;
@@ -106,7 +112,7 @@ export class InFlight<T> {
       n = this.table.expireUpTo(now, out);
       for (let i = 0; i < n; i++) this.#expireSlot(this.table.slotOf(out[i]!));
     }
-    if (this.table.size > 0 && !this.#stopped) this.#scheduleSweep();
+    if (this.#count > 0 && !this.#stopped) this.#scheduleSweep();
   }
 
   #expireSlot(slot: number): void {
@@ -119,6 +125,6 @@ export class InFlight<T> {
   #clear(slot: number): void {
     this.#items[slot] = undefined;
     this.#leases[slot] = undefined;
-    if (this.table.size === 0) this.onIdle();
+    if (--this.#count === 0) this.onIdle();
   }
 }

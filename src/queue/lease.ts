@@ -22,6 +22,8 @@ export interface Lease<T> {
   readonly sequenceId: number;
   /** Fencing token of this delivery. */
   readonly token: number;
+  /** When this delivery started (clock ms). */
+  readonly leasedAt: number;
   /** When the item was first enqueued (clock ms). */
   readonly enqueuedAt: number;
   /** Why the previous delivery ended, if there was one. */

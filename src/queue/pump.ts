@@ -81,6 +81,9 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
     .labels({ queue: queue.name, role: options.role ?? queue.options.role });
   const report: PumpReport = { acked: 0, failed: 0, canceled: 0 };
   const link = linkSignal(signal);
+  // A plain flag: the AbortSignal getter is a host call, and workers check it twice per message.
+  let stopped = link.signal.aborted;
+  link.signal.addEventListener("abort", () => (stopped = true), { once: true });
   const workers: Worker<T>[] = [];
 
   const work = async (self: Worker<T>): Promise<void> => {
@@ -92,7 +95,7 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
       return back.ok || back.error.code === "lease.inactive" ? ok() : back;
     };
     for (;;) {
-      let lease = link.signal.aborted ? undefined : queue.tryLease();
+      let lease = stopped ? undefined : queue.tryLease();
       if (lease === undefined) {
         const leased = await queue.lease({ signal: link.signal });
         if (!leased.ok) return; // canceled, or the queue closed / is draining
@@ -100,15 +103,15 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
       }
       self.current = lease;
       scope.register(failBack);
-      const started = clock.now();
       let result: Result<unknown>;
       try {
         result = await handler(lease, context);
       } catch (thrown) {
         result = err(link.signal.aborted ? canceledError(link.signal) : toSluiceError(thrown));
       }
-      duration.observe((clock.now() - started) / 1000);
-      if (link.signal.aborted || (!result.ok && result.error.code === "canceled")) {
+      const now = clock.now();
+      duration.observe((now - lease.leasedAt) / 1000);
+      if (stopped || (!result.ok && result.error.code === "canceled")) {
         report.canceled++;
         await scope.compensate(canceledError(link.signal));
       } else if (!result.ok) {
@@ -117,7 +120,7 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
         await scope.compensate(result.error);
       } else {
         scope.clear();
-        if (queue.ack(lease).ok) report.acked++;
+        if (queue.ack(lease, now).ok) report.acked++;
       }
       self.current = undefined;
     }

@@ -2,6 +2,10 @@
  * `Waiters<T>`: callers parked until something is available (a lease, room in the queue),
  * served first-come first-served. A waiter whose signal aborts leaves the line with `canceled`.
  *
+ * Waiters that share a signal share one abort listener: a pump parks all its workers on the same
+ * signal, and `addEventListener` scans the existing listeners, so one listener per waiter would
+ * make parking N workers cost O(N²).
+ *
  * @example
  * ```ts
  * const waiting = waiters.wait(signal);   // Promise<Result<T>>
@@ -14,11 +18,18 @@ import { err, type Result } from "../result/result.ts";
 
 interface Waiter<T> {
   resolve(result: Result<T>): void;
-  off(): void;
+  group: SignalGroup<T> | undefined;
+}
+
+interface SignalGroup<T> {
+  readonly signal: AbortSignal;
+  readonly members: Set<Waiter<T>>;
+  readonly onAbort: () => void;
 }
 
 export class Waiters<T> {
-  #line = new Set<Waiter<T>>();
+  readonly #line = new Set<Waiter<T>>();
+  readonly #groups = new Map<AbortSignal, SignalGroup<T>>();
 
   get size(): number {
     return this.#line.size;
@@ -27,15 +38,8 @@ export class Waiters<T> {
   wait(signal?: AbortSignal): Promise<Result<T>> {
     if (signal?.aborted) return Promise.resolve(err(canceledError(signal)));
     return new Promise((resolve) => {
-      const onAbort = () => {
-        this.#line.delete(waiter);
-        resolve(err(canceledError(signal)));
-      };
-      const waiter: Waiter<T> = {
-        resolve,
-        off: () => signal?.removeEventListener("abort", onAbort),
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const waiter: Waiter<T> = { resolve, group: signal === undefined ? undefined : this.#join(signal) };
+      waiter.group?.members.add(waiter);
       this.#line.add(waiter);
     });
   }
@@ -44,8 +48,7 @@ export class Waiters<T> {
   serve(result: Result<T>): boolean {
     if (this.#line.size === 0) return false; // hot path: no iterator allocated
     for (const waiter of this.#line) {
-      this.#line.delete(waiter);
-      waiter.off();
+      this.#leave(waiter);
       waiter.resolve(result);
       return true;
     }
@@ -56,10 +59,40 @@ export class Waiters<T> {
   failAll(result: Result<T>): void {
     if (this.#line.size === 0) return;
     const all = [...this.#line];
-    this.#line.clear();
     for (const waiter of all) {
-      waiter.off();
+      this.#leave(waiter);
       waiter.resolve(result);
+    }
+  }
+
+  #join(signal: AbortSignal): SignalGroup<T> {
+    let group = this.#groups.get(signal);
+    if (group === undefined) {
+      const members = new Set<Waiter<T>>();
+      const onAbort = () => {
+        this.#groups.delete(signal);
+        const canceled = err(canceledError(signal));
+        for (const waiter of members) {
+          this.#line.delete(waiter);
+          waiter.resolve(canceled);
+        }
+        members.clear();
+      };
+      group = { signal, members, onAbort };
+      this.#groups.set(signal, group);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    return group;
+  }
+
+  #leave(waiter: Waiter<T>): void {
+    this.#line.delete(waiter);
+    const group = waiter.group;
+    if (group === undefined) return;
+    group.members.delete(waiter);
+    if (group.members.size === 0) {
+      group.signal.removeEventListener("abort", group.onAbort);
+      this.#groups.delete(group.signal);
     }
   }
 }
