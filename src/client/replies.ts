@@ -1,0 +1,71 @@
+/**
+ * `Replies<T>`: requests waiting for the server's answer, by frame id, with a bounded window:
+ * `reserve()` waits while `limit` requests are outstanding, so a producer never has more than
+ * its window of unanswered publishes in flight.
+ *
+ * @example
+ * ```ts
+ * await replies.reserve(signal);
+ * const answer = replies.expect(id);  // Promise<Result<T>>
+ * replies.settle(id, ok(receipt));     // when the RECEIPT arrives
+ * ```
+ */
+import type { SluiceError } from "../result/errors.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import { Waiters } from "../queue/waiters.ts";
+
+export class Replies<T> {
+  readonly #limit: number;
+  readonly #pending = new Map<number, (result: Result<T>) => void>();
+  readonly #room = new Waiters<void>();
+  /** Slots taken by `reserve` whose request is not registered yet (it may still be connecting). */
+  #reserved = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Waits until fewer than `limit` requests are outstanding, then takes a slot (`expect` or `release` it). */
+  async reserve(signal?: AbortSignal): Promise<Result<void>> {
+    while (this.#pending.size + this.#reserved >= this.#limit) {
+      const room = await this.#room.wait(signal);
+      if (!room.ok) return room;
+    }
+    this.#reserved++;
+    return ok();
+  }
+
+  /** Gives back a reserved slot that will not be used (the send failed before it was made). */
+  release(): void {
+    this.#reserved--;
+    this.#room.serve(ok());
+  }
+
+  /** Registers request `id` in a reserved slot; the promise settles with its answer. */
+  expect(id: number): Promise<Result<T>> {
+    this.#reserved--;
+    return new Promise((resolve) => this.#pending.set(id, resolve));
+  }
+
+  /** Answers request `id` (ignored when unknown, e.g. already failed). */
+  settle(id: number, result: Result<T>): boolean {
+    const resolve = this.#pending.get(id);
+    if (resolve === undefined) return false;
+    this.#pending.delete(id);
+    resolve(result);
+    this.#room.serve(ok());
+    return true;
+  }
+
+  /** Fails every outstanding request (the connection is gone). */
+  failAll(error: SluiceError): void {
+    const all = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const resolve of all) resolve(err(error));
+    this.#room.failAll(ok());
+  }
+}
