@@ -57,6 +57,8 @@ export class Consumer implements AsyncIterable<Delivery> {
   #socket: WebSocket | undefined;
   #connection = 0;
   #owed = 0;
+  /** Deliveries received on this connection and not yet settled. */
+  #unsettled = 0;
   #stopped = false;
   #ended: SluiceError | undefined;
   #started: Promise<Result<void>> | undefined;
@@ -130,8 +132,12 @@ export class Consumer implements AsyncIterable<Delivery> {
     if (delivery.connection !== this.#connection || this.#socket === undefined) return stale(delivery);
     const sent = this.#send(frame);
     if (!sent.ok) return sent;
-    // Top the credit up in batches: one CREDIT frame per half window, not one per message.
-    if (++this.#owed >= Math.max(1, this.#credit >> 1)) {
+    this.#unsettled--;
+    this.#owed++;
+    // Top the credit up in batches — one CREDIT frame per half window, not one per message —
+    // judged by what the server has left, so deliveries held for long cannot starve the rest.
+    const serverLeft = this.#credit - this.#unsettled - this.#owed;
+    if (serverLeft <= this.#credit >> 1) {
       const owed = this.#owed;
       this.#owed = 0;
       return this.#send(creditFrame(owed));
@@ -162,6 +168,7 @@ export class Consumer implements AsyncIterable<Delivery> {
     const connection = ++this.#connection;
     this.#socket = socket;
     this.#owed = 0;
+    this.#unsettled = 0;
     socket.addEventListener("message", (event) => this.#onMessage(event.data, connection));
     socket.addEventListener("close", () => {
       if (this.#connection !== connection || this.#stopped) return;
@@ -180,6 +187,7 @@ export class Consumer implements AsyncIterable<Delivery> {
     if (!frame.ok) return;
     const { type, id, arg, payload } = frame.value;
     if (type === FrameType.DELIVER) {
+      if (connection === this.#connection) this.#unsettled++;
       const delivery: Delivery = { token: id, attempt: arg, payload, connection };
       if (!this.#readers.serve(ok(delivery))) this.#buffer.push(delivery);
     } else if (type === FrameType.ERROR) {

@@ -14,12 +14,16 @@
  * const code = await stop(booted.value, console.log);
  * ```
  */
+import { delay } from "../result/delay.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { Broker } from "../server/broker.ts";
 import type { SluiceConfig } from "../server/config.ts";
 import { restoreSnapshot, snapshotCounts } from "../server/snapshot.ts";
 import { loadConfigFromFile } from "./config-file.ts";
 import { markSnapshotRestored, readSnapshotFile, writeSnapshotFile } from "./snapshot-file.ts";
+
+/** How long `stop` waits for WebSockets to finish closing after the drain. */
+const CLOSE_GRACE_MS = 1000;
 
 /** A booted server: its configuration and broker. */
 export interface Booted {
@@ -66,6 +70,8 @@ export function boot(env: Readonly<Record<string, string | undefined>>, log: (li
 export async function stop(booted: Booted, log: (line: string) => void): Promise<number> {
   const { config, broker } = booted;
   const report = await broker.shutdown({ drainMs: config.drainMs });
+  // Let the 1001 close frames reach the peers before the process exits (bounded).
+  for (let waited = 0; broker.sessions > 0 && waited < CLOSE_GRACE_MS; waited += 10) await delay(10);
   const counts = snapshotCounts(report.snapshot);
   const held = counts.pending + counts.poisoned;
   if (config.snapshotPath === undefined) {
