@@ -14,9 +14,9 @@
  * await producer.end(); // PUBLISH_END, then waits for the server to finish the response
  * ```
  */
-import { sluiceError } from "../result/errors.ts";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { delay } from "../result/delay.ts";
 import { err, ok, type Result } from "../result/result.ts";
-import { retry } from "../result/retry.ts";
 import { Waiters } from "../queue/waiters.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
 import { publishEndFrame, publishFrame } from "../protocol/frame-builders.ts";
@@ -44,6 +44,9 @@ export class DuplexProducer {
   readonly #replies: Replies<ReceiptPayload>;
   #stream: Stream | undefined;
   #nextId = 0;
+  /** Stream opens that failed in a row, and the last reason. */
+  #failures = 0;
+  #lastError: SluiceError | undefined;
 
   constructor(options: DuplexProducerOptions) {
     this.#options = options;
@@ -95,45 +98,43 @@ export class DuplexProducer {
     return ok();
   }
 
+  // Opens a stream without waiting for the response: some servers send the response head only
+  // with the first receipt, so waiting for it before writing the first frame would deadlock.
+  // Failed opens are retried on the next publishes with the reconnect policy's backoff, and
+  // give up (with the last error) once its attempts are used up in a row.
   async #open(signal?: AbortSignal): Promise<Result<Stream>> {
     if (this.#stream !== undefined && !this.#stream.broken) return ok(this.#stream);
-    return retry(
-      async (_attempt, s) => {
-        const room = new Waiters<void>();
-        let controller!: ReadableStreamDefaultController<Uint8Array>;
-        const body = new ReadableStream<Uint8Array>(
-          {
-            start: (c) => void (controller = c),
-            pull: () => void room.serve(ok()),
-          },
-          { highWaterMark: 16 },
-        );
-        const headers: Record<string, string> = { "content-type": "application/vnd.sluice.frames" };
-        if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
-        let response: Response;
-        try {
-          response = await fetch(queueHttpUrl(this.#options, "stream"), { method: "POST", body, headers, signal: s, duplex: "half" } as RequestInit);
-        } catch (thrown) {
-          return err("unavailable", `cannot open publish stream: ${String(thrown)}`);
-        }
-        if (!response.ok || response.body === null) {
-          const text = await response.text().catch(() => "");
-          return err(response.status === 401 ? "unauthorized" : "unavailable", `publish stream refused: ${response.status} ${text}`);
-        }
-        const stream: Stream = { controller, room, broken: false, done: Promise.resolve() };
-        stream.done = this.#readReceipts(response.body, stream);
-        this.#stream = stream;
-        return ok(stream);
-      },
-      this.#options.reconnect ?? DEFAULT_RECONNECT,
-      { signal, clock: clockOf(this.#options) },
-    );
+    const policy = this.#options.reconnect ?? DEFAULT_RECONNECT;
+    if (this.#failures >= policy.attempts) return err(this.#lastError ?? sluiceError("unavailable", "publish stream cannot be opened"));
+    if (this.#failures > 0) {
+      const waited = await delay(policy.delayAfter(this.#failures), { signal, clock: clockOf(this.#options) });
+      if (!waited.ok) return waited;
+      if (this.#stream !== undefined && !this.#stream.broken) return ok(this.#stream);
+    }
+    const room = new Waiters<void>();
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c), pull: () => void room.serve(ok()) }, { highWaterMark: 16 });
+    const headers: Record<string, string> = { "content-type": "application/vnd.sluice.frames" };
+    if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
+    const stream: Stream = { controller, room, broken: false, done: Promise.resolve() };
+    const response = fetch(queueHttpUrl(this.#options, "stream"), { method: "POST", body, headers, duplex: "half" } as RequestInit);
+    stream.done = this.#readReceipts(response, stream);
+    this.#stream = stream;
+    return ok(stream);
   }
 
-  async #readReceipts(body: ReadableStream<Uint8Array>, stream: Stream): Promise<void> {
+  async #readReceipts(responding: Promise<Response>, stream: Stream): Promise<void> {
     const decoder = new FrameStreamDecoder(createJsFrameCodec());
-    const reader = body.getReader();
+    let failure = sluiceError("unavailable", "publish stream ended before the receipt arrived; the message may or may not be enqueued");
     try {
+      const response = await responding;
+      if (!response.ok || response.body === null) {
+        const text = await response.text().catch(() => "");
+        failure = sluiceError(response.status === 401 ? "unauthorized" : "unavailable", `publish stream refused: ${response.status} ${text}`);
+        throw failure;
+      }
+      this.#failures = 0;
+      const reader = response.body.getReader();
       for (;;) {
         const next = await reader.read();
         if (next.done) break;
@@ -149,8 +150,11 @@ export class DuplexProducer {
           }
         }
       }
-    } catch {
-      // The connection broke; handled below like an early end.
+    } catch (thrown) {
+      // Refused, unreachable or broken: later publishes open a new stream (with backoff).
+      if (thrown !== failure) failure = sluiceError("unavailable", `publish stream failed: ${String(thrown)}; the message may or may not be enqueued`);
+      this.#failures++;
+      this.#lastError = failure;
     }
     stream.broken = true;
     stream.room.failAll(ok());
@@ -160,6 +164,6 @@ export class DuplexProducer {
     } catch {
       // Already closed by end().
     }
-    this.#replies.failAll(sluiceError("unavailable", "publish stream ended before the receipt arrived; the message may or may not be enqueued"));
+    this.#replies.failAll(failure);
   }
 }
