@@ -17,55 +17,133 @@ import { FrameType } from "./frame-layout.ts";
 import { encodeFrame } from "./frames.ts";
 import { encodeErrorPayload, encodeNackPayload, encodeReceiptPayload, type NackPayload, type ReceiptPayload } from "./messages.ts";
 
-/** PUBLISH: `id` is the producer's correlation id, echoed in the RECEIPT. */
+/**
+ * PUBLISH: `id` is the producer's correlation id, echoed in the RECEIPT.
+ *
+ * @example
+ * ```ts
+ * publishFrame(1, bytes)
+ * ```
+ */
 export function publishFrame(id: number, payload: Uint8Array, options: { crc?: boolean } = {}): Uint8Array {
   return encodeFrame({ type: FrameType.PUBLISH, id, payload, crc: options.crc });
 }
 
-/** PUBLISH_END: the producer will send nothing more on this stream. */
+/**
+ * PUBLISH_END: the producer will send nothing more on this stream.
+ *
+ * @example
+ * ```ts
+ * publishEndFrame()
+ * ```
+ */
 export function publishEndFrame(): Uint8Array {
   return encodeFrame({ type: FrameType.PUBLISH_END });
 }
 
-/** RECEIPT for the PUBLISH with correlation `id`. */
+/**
+ * RECEIPT for the PUBLISH with correlation `id`.
+ *
+ * @example
+ * ```ts
+ * receiptFrame(1, { sequenceId: 42, queue: "jobs", duplicate: false })
+ * ```
+ */
 export function receiptFrame(id: number, receipt: ReceiptPayload): Uint8Array {
   return encodeFrame({ type: FrameType.RECEIPT, id, payload: encodeReceiptPayload(receipt) });
 }
 
-/** ERROR about the frame `id` (0 when it is not about one frame): arg = code number, payload = Error protobuf. */
+/**
+ * ERROR about the frame `id` (0 when it is not about one frame): arg = code number, payload = Error protobuf.
+ *
+ * @example
+ * ```ts
+ * errorFrame(sluiceError("frame.malformed", "bad header"), 7)
+ * ```
+ */
 export function errorFrame(error: SluiceError, id = 0): Uint8Array {
   return encodeFrame({ type: FrameType.ERROR, id, arg: errorCodeToArg(error.code), payload: encodeErrorPayload(error) });
 }
 
-/** DELIVER: `token` is the lease's fencing token, arg the attempt (1 on first delivery). */
+/**
+ * DELIVER: `token` is the lease's fencing token, arg the attempt (1 on first delivery).
+ *
+ * @example
+ * ```ts
+ * deliverFrame(lease.token, lease.attempt, lease.payload)
+ * ```
+ */
 export function deliverFrame(token: number, attempt: number, payload: Uint8Array): Uint8Array {
   return encodeFrame({ type: FrameType.DELIVER, id: token, arg: attempt, payload });
 }
 
-/** ACK of the delivery with this lease token. */
+/**
+ * ACK of the delivery with this lease token.
+ *
+ * @example
+ * ```ts
+ * ackFrame(delivery.token)
+ * ```
+ */
 export function ackFrame(token: number): Uint8Array {
   return encodeFrame({ type: FrameType.ACK, id: token });
 }
 
-/** NACK of a delivery; without a reason the server requeues it. */
+/**
+ * NACK of a delivery; without a reason the server requeues it.
+ *
+ * @example
+ * ```ts
+ * nackFrame(token, { code: "unavailable", message: "db down", requeue: true })
+ * ```
+ */
 export function nackFrame(token: number, reason?: NackPayload): Uint8Array {
   return encodeFrame({ type: FrameType.NACK, id: token, payload: reason ? encodeNackPayload(reason) : undefined });
 }
 
-/** TOUCH (heartbeat): extends the lease by the queue's `leaseMs`. */
+/**
+ * TOUCH (heartbeat): extends the lease by the queue's `leaseMs`.
+ *
+ * @example
+ * ```ts
+ * touchFrame(delivery.token)
+ * ```
+ */
 export function touchFrame(token: number): Uint8Array {
   return encodeFrame({ type: FrameType.TOUCH, id: token });
 }
 
-/** CREDIT: grants `credit` more deliveries (credits add up; each DELIVER uses one). */
+/**
+ * CREDIT: grants `credit` more deliveries (credits add up; each DELIVER uses one).
+ *
+ * @example
+ * ```ts
+ * creditFrame(32)
+ * ```
+ */
 export function creditFrame(credit: number): Uint8Array {
   return encodeFrame({ type: FrameType.CREDIT, arg: credit });
 }
 
-/** PING / PONG keepalive; the PONG echoes the PING's id. */
+/**
+ * PING / PONG keepalive; the PONG echoes the PING's id.
+ *
+ * @example
+ * ```ts
+ * pingFrame(1)
+ * ```
+ */
 export function pingFrame(id = 0): Uint8Array {
   return encodeFrame({ type: FrameType.PING, id });
 }
+/**
+ * pongFrame.
+ *
+ * @example
+ * ```ts
+ * pongFrame(ping.id)
+ * ```
+ */
 export function pongFrame(id = 0): Uint8Array {
   return encodeFrame({ type: FrameType.PONG, id });
 }
@@ -73,6 +151,11 @@ export function pongFrame(id = 0): Uint8Array {
 /**
  * GOAWAY: the server is shutting down. With `id` it answers one PUBLISH that was NOT accepted
  * (publish it elsewhere or later); with id 0 it announces the shutdown to the connection.
+ *
+ * @example
+ * ```ts
+ * goawayFrame(publish.id)
+ * ```
  */
 export function goawayFrame(id = 0): Uint8Array {
   return encodeFrame({ type: FrameType.GOAWAY, id });
