@@ -14,8 +14,11 @@ export class Fifo<T> {
   #head = 0;
   #length = 0;
 
+  /** Capacity stays a power of two so wrapping is a mask, not a division. */
   constructor(initialCapacity = 16) {
-    this.#items = new Array(Math.max(2, initialCapacity));
+    let capacity = 2;
+    while (capacity < initialCapacity) capacity *= 2;
+    this.#items = new Array(capacity);
   }
 
   get length(): number {
@@ -24,7 +27,7 @@ export class Fifo<T> {
 
   push(item: T): void {
     if (this.#length === this.#items.length) this.#grow();
-    this.#items[(this.#head + this.#length) % this.#items.length] = item;
+    this.#items[(this.#head + this.#length) & (this.#items.length - 1)] = item;
     this.#length++;
   }
 
@@ -32,7 +35,7 @@ export class Fifo<T> {
     if (this.#length === 0) return undefined;
     const item = this.#items[this.#head];
     this.#items[this.#head] = undefined; // let the payload be collected
-    this.#head = (this.#head + 1) % this.#items.length;
+    this.#head = (this.#head + 1) & (this.#items.length - 1);
     this.#length--;
     return item;
   }
@@ -54,12 +57,12 @@ export class Fifo<T> {
   }
 
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.#length; i++) yield this.#items[(this.#head + i) % this.#items.length] as T;
+    for (let i = 0; i < this.#length; i++) yield this.#items[(this.#head + i) & (this.#items.length - 1)] as T;
   }
 
   #grow(): void {
     const next = new Array<T | undefined>(this.#items.length * 2);
-    for (let i = 0; i < this.#length; i++) next[i] = this.#items[(this.#head + i) % this.#items.length];
+    for (let i = 0; i < this.#length; i++) next[i] = this.#items[(this.#head + i) & (this.#items.length - 1)];
     this.#items = next;
     this.#head = 0;
   }

@@ -94,8 +94,10 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
       const back = self.current === undefined ? ok() : queue.fail(self.current, ROLLED_BACK, REQUEUE_NOW);
       return back.ok || back.error.code === "lease.inactive" ? ok() : back;
     };
+    // One clock read per message: it times the handler, dates the ack and starts the next lease.
+    let now: number | undefined;
     for (;;) {
-      let lease = stopped ? undefined : queue.tryLease();
+      let lease = stopped ? undefined : queue.tryLease(now);
       if (lease === undefined) {
         const leased = await queue.lease({ signal: link.signal });
         if (!leased.ok) return; // canceled, or the queue closed / is draining
@@ -109,7 +111,7 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
       } catch (thrown) {
         result = err(link.signal.aborted ? canceledError(link.signal) : toSluiceError(thrown));
       }
-      const now = clock.now();
+      now = clock.now();
       duration.observe((now - lease.leasedAt) / 1000);
       if (stopped || (!result.ok && result.error.code === "canceled")) {
         report.canceled++;

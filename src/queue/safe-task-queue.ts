@@ -145,12 +145,15 @@ export class SafeTaskQueue<T> {
     return this.#leaseWaiters.wait(options.signal);
   }
 
-  /** Takes the next ready item without waiting; `undefined` if none (or the queue is not open). */
-  tryLease(): Lease<T> | undefined {
+  /**
+   * Takes the next ready item without waiting; `undefined` if none (or the queue is not open).
+   * `now`: the current clock time if the caller has just read it (saves a clock read).
+   */
+  tryLease(now?: number): Lease<T> | undefined {
     if (this.#state !== "open") return undefined;
     if (this.#delayed.size > 0) this.#promoteDelayed();
     const item = this.#ready.shift();
-    return item === undefined ? undefined : this.#start(item);
+    return item === undefined ? undefined : this.#start(item, now);
   }
 
   /** The live lease with this fencing token (for consumers that ack by token over the wire). */
@@ -276,9 +279,8 @@ export class SafeTaskQueue<T> {
 
   // ---- internals ----
 
-  #start(item: QueueItem<T>): Lease<T> {
+  #start(item: QueueItem<T>, now: number = this.options.clock.now()): Lease<T> {
     const attempt = ++item.attempts;
-    const now = this.options.clock.now();
     const lease: Lease<T> = {
       payload: item.payload,
       attempt,

@@ -29,13 +29,17 @@ export class CompensationScope {
     return this.#actions.length;
   }
 
-  /** Adds an undo action. Returns a function that removes it again (e.g. once the effect is committed). */
-  register(action: Compensation): () => void {
+  /** Adds an undo action. (No remover closure is returned: pumps register one per message.) */
+  register(action: Compensation): void {
     this.#actions.push(action);
-    return () => {
-      const index = this.#actions.lastIndexOf(action);
-      if (index >= 0) this.#actions.splice(index, 1);
-    };
+  }
+
+  /** Removes the most recently registered instance of `action` (its effect was committed). False if absent. */
+  unregister(action: Compensation): boolean {
+    const index = this.#actions.lastIndexOf(action);
+    if (index < 0) return false;
+    this.#actions.splice(index, 1);
+    return true;
   }
 
   /** Drops every registered action without running it (the work succeeded). */

@@ -54,11 +54,13 @@ describe("CompensationScope", () => {
     expect(r.ok ? "" : r.error.code).toBe("internal");
     expect(ran).toBe(true);
   });
-  test("register returns a remover", async () => {
+  test("unregister removes an action that no longer needs undoing", async () => {
     const scope = new CompensationScope();
     let ran = false;
-    const remove = scope.register(() => (ran = true));
-    remove();
+    const action = () => (ran = true);
+    scope.register(action);
+    expect(scope.unregister(action)).toBe(true);
+    expect(scope.unregister(action)).toBe(false);
     await scope.compensate();
     expect(ran).toBe(false);
   });
