@@ -1,0 +1,37 @@
+/**
+ * Sluice, the library: Result pipeline helpers, `SafeTaskQueue` and its pumps, the wire protocol,
+ * the WASM hot path selectors, the Hono app factory and the client SDK. Re-exports only;
+ * runtime entry points (Bun, Deno) live in `src/runtime/` and are not part of the library.
+ *
+ * @example
+ * ```ts
+ * import { ok, pump, SafeTaskQueue } from "sluice";
+ * const queue = SafeTaskQueue.create<string>({ name: "jobs" });
+ * await queue.enqueue("hello");
+ * pump(queue, async (lease) => (console.log(lease.payload), ok()), { concurrency: 4 });
+ * ```
+ */
+export * from "./result/mod.ts";
+export * from "./queue/mod.ts";
+export * from "./protocol/frame-layout.ts";
+export * from "./protocol/frames.ts";
+export {
+  argToErrorCode,
+  decodeErrorPayload,
+  decodeNackPayload,
+  decodeQueueStatsPayload,
+  decodeReceiptPayload,
+  encodeErrorPayload,
+  encodeNackPayload,
+  encodeQueueStatsPayload,
+  encodeReceiptPayload,
+  errorCodeToArg,
+  type NackPayload,
+  type QueueStatsPayload,
+  type ReceiptPayload,
+} from "./protocol/messages.ts";
+export { createFrameCodec, createLeaseTable, provideWasmModule, wasmMode } from "./wasm/mod.ts";
+export type { FrameCodec, LeaseTable } from "./wasm/mod.ts";
+export { createApp, type AppDeps } from "./server/app.ts";
+export { loadConfig, type SluiceConfig } from "./server/config.ts";
+export * from "./client/mod.ts";
