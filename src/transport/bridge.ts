@@ -1,0 +1,187 @@
+/**
+ * `bridge(queue, options)`: drains a queue into a downstream socket, with the `sluice.v1.Relay`
+ * RPC service as fallback — the "SafeTaskQueue → socket bridge" of the seeds, on top of `pump()`
+ * (which owns leasing, heartbeats, ack/fail, poison and the per-lease compensation scope).
+ *
+ * Per lease:
+ * 1. Socket path (when `wsUrl`/`downstream` is set): PUBLISH(id = sequence id, payload) under
+ *    `withTimeout(sendTimeoutMs)`; the downstream's ACK(id) is success.
+ * 2. If that send failed or timed out, the socket's rollback (`downstream.rollback(id)`) is
+ *    registered on the lease's scope — it runs only if the lease ends up failed — and the
+ *    command goes to the RPC path: `Send` (or `Execute` batches with `rpcMode: "execute"`), each
+ *    call under `withTimeout(sendTimeoutMs)`, all under `retry(rpcRetry)` (default 3 attempts,
+ *    250 ms doubling). A refusal by the downstream itself (NACK/ERROR for that id) is its answer,
+ *    not an outage, so it fails the lease without a fallback.
+ * 3. `pump` acks on success and otherwise fails with `requeue: !lease.isPoisoned`, so after
+ *    `maxRetries` deliveries the item is in the poison queue with the last error (the RPC error;
+ *    `metadata.socketError` keeps why the socket path failed).
+ * Stopping (signal or `stop()`) cancels the handlers; their leases go back at once, not counted.
+ * The RPC commands carry an idempotency key per message (`commandKey`), so a Sluice on the far
+ * side never enqueues the same delivery twice across RPC retries.
+ *
+ * @example
+ * ```ts
+ * const b = bridge(queue, { wsUrl: "ws://worker:9000/", rpcUrl: "http://worker:8787", concurrency: 8 });
+ * // … later
+ * const report = await b.stop(); // Result<PumpReport>: acked / failed / canceled counts
+ * ```
+ */
+import type { Cell } from "../queue/metrics/registry.ts";
+import { pump, type PumpContext, type PumpReport } from "../queue/pump.ts";
+import type { Lease } from "../queue/lease.ts";
+import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { linkSignal } from "../result/signals.ts";
+import { err, type Result } from "../result/result.ts";
+import { retry } from "../result/retry.ts";
+import { RetryPolicy } from "../result/retry-policy.ts";
+import { withTimeout } from "../result/with-timeout.ts";
+import { commandOf } from "./command.ts";
+import { Downstream, type DownstreamEvent } from "./downstream.ts";
+import { ExecuteBatcher } from "./execute-batcher.ts";
+import { RelayClient } from "./relay-client.ts";
+import type { SocketFactory } from "./socket-like.ts";
+
+/** Options of `bridge`. Give a socket (`wsUrl` or `downstream`), an RPC target (`rpcUrl` or `relay`), or both. */
+export interface BridgeOptions {
+  readonly wsUrl?: string;
+  /** A ready-made socket connection (overrides `wsUrl`); the bridge closes it when it stops. */
+  readonly downstream?: Downstream;
+  readonly rpcUrl?: string;
+  /** A ready-made Relay client (overrides `rpcUrl`), e.g. on a gRPC transport. */
+  readonly relay?: RelayClient;
+  /** "send" (default): one unary Send per command; "execute": concurrent commands share server-streaming Execute calls. */
+  readonly rpcMode?: "send" | "execute";
+  /** Time limit of one socket send and of one RPC call. Default 3000. */
+  readonly sendTimeoutMs?: number;
+  /** Socket PING interval (missed PONG → socket closed). Default 15000. */
+  readonly pingIntervalMs?: number;
+  /** RPC retries. Default `RetryPolicy.exponential({ attempts: 3, initialMs: 250 })`. */
+  readonly rpcRetry?: RetryPolicy;
+  /** Leases in flight at once. Default 8. */
+  readonly concurrency?: number;
+  /** Queue name the commands are addressed to on the RPC side. Default: this queue's name. */
+  readonly targetQueue?: string;
+  readonly signal?: AbortSignal;
+  readonly socketFactory?: SocketFactory;
+  /** Socket connection events, for logs. */
+  readonly onEvent?: (event: DownstreamEvent) => void;
+}
+
+/** Where each delivery went. */
+export interface BridgeStats {
+  viaSocket: number;
+  viaRpc: number;
+  /** Socket sends that failed or timed out and went to the RPC path. */
+  fallbacks: number;
+  /** Deliveries that failed both ways (or were refused). */
+  failed: number;
+}
+
+/** A running bridge. */
+export interface Bridge {
+  readonly stats: BridgeStats;
+  readonly downstream: Downstream | undefined;
+  readonly relay: RelayClient | undefined;
+  /** Settles when the bridge stopped (signal, `stop()`, or the queue closed). */
+  readonly done: Promise<Result<PumpReport>>;
+  /** Stops the pump (in-flight leases go back at once) and closes the socket. */
+  stop(): Promise<Result<PumpReport>>;
+}
+
+const DEFAULT_RPC_RETRY = RetryPolicy.exponential({ attempts: 3, initialMs: 250 });
+
+export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions): Bridge {
+  const downstream =
+    options.downstream ??
+    (options.wsUrl === undefined
+      ? undefined
+      : new Downstream({
+          url: options.wsUrl,
+          clock: queue.options.clock,
+          pingIntervalMs: options.pingIntervalMs,
+          socketFactory: options.socketFactory,
+          onEvent: options.onEvent,
+        }));
+  const relay = options.relay ?? (options.rpcUrl === undefined ? undefined : new RelayClient({ baseUrl: options.rpcUrl }));
+  if (downstream === undefined && relay === undefined) throw new TypeError("bridge: give wsUrl/downstream, rpcUrl/relay, or both");
+  const clock = queue.options.clock;
+  const sendTimeoutMs = options.sendTimeoutMs ?? 3000;
+  const rpcRetry = options.rpcRetry ?? DEFAULT_RPC_RETRY;
+  const batcher = relay && options.rpcMode === "execute" ? new ExecuteBatcher(relay, { callTimeoutMs: sendTimeoutMs, clock }) : undefined;
+  const stats: BridgeStats = { viaSocket: 0, viaRpc: 0, fallbacks: 0, failed: 0 };
+  const metrics = bridgeMetrics(queue);
+  const link = linkSignal(options.signal);
+
+  const viaRpc = (lease: Lease<Uint8Array>, signal: AbortSignal) => {
+    const command = commandOf(lease, options.targetQueue);
+    return retry(
+      (_attempt, retrySignal) =>
+        withTimeout((callSignal) => (batcher ? batcher.submit(command, callSignal) : relay!.send(command, { signal: callSignal })), sendTimeoutMs, {
+          signal: retrySignal,
+          clock,
+        }),
+      rpcRetry,
+      { signal, clock },
+    );
+  };
+
+  const handle = async (lease: Lease<Uint8Array>, { signal, scope }: PumpContext): Promise<Result<void>> => {
+    let socketError: SluiceError | undefined;
+    if (downstream !== undefined) {
+      const id = lease.sequenceId;
+      const sent = await withTimeout((s) => downstream.send(id, lease.payload, { signal: s }), sendTimeoutMs, { signal, clock, scope });
+      if (sent.ok) {
+        stats.viaSocket++;
+        metrics.socket.inc();
+        return sent;
+      }
+      if (signal.aborted) return sent;
+      // The downstream answered "no" for this message: that is its verdict, not an outage.
+      if (sent.error.metadata?.by === "downstream" || relay === undefined) {
+        stats.failed++;
+        return sent;
+      }
+      socketError = sent.error;
+      scope.register(() => downstream.rollback(id));
+      stats.fallbacks++;
+      metrics.fallbacks.inc();
+    }
+    const sent = await viaRpc(lease, signal);
+    if (sent.ok) {
+      stats.viaRpc++;
+      metrics.rpc.inc();
+      return sent;
+    }
+    if (!signal.aborted) stats.failed++;
+    if (socketError === undefined) return sent;
+    return err({ ...sent.error, metadata: { ...sent.error.metadata, socketError: `${socketError.code}: ${socketError.message}` } });
+  };
+
+  const done = pump(queue, handle, { concurrency: options.concurrency ?? 8, signal: link.signal, name: `${queue.name} bridge` }).then(async (report) => {
+    link.dispose();
+    await downstream?.close();
+    return report;
+  });
+  return {
+    stats,
+    downstream,
+    relay,
+    done,
+    stop: () => {
+      link.abort(sluiceError("canceled", "bridge stopped"));
+      return done;
+    },
+  };
+}
+
+function bridgeMetrics(queue: SafeTaskQueue<Uint8Array>): { socket: Cell; rpc: Cell; fallbacks: Cell } {
+  const registry = queue.metrics.registry;
+  const labels = { queue: queue.name, role: queue.options.role };
+  const delivered = registry.counter("sluice_bridge_delivered_total", "Bridge deliveries taken by the downstream, by path (socket or rpc)");
+  return {
+    socket: delivered.labels({ ...labels, path: "socket" }),
+    rpc: delivered.labels({ ...labels, path: "rpc" }),
+    fallbacks: registry.counter("sluice_bridge_fallbacks_total", "Bridge socket sends that failed or timed out and went to the RPC fallback").labels(labels),
+  };
+}
