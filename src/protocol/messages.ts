@@ -13,6 +13,7 @@
  * const back = decodeErrorPayload(bytes); // ok({ code: "queue.full", message: "queue 'jobs' is full" })
  * ```
  */
+import type { QueueStats } from "../queue/stats.ts";
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { ErrorSchema } from "../gen/sluice/v1/error_pb.ts";
 import { NackReasonSchema } from "../gen/sluice/v1/nack_pb.ts";
@@ -38,17 +39,7 @@ export interface NackPayload {
 }
 
 /** The counters of `SafeTaskQueue.stats()`, all non-negative safe integers. */
-export interface QueueCounters {
-  readonly pending: number;
-  readonly active: number;
-  readonly poisoned: number;
-  readonly enqueued: number;
-  readonly acked: number;
-  readonly failed: number;
-  readonly requeued: number;
-  readonly expired: number;
-  readonly poisonedTotal: number;
-}
+export type QueueCounters = Omit<QueueStats, "backpressure" | "capacity">;
 
 /** A stats message: the queue's counters plus backpressure state and (optionally) its name. */
 export interface QueueStatsPayload extends QueueCounters {

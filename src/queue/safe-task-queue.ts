@@ -20,7 +20,7 @@ import { err, ok, type Result } from "../result/result.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
 import { Waiters } from "./waiters.ts";
 import { Backpressure } from "./backpressure.ts";
-import { DelayedSet } from "./delayed-set.ts";
+import { DelayLine } from "./delay-line.ts";
 import { QueueEvents, type QueueEventType } from "./events.ts";
 import { Fifo } from "./fifo.ts";
 import { newItem, type QueueItem, recordFailure } from "./item.ts";
@@ -29,7 +29,7 @@ import { QueueMetrics } from "./metrics/queue-metrics.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptions } from "./options.ts";
 import { PoisonQueue } from "./poison-queue.ts";
-import { type QueueStats, QueueCounters } from "./stats.ts";
+import type { QueueStats } from "./stats.ts";
 import { createLeaseTable } from "../wasm/mod.ts";
 import { InFlight } from "./in-flight.ts";
 
@@ -61,18 +61,15 @@ export class SafeTaskQueue<T> {
   readonly metrics: QueueMetrics;
   readonly #inFlight: InFlight<T>;
   readonly #ready = new Fifo<QueueItem<T>>(64);
-  readonly #delayed = new DelayedSet<QueueItem<T>>();
+  readonly #delayed: DelayLine<QueueItem<T>>;
   readonly #keys = new Map<string, number>();
   readonly #leaseWaiters = new Waiters<Lease<T>>();
   readonly #roomWaiters = new Waiters<void>();
   readonly #idleWaiters = new Waiters<void>();
-  readonly #counters = new QueueCounters();
   readonly #backpressure: Backpressure;
   #held = 0;
   #sequence = 0;
   #state: State = "open";
-  #delayTimer: unknown;
-  #delayTimerAt = Infinity;
 
   /** Creates a queue; throws `RangeError`/`TypeError` naming a bad option. */
   static create<T>(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry } = {}): SafeTaskQueue<T> {
@@ -95,6 +92,7 @@ export class SafeTaskQueue<T> {
       this.metrics.activeLeases.set(this.#inFlight.size);
       this.metrics.poisonDepth.set(this.poison.size);
     });
+    this.#delayed = new DelayLine<QueueItem<T>>(this.options.clock, (item) => this.#deliver(item));
     this.#backpressure = new Backpressure(this.options.highWatermark, this.options.lowWatermark, this.options.onBackpressure);
     this.poison = new PoisonQueue<T>(this.options.poisonQueueName, (item) => this.#putBack(item));
   }
@@ -128,7 +126,6 @@ export class SafeTaskQueue<T> {
     const item = newItem(payload, ++this.#sequence, this.options.clock.now(), key);
     if (key !== undefined) this.#keys.set(key, item.sequenceId);
     this.#held++;
-    this.#counters.enqueued++;
     this.metrics.enqueued.value++;
     this.#backpressure.update(this.#held);
     this.#emit("enqueued", item);
@@ -151,7 +148,7 @@ export class SafeTaskQueue<T> {
    */
   tryLease(now?: number): Lease<T> | undefined {
     if (this.#state !== "open") return undefined;
-    if (this.#delayed.size > 0) this.#promoteDelayed();
+    this.#delayed.releaseDue();
     const item = this.#ready.shift();
     return item === undefined ? undefined : this.#start(item, now);
   }
@@ -169,7 +166,6 @@ export class SafeTaskQueue<T> {
     const item = this.#inFlight.live(lease, now);
     if (item === undefined) return this.#inactive(lease);
     this.#inFlight.end(lease);
-    this.#counters.acked++;
     this.metrics.acked.value++;
     this.#forget(item);
     this.#emit("acked", item, lease.attempt);
@@ -185,7 +181,6 @@ export class SafeTaskQueue<T> {
     item.lastError = error;
     if (countAttempt) {
       recordFailure(item, lease.attempt, error, this.options.clock.now());
-      this.#counters.failed++;
       this.metrics.failed.value++;
     } else {
       item.attempts--;
@@ -217,13 +212,21 @@ export class SafeTaskQueue<T> {
 
   /** Counts and levels. */
   stats(): QueueStats {
-    return this.#counters.snapshot({
+    // The metric cells are the counters: one increment per event, one source of truth.
+    const m = this.metrics;
+    return {
       pending: this.#ready.length + this.#delayed.size,
       active: this.#inFlight.size,
       poisoned: this.poison.size,
+      enqueued: m.enqueued.value,
+      acked: m.acked.value,
+      failed: m.failed.value,
+      requeued: m.requeued.value,
+      expired: m.expired.value,
+      poisonedTotal: m.poisoned.value,
       backpressure: this.#backpressure.active,
       capacity: this.options.capacity,
-    });
+    };
   }
 
   /**
@@ -267,8 +270,6 @@ export class SafeTaskQueue<T> {
     this.#state = "closed";
     this.#wakeAll(err("queue.closed", `queue '${this.name}' is closed`));
     this.#inFlight.stop();
-    this.options.clock.clearTimeout(this.#delayTimer);
-    this.#delayTimer = undefined;
     for (const item of this.#delayed.takeAll()) this.#ready.push(item);
   }
 
@@ -309,7 +310,6 @@ export class SafeTaskQueue<T> {
     const error = sluiceError("lease.expired", `lease of item ${item.sequenceId} expired after ${this.options.leaseMs} ms`);
     item.lastError = error;
     recordFailure(item, lease.attempt, error, this.options.clock.now());
-    this.#counters.expired++;
     this.metrics.expired.value++;
     this.#emit("expired", item, lease.attempt, error);
     if (item.attempts >= this.options.maxRetries) this.#toPoison(item, error);
@@ -322,12 +322,10 @@ export class SafeTaskQueue<T> {
   }
 
   #requeue(item: QueueItem<T>, delayMs: number): void {
-    this.#counters.requeued++;
     this.metrics.requeued.value++;
     this.#emit("requeued", item, item.attempts);
     if (delayMs <= 0 || this.#state === "closed") return this.#deliver(item);
-    this.#delayed.add(item, this.options.clock.now() + delayMs);
-    this.#scheduleDelayed();
+    this.#delayed.add(item, delayMs);
   }
 
   /** Hands an item to the oldest waiting consumer, or appends it to the ready line. */
@@ -345,7 +343,6 @@ export class SafeTaskQueue<T> {
 
   #toPoison(item: QueueItem<T>, error: SluiceError): void {
     this.#forget(item);
-    this.#counters.poisonedTotal++;
     this.metrics.poisoned.value++;
     this.poison.add(item, error, this.options.clock.now());
     this.#emit("poisoned", item, item.attempts, error);
@@ -357,23 +354,6 @@ export class SafeTaskQueue<T> {
     if (item.key !== undefined) this.#keys.delete(item.key);
     this.#backpressure.update(this.#held);
     this.#roomWaiters.serve(ok());
-  }
-
-  #promoteDelayed(): void {
-    for (const item of this.#delayed.takeReady(this.options.clock.now())) this.#deliver(item);
-  }
-
-  #scheduleDelayed(): void {
-    const next = this.#delayed.nextReadyAt();
-    if (next >= this.#delayTimerAt) return;
-    this.options.clock.clearTimeout(this.#delayTimer);
-    this.#delayTimerAt = next;
-    this.#delayTimer = this.options.clock.setTimeout(() => {
-      this.#delayTimer = undefined;
-      this.#delayTimerAt = Infinity;
-      this.#promoteDelayed();
-      if (this.#delayed.size > 0) this.#scheduleDelayed();
-    }, next - this.options.clock.now());
   }
 
   #wakeAll(closed: Result<never>): void {

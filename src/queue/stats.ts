@@ -1,5 +1,7 @@
 /**
- * `QueueStats`: what `SafeTaskQueue.stats()` reports, and the running counters behind it.
+ * `QueueStats`: what `SafeTaskQueue.stats()` reports. The counters are read from the queue's
+ * metric cells (labelled `queue` and `role`), so a registry shared by two queues with the same
+ * name and role would merge them: give every queue a distinct name.
  *
  * @example
  * ```ts
@@ -23,26 +25,4 @@ export interface QueueStats {
   /** True between the high and the low watermark crossing. */
   readonly backpressure: boolean;
   readonly capacity: number;
-}
-
-/** Monotonic counters of a queue. */
-export class QueueCounters {
-  enqueued = 0;
-  acked = 0;
-  failed = 0;
-  requeued = 0;
-  expired = 0;
-  poisonedTotal = 0;
-
-  snapshot(levels: Pick<QueueStats, "pending" | "active" | "poisoned" | "backpressure" | "capacity">): QueueStats {
-    return {
-      ...levels,
-      enqueued: this.enqueued,
-      acked: this.acked,
-      failed: this.failed,
-      requeued: this.requeued,
-      expired: this.expired,
-      poisonedTotal: this.poisonedTotal,
-    };
-  }
 }

@@ -16,6 +16,8 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { delay } from "../../src/result/delay.ts";
+/** A seeded PRNG, so random NACKs are the same on every run. */
+export { mulberry32 as seeded } from "../seeded-random.ts";
 
 const ROOT = resolve(import.meta.dirname ?? ".", "../..");
 
@@ -105,17 +107,6 @@ export async function getJson<T>(url: string, token?: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** A seeded PRNG (mulberry32), so random NACKs are the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The value of one Prometheus series in a /metrics text, or NaN. */
 export function metric(text: string, name: string, queue: string): number {

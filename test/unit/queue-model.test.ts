@@ -7,20 +7,11 @@
 import { describe, expect, test } from "../harness.ts";
 import { sluiceError, VirtualClock } from "../../src/result/mod.ts";
 import { SafeTaskQueue, type Lease } from "../../src/queue/mod.ts";
+import { mulberry32 } from "../seeded-random.ts";
 
 const SEED = 0x5eed1;
 const OPS = 20_000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type State = "pending" | "inflight" | "acked" | "poisoned" | "ended";
 interface ModelItem {

@@ -9,18 +9,8 @@
  * ```
  */
 import type { DecodeResult } from "../../src/wasm/mod.ts";
+export { mulberry32 } from "../seeded-random.ts";
 
-/** Deterministic 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seed of this run: SLUICE_FUZZ_SEED if set, else a fresh one (printed on failure). */
 export function fuzzSeed(): number {
