@@ -32,7 +32,8 @@ export interface Booted {
 }
 
 /**
- * Loads the configuration, creates the broker and restores the snapshot (if configured and present).
+ * Loads the configuration, creates the broker, restores the snapshot (if configured and present)
+ * and starts the queue bridges (queues with a `bridge` config section).
  *
  * @example
  * ```ts
@@ -55,6 +56,8 @@ export function boot(env: Readonly<Record<string, string | undefined>>, log: (li
       log(`sluice: restored ${restored.value.pending} pending and ${restored.value.poisoned} poisoned item(s) from ${config.snapshotPath}`);
     }
   }
+  // After the restore, so restored items are bridged too; shutdown stops them before the drain.
+  broker.startBridges({ log });
   return ok({ config, broker });
 }
 

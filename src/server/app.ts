@@ -3,7 +3,8 @@
  *
  * Routes: `POST /v1/queues/:queue/messages`, `POST /v1/queues/:queue/stream` (HTTP duplex),
  * `GET /v1/queues/:queue/ws` (WebSocket), `GET /v1/queues/:queue`, `GET /v1/queues/:queue/poison`,
- * `POST /v1/queues/:queue/poison/replay`, `GET /metrics`, `GET /healthz`, `GET /readyz`.
+ * `POST /v1/queues/:queue/poison/replay`, `GET /metrics`, `GET /healthz`, `GET /readyz`, and the
+ * `sluice.v1.Relay` RPC service at `/sluice.v1.Relay/*` (Connect and gRPC-Web; see relay-service.ts).
  * With `authTokens` configured, everything but `/healthz` and `/readyz` needs
  * `Authorization: Bearer <token>` (the WebSocket route also accepts `?token=`). Errors are JSON
  * `{ "error": { "code", "message" } }`.
@@ -26,6 +27,7 @@ import type { SluiceConfig } from "./config.ts";
 import { errorResponse } from "./http-errors.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerQueueRoutes } from "./routes/queues.ts";
+import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
 import { registerStreamRoute } from "./routes/stream.ts";
 import { registerWsRoute } from "./routes/ws.ts";
 
@@ -54,10 +56,12 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   app.use("/v1/*", async (c, next) => (WS_PATH.test(c.req.path) ? next() : headerAuth(c, next)));
   app.use("/v1/queues/:queue/ws", bearerAuth(tokens, { allowQuery: true }));
   app.use("/metrics", bearerAuth(tokens));
+  app.use(`${RELAY_PATH_PREFIX}*`, bearerAuth(tokens));
   registerHealthRoutes(app, broker, deps.version ?? VERSION);
   registerQueueRoutes(app, broker);
   registerStreamRoute(app, broker);
   registerWsRoute(app, broker, deps.upgradeWebSocket);
+  registerRelayRoutes(app, broker);
   app.notFound((c) => errorResponse(c, sluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((thrown, c) => errorResponse(c, toSluiceError(thrown)));
   return app;

@@ -19,6 +19,8 @@ import { createFrameCodec, type FrameCodec } from "../wasm/mod.ts";
 import type { SluiceConfig } from "./config.ts";
 import { IdempotencyCache } from "./idempotency.ts";
 import { type Snapshot, takeSnapshot } from "./snapshot.ts";
+import type { Bridge } from "../transport/bridge.ts";
+import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./bridges.ts";
 
 /** What the broker needs from an open connection to shut it down. */
 export interface BrokerSession {
@@ -57,6 +59,7 @@ export class Broker {
   readonly idempotency: IdempotencyCache;
   readonly queues: ReadonlyMap<string, SafeTaskQueue<Uint8Array>>;
   readonly #sessions = new Set<BrokerSession>();
+  #bridges: ReadonlyMap<string, Bridge> = new Map();
   #state: State = "running";
   #shutdown: Promise<ShutdownReport> | undefined;
 
@@ -107,6 +110,20 @@ export class Broker {
     return this.queues.get(name);
   }
 
+  /** The running queue bridges, by queue name. */
+  get bridges(): ReadonlyMap<string, Bridge> {
+    return this.#bridges;
+  }
+
+  /**
+   * Starts a bridge pump for every queue with a `bridge` config section (once; the runtime entry
+   * calls this at boot, after the snapshot restore). Shutdown stops them before the drain.
+   */
+  startBridges(options: StartBridgesOptions = {}): ReadonlyMap<string, Bridge> {
+    if (this.#bridges.size === 0 && this.#state === "running") this.#bridges = startQueueBridges(this.queues, this.config, options);
+    return this.#bridges;
+  }
+
   /** Tracks an open session until the returned function is called. Late joiners during shutdown get GOAWAY at once. */
   register(session: BrokerSession): () => void {
     this.#sessions.add(session);
@@ -116,7 +133,7 @@ export class Broker {
 
   /**
    * Graceful shutdown, once (later calls get the same report): stop accepting (readyz 503,
-   * publishes 503/GOAWAY), tell every session GOAWAY, give in-flight leases up to `drainMs` in
+   * publishes 503/GOAWAY), tell every session GOAWAY, stop the queue bridges, give in-flight leases up to `drainMs` in
    * total to be acked and requeue the rest, close sessions with 1001, close the queues, and
    * return what is left for the snapshot.
    */
@@ -128,6 +145,8 @@ export class Broker {
   async #runShutdown(drainMs: number): Promise<ShutdownReport> {
     this.#state = "draining";
     for (const session of this.#sessions) session.goAway();
+    // Bridges first: their in-flight leases go straight back to the queue (attempt not counted).
+    await stopBridges(this.#bridges);
     const deadline = this.clock.now() + drainMs;
     const queues: Record<string, { pending: number; poisoned: number; requeuedInFlight: number }> = {};
     // One budget for all queues: each drain gets what is left of it.

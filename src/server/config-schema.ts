@@ -31,6 +31,8 @@ export interface BridgeConfig {
   readonly pingIntervalMs: number;
   /** Leases in flight to the downstream at once. */
   readonly concurrency: number;
+  /** RPC fallback calls: "send" (unary Send per command, the default) or "execute" (batched server-streaming Execute). */
+  readonly rpcMode?: "send" | "execute";
 }
 
 /**
@@ -201,6 +203,7 @@ export const BRIDGE_RULES: Readonly<Record<keyof BridgeConfig, Rule>> = {
   sendTimeoutMs: positive,
   pingIntervalMs: positive,
   concurrency: positive,
+  rpcMode: { kind: "enum", values: ["send", "execute"] },
 };
 
 /**

@@ -40,6 +40,8 @@ export interface RelayClientOptions {
   readonly protocol?: "connect" | "grpc-web";
   /** Any Connect transport (e.g. connect-node's `createGrpcTransport`). */
   readonly transport?: Transport;
+  /** The fetch to call through (default: global fetch); e.g. a workerd service binding's, or an app's in tests. */
+  readonly fetch?: typeof globalThis.fetch;
   /** Sent with every call (e.g. `authorization: "Bearer …"`). */
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -100,7 +102,7 @@ export class RelayClient {
 
 function defaultTransport(options: RelayClientOptions): Transport {
   if (options.baseUrl === undefined) throw new TypeError("RelayClient: baseUrl or transport is required");
-  const init = { baseUrl: options.baseUrl, useBinaryFormat: true };
+  const init = { baseUrl: options.baseUrl, useBinaryFormat: true, fetch: options.fetch };
   return options.protocol === "grpc-web" ? createGrpcWebTransport(init) : createConnectTransport(init);
 }
 

@@ -1,0 +1,67 @@
+/**
+ * `startQueueBridges`: one `bridge()` per queue whose config has a `bridge` section (issue 6) —
+ * the server side of the socket bridge. The broker starts them at boot and stops them at the
+ * start of a graceful shutdown, before the drain, so their in-flight leases are back in the
+ * queue (not counted as attempts) when the snapshot is taken.
+ *
+ * @example
+ * ```ts
+ * const bridges = startQueueBridges(broker.queues, config, { log: console.log });
+ * await stopBridges(bridges);
+ * ```
+ */
+import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import { type Bridge, bridge } from "../transport/bridge.ts";
+import type { SocketFactory } from "../transport/socket-like.ts";
+import type { SluiceConfig } from "./config.ts";
+
+/** Options of `startQueueBridges`. */
+export interface StartBridgesOptions {
+  /** One line per notable bridge event (socket up/down, connect failures). */
+  readonly log?: (line: string) => void;
+  readonly socketFactory?: SocketFactory;
+}
+
+export function startQueueBridges(
+  queues: ReadonlyMap<string, SafeTaskQueue<Uint8Array>>,
+  config: SluiceConfig,
+  options: StartBridgesOptions = {},
+): Map<string, Bridge> {
+  const log = options.log ?? (() => {});
+  const bridges = new Map<string, Bridge>();
+  for (const [name, queue] of queues) {
+    const settings = config.queues[name]?.bridge;
+    if (settings === undefined) continue;
+    bridges.set(
+      name,
+      bridge(queue, {
+        wsUrl: settings.wsUrl,
+        rpcUrl: settings.rpcUrl,
+        rpcMode: settings.rpcMode,
+        sendTimeoutMs: settings.sendTimeoutMs,
+        pingIntervalMs: settings.pingIntervalMs,
+        concurrency: settings.concurrency,
+        socketFactory: options.socketFactory,
+        onEvent: (event) => {
+          if (event.type === "open") log(`sluice: bridge ${name}: socket ${settings.wsUrl} open (connection ${event.connection})`);
+          else if (event.type === "down") log(`sluice: bridge ${name}: socket down (${event.reason.message}); ${event.failedSends} send(s) go to the fallback`);
+        },
+      }),
+    );
+    log(`sluice: bridge ${name} → ${[settings.wsUrl && `socket ${settings.wsUrl}`, settings.rpcUrl && `rpc ${settings.rpcUrl}`].filter(Boolean).join(", fallback ")} (concurrency ${settings.concurrency})`);
+  }
+  return bridges;
+}
+
+/**
+ * Stops every bridge and waits for their pumps to end.
+ *
+ * @example
+ * ```ts
+ * await stopBridges(bridges);
+ * ```
+ */
+export async function stopBridges(bridges: ReadonlyMap<string, Bridge>): Promise<void> {
+  const stopping = [...bridges.values()].map((b) => b.stop());
+  for (const stopped of stopping) await stopped;
+}
