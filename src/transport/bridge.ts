@@ -33,7 +33,7 @@ import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { linkSignal } from "../result/signals.ts";
 import { err, type Result } from "../result/result.ts";
-import { retry } from "../result/retry.ts";
+import { isRetryableError, retry } from "../result/retry.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
 import { withTimeout } from "../result/with-timeout.ts";
 import { commandOf } from "./command.ts";
@@ -122,7 +122,7 @@ export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions)
           clock,
         }),
       rpcRetry,
-      { signal, clock },
+      { signal, clock, isRetryable: retryableRpcError },
     );
   };
 
@@ -173,6 +173,11 @@ export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions)
       return done;
     },
   };
+}
+
+// An unknown target queue is a configuration error: retrying the call cannot fix it.
+function retryableRpcError(error: SluiceError): boolean {
+  return error.code !== "not_found" && isRetryableError(error);
 }
 
 function bridgeMetrics(queue: SafeTaskQueue<Uint8Array>): { socket: Cell; rpc: Cell; fallbacks: Cell } {
