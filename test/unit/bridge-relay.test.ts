@@ -144,3 +144,26 @@ describe("bridge() on a virtual clock", () => {
     await b.stop();
   });
 });
+
+describe("queue bridges in the broker", () => {
+  test("startBridges runs one per configured queue; shutdown stops them before the drain, leases back uncounted", async () => {
+    const loaded = loadConfig({
+      fileText: JSON.stringify({ queues: { jobs: { bridge: { wsUrl: "ws://fake/", sendTimeoutMs: 60_000, concurrency: 2 } }, plain: {} } }),
+    });
+    if (!loaded.ok) throw new Error(loaded.error.message);
+    const net = new FakeNetwork(() => {}); // a socket that never answers
+    const broker = new Broker({ config: loaded.value });
+    const lines: string[] = [];
+    const bridges = broker.startBridges({ socketFactory: net.factory, log: (l) => lines.push(l) });
+    expect([...bridges.keys()]).toEqual(["jobs"]);
+    expect(lines[0]).toContain("bridge jobs → socket ws://fake/");
+    const jobs = broker.queue("jobs")!;
+    for (let i = 0; i < 5; i++) jobs.tryEnqueue(bytes(`m${i}`));
+    for (let i = 0; i < 100 && jobs.stats().active < 2; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(jobs.stats().active).toBe(2);
+    const report = await broker.shutdown({ drainMs: 0 });
+    expect(report.queues.jobs).toEqual({ pending: 5, poisoned: 0, requeuedInFlight: 0 });
+    expect(jobs.stats()).toMatchObject({ failed: 0, acked: 0 });
+    expect(bridges.get("jobs")!.downstream!.state).toBe("closed");
+  });
+});
