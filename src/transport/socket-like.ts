@@ -70,8 +70,9 @@ export function openSocketLike(factory: SocketFactory, url: string, options: { s
       resolve(result);
     };
     const onOpen = () => done(ok(socket));
+    // The upgrade was refused (401, 404, 503) or the peer is unreachable; never echo a token.
     const onFail: SocketListener = (event) =>
-      done(err(sluiceError("unavailable", `downstream WebSocket ${url} did not open${event.code ? ` (close ${event.code})` : ""}`)));
+      done(err(sluiceError("unavailable", `WebSocket ${url.replace(/token=[^&]*/, "token=…")} did not open${event.code ? ` (close ${event.code})` : ""}`)));
     const onAbort = () => {
       try {
         socket.close();
