@@ -10,7 +10,7 @@
 import process from "node:process";
 import { upgradeWebSocket, websocket } from "hono/bun";
 import { createApp } from "../server/app.ts";
-import { boot, listenUrl, stop } from "./lifecycle.ts";
+import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
 
 const log = (line: string) => console.log(line);
 const booted = boot(process.env, log);
@@ -32,14 +32,9 @@ const server = Bun.serve({
 });
 log(`sluice listening on ${listenUrl(config.host, server.port ?? config.port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: bun ${Bun.version})`);
 
-let stopping = false;
-async function onSignal(signal: string): Promise<void> {
-  if (stopping) return log(`sluice: ${signal} again; shutdown already in progress`);
-  stopping = true;
-  log(`sluice: ${signal} received; draining for up to ${config.drainMs} ms`);
-  const code = await stop({ config, broker }, log);
+const shutdown = shutdownOnSignal({ config, broker }, log, async (code) => {
   await server.stop(true);
   process.exit(code);
-}
-process.on("SIGTERM", () => void onSignal("SIGTERM"));
-process.on("SIGINT", () => void onSignal("SIGINT"));
+});
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));

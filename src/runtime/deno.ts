@@ -9,7 +9,7 @@
  */
 import { upgradeWebSocket } from "hono/deno";
 import { createApp } from "../server/app.ts";
-import { boot, listenUrl, stop } from "./lifecycle.ts";
+import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
 
 // The few Deno APIs used here (the type-check runs with Bun's types only).
 declare const Deno: {
@@ -41,14 +41,7 @@ Deno.serve(
   (request) => app.fetch(request),
 );
 
-let stopping = false;
-async function onSignal(signal: string): Promise<void> {
-  if (stopping) return log(`sluice: ${signal} again; shutdown already in progress`);
-  stopping = true;
-  log(`sluice: ${signal} received; draining for up to ${config.drainMs} ms`);
-  const code = await stop({ config, broker }, log);
-  // Not server.shutdown(): it waits for open duplex streams, which the drain already answered.
-  Deno.exit(code);
-}
-Deno.addSignalListener("SIGTERM", () => void onSignal("SIGTERM"));
-Deno.addSignalListener("SIGINT", () => void onSignal("SIGINT"));
+// Exit without server.shutdown(): it waits for open duplex streams, which the drain already answered.
+const shutdown = shutdownOnSignal({ config, broker }, log, (code) => Deno.exit(code));
+Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));

@@ -94,6 +94,26 @@ export async function stop(booted: Booted, log: (line: string) => void): Promise
 }
 
 /**
+ * The signal handler both entries install: the first signal starts `stop`, later ones only log;
+ * `exit` gets the exit code once the drain is done.
+ *
+ * @example
+ * ```ts
+ * const shutdown = shutdownOnSignal(booted, log, (code) => process.exit(code));
+ * process.on("SIGTERM", () => shutdown("SIGTERM"));
+ * ```
+ */
+export function shutdownOnSignal(booted: Booted, log: (line: string) => void, exit: (code: number) => unknown): (signal: string) => void {
+  let stopping = false;
+  return (signal) => {
+    if (stopping) return log(`sluice: ${signal} again; shutdown already in progress`);
+    stopping = true;
+    log(`sluice: ${signal} received; draining for up to ${booted.config.drainMs} ms`);
+    void stop(booted, log).then(exit);
+  };
+}
+
+/**
  * The URL to log for a listening server (0.0.0.0 / :: are shown as they are: reachable on every interface).
  *
  * @example
