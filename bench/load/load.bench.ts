@@ -1,0 +1,126 @@
+// End-to-end load benchmark (issue 7). Run:  npx bun bench/load/load.bench.ts [--quick]
+// Spawns the raw Bun WebSocket echo server and then the real Sluice server (src/runtime/bun.ts)
+// as child processes on loopback, and drives both from this one process (one clock):
+//   1. echo ceiling: N+M sockets, closed loop, 256-byte messages;
+//   2. Sluice closed loop (max acked throughput): N WebSocket producers → M WebSocket consumers
+//      acking every DELIVER; then the same with N HTTP duplex producers;
+//   3. Sluice open loop at a fixed rate (default 6,000 msg/s), WS and duplex producers:
+//      p50/p90/p99/max publish→receipt, publish→deliver and publish→ack from HDR histograms;
+//   4. the server's RSS (/proc/<pid>/status) around the runs, and its stats checked at the end.
+// Progress on stderr once per second; ends with a `BENCH_JSON {...}` line on stdout.
+// Options (flags): --producers 2 --consumers 2 --window 512 --credit 512 --rate 6000
+// --payload 256 --measure-ms 4000 --open-ms 8000 --quick (shorter phases) --cpu-prof (server profile).
+import { parseArgs } from "node:util";
+import { cpus } from "node:os";
+import { connectEcho, connectSluice } from "./clients.ts";
+import { type Child, readRssBytes, spawnEcho, spawnServer } from "./child.ts";
+import { closedLoop, openLoop, type ScenarioResult } from "./scenarios.ts";
+
+const { values } = parseArgs({
+  options: {
+    producers: { type: "string", default: "2" },
+    consumers: { type: "string", default: "2" },
+    window: { type: "string", default: "512" },
+    credit: { type: "string", default: "512" },
+    rate: { type: "string", default: "6000" },
+    payload: { type: "string", default: "256" },
+    "measure-ms": { type: "string" },
+    "open-ms": { type: "string" },
+    quick: { type: "boolean", default: false },
+    "cpu-prof": { type: "boolean", default: false },
+    only: { type: "string" },
+  },
+});
+const producers = Number(values.producers);
+const consumers = Number(values.consumers);
+const window = Number(values.window);
+const credit = Number(values.credit);
+const rate = Number(values.rate);
+const payloadBytes = Number(values.payload);
+const warmupMs = values.quick ? 500 : 1000;
+const measureMs = Number(values["measure-ms"] ?? (values.quick ? 2000 : 4000));
+const openMs = Number(values["open-ms"] ?? (values.quick ? 3000 : 8000));
+const only = values.only?.split(",");
+const wants = (name: string) => only === undefined || only.includes(name);
+const QUEUE = "bench";
+const SERVER_CONFIG = {
+  queues: { [QUEUE]: { capacity: 100_000, leaseMs: 60_000, heartbeatMs: 30_000 } },
+};
+
+const log = (line: string) => process.stderr.write(`[load] ${line}\n`);
+const connectOptions = (producerKind: "ws" | "duplex") => ({ producers, consumers, credit, payloadBytes, producerKind });
+
+async function withChild<T>(child: Child, run: (child: Child) => Promise<T>): Promise<T> {
+  try {
+    return await run(child);
+  } finally {
+    await child.stop();
+  }
+}
+
+const results: Record<string, ScenarioResult> = {};
+const rss: Record<string, number> = {};
+const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+if (wants("echo")) {
+  log(`echo ceiling: ${producers + consumers} sockets, window ${window}, ${payloadBytes}-byte payloads`);
+  results.echo = await withChild(await spawnEcho(), async (echo) => {
+    const clients = await connectEcho(echo.url, producers + consumers, payloadBytes);
+    const r = await closedLoop("echo closed", clients, { window, warmupMs, measureMs });
+    await clients.close();
+    return r;
+  });
+}
+
+let serverStats: Record<string, number> | undefined;
+await withChild(await spawnServer(SERVER_CONFIG, values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir=/tmp/sluice-prof"] : []), async (server) => {
+  rss.start = mib(readRssBytes(server.pid));
+  let settled = 0;
+  const scenario = async (name: string, kind: "ws" | "duplex", run: (c: Awaited<ReturnType<typeof connectSluice>>) => Promise<ScenarioResult>) => {
+    if (!wants(name)) return;
+    const clients = await connectSluice(server.url, QUEUE, connectOptions(kind));
+    results[name] = await run(clients);
+    settled += clients.rec.acked;
+    await clients.close();
+    rss[name] = mib(readRssBytes(server.pid));
+  };
+  await scenario("wsClosed", "ws", (c) => closedLoop("ws closed", c, { window, warmupMs, measureMs }));
+  await scenario("duplexClosed", "duplex", (c) => closedLoop("duplex closed", c, { window, warmupMs, measureMs }));
+  await scenario("wsOpen", "ws", (c) => openLoop(`ws open ${rate}/s`, c, { rate, warmupMs, measureMs: openMs }));
+  await scenario("duplexOpen", "duplex", (c) => openLoop(`duplex open ${rate}/s`, c, { rate, warmupMs, measureMs: openMs }));
+  serverStats = (await (await fetch(`${server.url}/v1/queues/${QUEUE}`)).json()) as Record<string, number>;
+  if (serverStats.acked !== settled || serverStats.pending !== 0 || serverStats.active !== 0) {
+    throw new Error(`server stats disagree with the client: acked ${serverStats.acked} vs ${settled} settled; pending ${serverStats.pending}, active ${serverStats.active}`);
+  }
+});
+
+for (const r of Object.values(results)) {
+  if (r.duplicates !== 0 || r.errors !== 0) throw new Error(`${r.label}: ${r.duplicates} duplicate deliveries, ${r.errors} ERROR/GOAWAY frames`);
+}
+
+const echoRate = results.echo?.msgsPerSec;
+const ratio = (r: ScenarioResult | undefined) => (r && echoRate ? Math.round((r.msgsPerSec / echoRate) * 1000) / 1000 : undefined);
+const ratios = { wsClosedVsEcho: ratio(results.wsClosed), duplexClosedVsEcho: ratio(results.duplexClosed) };
+
+const line = (r: ScenarioResult) =>
+  `${r.label.padEnd(18)} ${String(r.msgsPerSec).padStart(7)} msg/s  deliver p50 ${r.deliver.p50Ms} p90 ${r.deliver.p90Ms} p99 ${r.deliver.p99Ms} max ${r.deliver.maxMs} ms` +
+  `  ack p99 ${r.ack.p99Ms} ms  receipt p99 ${r.receipt.p99Ms} ms` +
+  (r.maxScheduleLagMs === undefined ? "" : `  (schedule lag max ${r.maxScheduleLagMs} ms)`);
+console.log(`load: ${producers} producers, ${consumers} consumers, window ${window}, credit ${credit}, ${payloadBytes}-byte payloads, bun ${process.versions.bun}, ${cpus().length} cpus`);
+for (const r of Object.values(results)) console.log(line(r));
+for (const [k, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${k}: ${v}`);
+console.log(`server RSS MiB: ${JSON.stringify(rss)}`);
+console.log(
+  "BENCH_JSON " +
+    JSON.stringify({
+      suite: "load",
+      runtime: "bun",
+      version: process.versions.bun,
+      cpus: cpus().length,
+      config: { producers, consumers, window, credit, rate, payloadBytes, warmupMs, measureMs, openMs },
+      results,
+      ratios,
+      rssMiB: rss,
+      serverStats,
+    }),
+);
