@@ -20,7 +20,8 @@ export class DuplexPublisher implements Publisher {
   readonly #writer: PublishWriter;
   readonly #controller: ReadableStreamDefaultController<Uint8Array>;
   readonly #done: Promise<void>;
-  #pending = 0;
+  readonly #pendingIndex: number[] = [];
+  readonly #pendingAt: number[] = [];
   #scheduled = false;
   #closed = false;
 
@@ -44,15 +45,22 @@ export class DuplexPublisher implements Publisher {
     return new DuplexPublisher(url, rec, writer);
   }
 
+  // The message is published (index taken, clock read) when asked for, so the recorder knows
+  // it is in flight at once; the batching delay until the chunk goes out counts in its latency,
+  // as it would for a real batching client.
   publish(count: number): void {
-    this.#pending += count;
+    const now = performance.now();
+    for (let i = 0; i < count; i++) {
+      this.#pendingIndex.push(this.#rec.nextIndex(now));
+      this.#pendingAt.push(now);
+    }
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => this.#flush());
   }
 
   async close(): Promise<void> {
-    if (this.#pending > 0) this.#flush();
+    this.#flush();
     this.#closed = true;
     this.#controller.enqueue(new ControlWriter().write(FrameType.PUBLISH_END, 0).slice());
     this.#controller.close();
@@ -61,13 +69,13 @@ export class DuplexPublisher implements Publisher {
 
   #flush(): void {
     this.#scheduled = false;
-    if (this.#closed || this.#pending === 0) return;
-    const count = this.#pending;
-    this.#pending = 0;
+    const count = this.#pendingIndex.length;
+    if (this.#closed || count === 0) return;
     const size = this.#writer.frameBytes;
     const chunk = new Uint8Array(count * size);
-    const now = performance.now();
-    for (let i = 0; i < count; i++) this.#writer.writeInto(chunk, i * size, this.#rec.nextIndex(now), now);
+    for (let i = 0; i < count; i++) this.#writer.writeInto(chunk, i * size, this.#pendingIndex[i]!, this.#pendingAt[i]!);
+    this.#pendingIndex.length = 0;
+    this.#pendingAt.length = 0;
     this.#controller.enqueue(chunk);
   }
 

@@ -8,7 +8,8 @@
  * ```
  */
 import process from "node:process";
-import { upgradeWebSocket, websocket } from "hono/bun";
+import { upgradeWebSocket } from "hono/bun";
+import { websocket } from "./bun-websocket.ts";
 import { createApp } from "../server/app.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
 

@@ -5,12 +5,18 @@
  * @example
  * ```ts
  * const peer: FramePeer = { send: (bytes) => ws.send(bytes), close: (code, reason) => ws.close(code, reason) };
+ * const corked: FramePeer = { ...peer, batch: (sends) => void bunSocket.cork(sends) };
  * ```
  */
 export interface FramePeer {
   /** Sends one binary message (one frame). May throw once the socket is closed. */
   send(frame: Uint8Array): void;
   close(code: number, reason: string): void;
+  /**
+   * Optional: runs `sends` so that the frames it sends leave together (one write), e.g. Bun's
+   * `ServerWebSocket.cork`. Without it every send may be its own write.
+   */
+  batch?(sends: () => void): void;
 }
 
 /**

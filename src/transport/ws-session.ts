@@ -23,6 +23,7 @@
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { ok, type Result } from "../result/result.ts";
 import { Fifo } from "../queue/fifo.ts";
+import type { Lease } from "../queue/lease.ts";
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import { Waiters } from "../queue/waiters.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
@@ -42,6 +43,13 @@ export interface WsSessionOptions {
   readonly accepting: () => boolean;
   /** PUBLISH frames held while the queue is full, per connection. Default 1024. */
   readonly maxPublishBacklog?: number;
+  /**
+   * Optional: resolves once the I/O callbacks now running have finished (e.g. a `setImmediate`).
+   * When given, a woken delivery loop waits for it first, so every message published by the
+   * burst being read is delivered in the same batch (with `peer.batch`: one write), instead of
+   * one write per message. Costs one event-loop turn of latency per batch.
+   */
+  readonly coalesce?: () => Promise<void>;
 }
 
 // Credits are u32 on the wire; the running total is capped so it stays an exact small integer.
@@ -54,6 +62,7 @@ export class WsSession {
   readonly #peer: FramePeer;
   readonly #accepting: () => boolean;
   readonly #maxBacklog: number;
+  readonly #coalesce: (() => Promise<void>) | undefined;
   readonly #ledger: LeaseLedger<Uint8Array>;
   readonly #stop = new AbortController();
   readonly #creditWaiters = new Waiters<void>();
@@ -69,6 +78,7 @@ export class WsSession {
     this.#peer = options.peer;
     this.#accepting = options.accepting;
     this.#maxBacklog = options.maxPublishBacklog ?? 1024;
+    this.#coalesce = options.coalesce;
     this.#ledger = new LeaseLedger(options.queue);
   }
 
@@ -85,6 +95,8 @@ export class WsSession {
   /** Feeds one WebSocket message (ArrayBuffer, typed array or Blob; text is answered with ERROR). */
   handleMessage(data: unknown): void {
     if (this.#stop.signal.aborted) return;
+    // Bun hands over a Uint8Array (Buffer): use it as is — reading `.buffer` would copy it.
+    if (data instanceof Uint8Array) return this.#handleBytes(data);
     if (data instanceof ArrayBuffer) return this.#handleBytes(new Uint8Array(data));
     if (ArrayBuffer.isView(data)) return this.#handleBytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     if (typeof Blob !== "undefined" && data instanceof Blob) {
@@ -198,16 +210,29 @@ export class WsSession {
       const leased = await this.#queue.lease({ signal });
       if (!leased.ok) break;
       const lease = leased.value;
+      if (this.#coalesce !== undefined) await this.#coalesce();
       if (signal.aborted) {
-        // Handed over just as the socket closed: straight back, not the message's fault.
+        // Handed over just as the socket closed (or while coalescing): straight back, not the message's fault.
         this.#queue.fail(lease, sluiceError("canceled", "consumer disconnected"), { requeue: true, countAttempt: false, delayMs: 0 });
         break;
       }
+      if (this.#peer.batch === undefined) this.#deliverReady(lease);
+      else this.#peer.batch(() => this.#deliverReady(lease));
+    }
+    this.#delivering = false;
+  }
+
+  // Delivers `first`, then — without going back to the event loop — every further ready item the
+  // credit allows, so a burst of publishes leaves as one batch of sends (one write with
+  // `peer.batch`) instead of one await and one syscall per message.
+  #deliverReady(first: Lease<Uint8Array>): void {
+    const signal = this.#stop.signal;
+    for (let lease: Lease<Uint8Array> | undefined = first; lease !== undefined; lease = this.#queue.tryLease()) {
       this.#credit--;
       this.#ledger.hold(lease);
       safeSend(this.#peer, deliverFrame(lease.token, lease.attempt, lease.payload));
+      if (this.#credit <= 0 || signal.aborted) return;
     }
-    this.#delivering = false;
   }
 
   #nack(frame: Frame): void {

@@ -18,6 +18,14 @@ import type { Broker } from "../broker.ts";
 import { errorResponse } from "../http-errors.ts";
 import { lookupQueue } from "./queue-lookup.ts";
 
+type Immediate = (callback: () => void) => unknown;
+const setImmediateFn = (globalThis as { setImmediate?: Immediate }).setImmediate;
+
+// One event-loop turn (no 1 ms timer clamp); only used where setImmediate exists (Bun).
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => void setImmediateFn!(resolve));
+}
+
 export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: UpgradeWebSocket<unknown> | undefined): void {
   app.get("/v1/queues/:queue/ws", async (c, next) => {
     const queue = lookupQueue(c, broker);
@@ -34,12 +42,20 @@ export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: Upg
     const upgrade = upgradeWebSocket(() => ({
       onOpen(_event, ws) {
         // Deno's server socket starts with binaryType "blob"; ArrayBuffers are cheaper to decode.
-        const raw = ws.raw as { binaryType?: string } | undefined;
+        const raw = ws.raw as { binaryType?: string; cork?: (sends: () => void) => unknown } | undefined;
         if (raw?.binaryType === "blob") raw.binaryType = "arraybuffer";
+        const cork = typeof raw?.cork === "function" && setImmediateFn !== undefined ? raw.cork.bind(raw) : undefined;
         session = new WsSession({
           queue,
           codec: broker.codec,
-          peer: { send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>), close: (code, reason) => ws.close(code, reason) },
+          peer: {
+            send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>),
+            close: (code, reason) => ws.close(code, reason),
+            // Bun's ServerWebSocket can cork: a batch of deliveries then leaves in one write.
+            batch: cork === undefined ? undefined : (sends) => void cork(sends),
+          },
+          // Where sends can be corked, let a burst of publishes finish before delivering it.
+          coalesce: cork === undefined ? undefined : nextTurn,
           accepting: () => broker.accepting,
         });
         unregister = broker.register(session);

@@ -1,0 +1,133 @@
+// WsSession delivery batching (issue 7): with a batching peer and a coalesce hook, a burst of
+// ready messages leaves in one batch bounded by the credit; a socket that closes while the
+// loop coalesces gives its lease straight back; Uint8Array views (Bun's Buffers) decode in place.
+import { describe, expect, test } from "../harness.ts";
+import { SafeTaskQueue } from "../../src/queue/mod.ts";
+import { FrameType } from "../../src/protocol/frame-layout.ts";
+import { ackFrame, creditFrame, publishFrame } from "../../src/protocol/frame-builders.ts";
+import { decodeFrameMessage, type Frame } from "../../src/protocol/frames.ts";
+import { WsSession } from "../../src/transport/ws-session.ts";
+import { createJsFrameCodec } from "../../src/wasm/mod.ts";
+
+const codec = createJsFrameCodec();
+const bytes = (s: string) => new TextEncoder().encode(s);
+const flush = async () => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+function consumer(options: { batching: boolean }) {
+  const queue = SafeTaskQueue.create<Uint8Array>({ name: "t", capacity: 100 });
+  const sent: Frame[] = [];
+  const batches: number[] = [];
+  let release: () => void = () => {};
+  let coalescing = 0;
+  const peer = {
+    send: (frame: Uint8Array) => {
+      const decoded = decodeFrameMessage(frame, codec);
+      if (!decoded.ok) throw new Error(decoded.error.message);
+      sent.push(decoded.value);
+    },
+    close: () => {},
+    ...(options.batching
+      ? {
+          batch: (sends: () => void) => {
+            const before = sent.length;
+            sends();
+            batches.push(sent.length - before);
+          },
+        }
+      : {}),
+  };
+  const session = new WsSession({
+    queue,
+    codec,
+    peer,
+    accepting: () => true,
+    ...(options.batching
+      ? {
+          coalesce: () => {
+            coalescing++;
+            return new Promise<void>((resolve) => (release = resolve));
+          },
+        }
+      : {}),
+  });
+  return { queue, session, sent, batches, release: () => release(), coalescing: () => coalescing };
+}
+
+describe("WsSession delivery batching", () => {
+  test("a burst published while the loop coalesces goes out as one batch, bounded by the credit", async () => {
+    const c = consumer({ batching: true });
+    c.session.handleMessage(creditFrame(3));
+    await flush();
+    for (let i = 0; i < 5; i++) expect(c.queue.tryEnqueue(bytes(`m${i}`)).ok).toBe(true);
+    await flush();
+    expect(c.coalescing()).toBe(1);
+    expect(c.sent).toEqual([]); // nothing leaves before the burst is over
+    c.release();
+    await flush();
+    expect(c.batches).toEqual([3]);
+    expect(c.sent.map((f) => new TextDecoder().decode(f.payload))).toEqual(["m0", "m1", "m2"]);
+    expect(c.sent.every((f) => f.type === FrameType.DELIVER && f.arg === 1)).toBe(true);
+    expect(c.session.credit).toBe(0);
+    expect(c.session.held).toBe(3);
+
+    // More credit: the rest follows in the next batch, and acks settle by token.
+    c.session.handleMessage(creditFrame(10));
+    await flush();
+    c.release();
+    await flush();
+    expect(c.batches).toEqual([3, 2]);
+    for (const f of c.sent) c.session.handleMessage(ackFrame(f.id));
+    expect(c.queue.stats()).toMatchObject({ acked: 5, active: 0, pending: 0 });
+    await c.session.closed();
+    c.queue.close();
+  });
+
+  test("without a batching peer every ready message is still delivered at once, in order", async () => {
+    const c = consumer({ batching: false });
+    for (let i = 0; i < 4; i++) c.queue.tryEnqueue(bytes(`m${i}`));
+    c.session.handleMessage(creditFrame(8));
+    await flush();
+    expect(c.sent.map((f) => new TextDecoder().decode(f.payload))).toEqual(["m0", "m1", "m2", "m3"]);
+    expect(c.session.credit).toBe(4);
+    await c.session.closed();
+    c.queue.close();
+  });
+
+  test("a socket that closes while the loop coalesces puts the lease straight back, not counted as an attempt", async () => {
+    const c = consumer({ batching: true });
+    c.session.handleMessage(creditFrame(1));
+    await flush();
+    c.queue.tryEnqueue(bytes("x"));
+    await flush();
+    expect(c.queue.stats().active).toBe(1);
+    await c.session.closed();
+    c.release();
+    await flush();
+    expect(c.sent).toEqual([]);
+    expect(c.queue.stats()).toMatchObject({ active: 0, pending: 1 });
+    const again = c.queue.tryLease();
+    expect(again?.attempt).toBe(1);
+    c.queue.close();
+  });
+
+  test("a frame in a Uint8Array view with an offset (as Bun hands messages over) is read in place", async () => {
+    const queue = SafeTaskQueue.create<Uint8Array>({ name: "t" });
+    const sent: Frame[] = [];
+    const session = new WsSession({
+      queue,
+      codec,
+      peer: { send: (f) => void sent.push((decodeFrameMessage(f, codec) as { value: Frame }).value), close: () => {} },
+      accepting: () => true,
+    });
+    const frame = publishFrame(7, bytes("hello"));
+    const big = new Uint8Array(frame.byteLength + 16);
+    big.set(frame, 8);
+    session.handleMessage(big.subarray(8, 8 + frame.byteLength));
+    expect(sent.map((f) => [f.type, f.id])).toEqual([[FrameType.RECEIPT, 7]]);
+    expect(new TextDecoder().decode(queue.tryLease()!.payload)).toBe("hello");
+    await session.closed();
+    queue.close();
+  });
+});
