@@ -1,0 +1,155 @@
+// Renders bench/RESULTS.md and bench/SOAK.md from the parsed `BENCH_JSON` objects of
+// scripts/bench.mjs: every numeric leaf is reduced to its median over the runs, then each suite
+// gets a table with its ratios against its baseline.
+//   renderResults(env, suites) → markdown;  suites: [{ id, command, runs: [json…], failure?, skipped }]
+
+/** Median of each numeric leaf across `objects` (same shape); non-numbers are taken from the first. */
+export function medianOf(objects) {
+  if (objects.length === 0) return undefined;
+  const first = objects[0];
+  if (typeof first === "number") {
+    const xs = objects.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+    if (xs.length === 0) return first;
+    const mid = xs.length >> 1;
+    return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+  }
+  if (Array.isArray(first)) return first.map((_, i) => medianOf(objects.map((o) => o?.[i])));
+  if (first !== null && typeof first === "object") {
+    const out = {};
+    for (const key of Object.keys(first)) out[key] = medianOf(objects.map((o) => o?.[key]));
+    return out;
+  }
+  return first;
+}
+
+const fmt = (n, digits = 0) => (n === undefined || n === null || Number.isNaN(n) ? "–" : Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ms = (n) => (n === undefined ? "–" : Number(n).toFixed(3));
+const x = (n) => (n === undefined ? "–" : `${Number(n).toFixed(2)}×`);
+const mark = (ok) => (ok ? "met" : "**missed**");
+
+function runsNote(suite) {
+  const n = suite.runs.length;
+  let note = `median of ${n} run${n === 1 ? "" : "s"}`;
+  if (suite.skipped > 0) note += ` (${suite.skipped} more skipped to stay within the time budget)`;
+  return note;
+}
+
+function failureNote(suite) {
+  return suite.failure ? `\n> **${suite.id} failed:** ${suite.failure.split("\n")[0]}\n>\n> \`\`\`\n${suite.failure.split("\n").slice(1).map((l) => `> ${l}`).join("\n")}\n> \`\`\`\n` : "";
+}
+
+function renderLoad(suite) {
+  const m = medianOf(suite.runs);
+  let md = `## End to end: load vs the raw runtime (issue 7)\n\n\`${suite.command}\` — ${runsNote(suite)}.\n`;
+  md += failureNote(suite);
+  if (!m) return md;
+  const c = m.config;
+  const r = m.results;
+  md += `Real server (\`src/runtime/bun.ts\`) and raw \`Bun.serve\` echo (\`bench/load/echo-server.ts\`) as child processes on loopback; one load-generator process (one clock).\n`;
+  md += `${c.producers} producers, ${c.consumers} WebSocket consumers acking every DELIVER (credit ${c.credit}), ${c.payloadBytes}-byte payloads; closed loop = ${c.window} messages in flight end to end, ${c.measureMs / 1000} s measured after ${c.warmupMs / 1000} s warm-up; open loop = ${fmt(c.rate)} msg/s for ${c.openMs / 1000} s. Echo = ${c.producers + c.consumers} sockets, same window and frames.\n\n`;
+  md += `| scenario | settled msg/s | vs echo | publish→deliver p50 / p90 / p99 / max (ms) | publish→ack p99 (ms) | publish→receipt p99 (ms) |\n|---|---|---|---|---|---|\n`;
+  const rows = [
+    ["raw Bun WebSocket echo (ceiling)", r.echo, 1],
+    ["WS producers, closed loop", r.wsClosed, m.ratios?.wsClosedVsEcho],
+    ["HTTP duplex producers, closed loop", r.duplexClosed, m.ratios?.duplexClosedVsEcho],
+    [`WS producers, open loop ${fmt(c.rate)}/s`, r.wsOpen],
+    [`HTTP duplex producers, open loop ${fmt(c.rate)}/s`, r.duplexOpen],
+  ];
+  for (const [name, s, ratio] of rows) {
+    if (!s) continue;
+    const d = s.deliver;
+    md += `| ${name} | ${fmt(s.msgsPerSec)} | ${ratio === undefined ? "–" : ratio.toFixed(2)} | ${ms(d.p50Ms)} / ${ms(d.p90Ms)} / ${ms(d.p99Ms)} / ${ms(d.maxMs)} | ${name.includes("echo") ? "–" : ms(s.ack.p99Ms)} | ${name.includes("echo") ? "–" : ms(s.receipt.p99Ms)} |\n`;
+  }
+  md += `\nServer RSS (MiB) at start and after each scenario: ${Object.entries(m.rssMiB ?? {}).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(", ")}.\n\n`;
+  md += `Targets (Bun, 256-byte messages, this machine):\n`;
+  const best = Math.max(m.ratios?.wsClosedVsEcho ?? 0, m.ratios?.duplexClosedVsEcho ?? 0);
+  md += `- acked throughput ≥ 50 % of the echo ceiling: WS ${fmt((m.ratios?.wsClosedVsEcho ?? NaN) * 100)} %, duplex ${fmt((m.ratios?.duplexClosedVsEcho ?? NaN) * 100)} % — ${mark(best >= 0.5)}${(m.ratios?.wsClosedVsEcho ?? 0) >= 0.5 ? " (both)" : ""}.\n`;
+  const p99 = [r.wsOpen?.deliver.p99Ms, r.duplexOpen?.deliver.p99Ms].filter((v) => v !== undefined);
+  md += `- p99 publish→deliver ≤ 1 ms at ${fmt(c.rate)} msg/s: ${p99.map(ms).join(" ms (WS), ")} ms (duplex) — ${mark(p99.every((v) => v <= 1))}.\n`;
+  md += `- server RSS flat (±20 %) over a 60 s soak: \`npm run bench:soak\` → [SOAK.md](SOAK.md) (kept out of \`npm run bench\` for its time budget).\n`;
+  return md;
+}
+
+function renderQueue(suites) {
+  let md = `## Queue pump vs fastq / p-queue (issue 3)\n\n\`bench/queue.bench.ts\`: ${suites[0]?.runs[0]?.messagesPerIteration ? fmt(suites[0].runs[0].messagesPerIteration) : "20,000"} enqueue→lease→ack cycles per iteration, async no-op handler. msg/s (ratio = pump ÷ baseline, > 1 means the pump is faster).\n`;
+  for (const suite of suites) {
+    const m = medianOf(suite.runs);
+    md += `\n### ${suite.id.replace("queue-", "")} — ${runsNote(suite)}\n${failureNote(suite)}`;
+    if (!m) continue;
+    md += `\n| concurrency | pump | fastq | p-queue | pump/fastq | pump/p-queue |\n|---|---|---|---|---|---|\n`;
+    for (const c of [1, 64, 1024]) {
+      const v = (name) => m.results[`${name} c=${c}`]?.msgsPerSec;
+      md += `| ${c} | ${fmt(v("pump"))} | ${fmt(v("fastq"))} | ${fmt(v("p-queue"))} | ${x(m.ratios[`pump/fastq c=${c}`])} | ${x(m.ratios[`pump/p-queue c=${c}`])} |\n`;
+    }
+    md += `\nHeap per pending item at 10^6 pending: ${fmt(m.bytesPerPending)} bytes (WASM: ${m.wasm}).\n`;
+  }
+  return md;
+}
+
+function renderWasm(suites) {
+  let md = `## WASM vs JS reference (issue 4)\n\n\`bench/wasm.bench.ts\`: decode+CRC over 1 MiB of back-to-back frames (arena = zero-copy, copy in = incl. the copy), lease table ops, 100k-lease expiry sweep. Speedup = JS time ÷ WASM time (> 1 means WASM is faster).\n`;
+  for (const suite of suites) {
+    const m = medianOf(suite.runs);
+    md += `\n### ${suite.id.replace("wasm-", "")} — ${runsNote(suite)}\n${failureNote(suite)}`;
+    if (!m) continue;
+    md += `\n| benchmark | median | rate | \n|---|---|---|\n`;
+    for (const [name, v] of Object.entries(m.results)) {
+      const rate = v.framesPerSec ? `${fmt(v.framesPerSec / 1e6, 2)} M frames/s, ${fmt(v.gbPerSec, 2)} GB/s` : v.opsPerSec ? `${fmt(v.opsPerSec / 1e6, 2)} M ops/s` : "";
+      md += `| ${name} | ${fmt(v.medianNs / 1e6, 3)} ms | ${rate} |\n`;
+    }
+    md += `\n| speedup (WASM vs JS) | ${Object.keys(m.speedup).join(" | ")} |\n|---|${Object.keys(m.speedup).map(() => "---").join("|")}|\n| ${suite.id.replace("wasm-", "")} | ${Object.values(m.speedup).map(x).join(" | ")} |\n`;
+  }
+  return md;
+}
+
+function renderBridge(suite) {
+  let md = `## Bridge: socket vs RPC fallback (issue 6)\n\n\`${suite.command}\` — ${runsNote(suite)}.\n${failureNote(suite)}`;
+  // results is an array of cases; key them by name so medians pair the same case across runs.
+  const keyed = suite.runs.map((run) => Object.fromEntries((run.results ?? []).map((c) => [c.name, c])));
+  const m = medianOf(keyed);
+  if (!m) return md;
+  md += `\n| case | msg/s | lease→ack p50 (ms) | p99 (ms) |\n|---|---|---|---|\n`;
+  for (const [name, c] of Object.entries(m)) md += `| ${name} | ${fmt(c.msgPerSec)} | ${ms(c.p50Ms)} | ${ms(c.p99Ms)} |\n`;
+  const sockets = Object.values(m).filter((c) => c.path === "socket");
+  const rpcs = Object.values(m).filter((c) => c.path === "rpc");
+  const lines = [];
+  for (const rpc of rpcs) {
+    // Pair each RPC case with the socket case of the closest concurrency.
+    const socket = sockets.slice().sort((a, b) => Math.abs(a.concurrency - rpc.concurrency) - Math.abs(b.concurrency - rpc.concurrency))[0];
+    if (socket) lines.push(`${socket.name} ÷ ${rpc.name}: ${x(socket.msgPerSec / rpc.msgPerSec)}`);
+  }
+  if (lines.length) md += `\nSocket throughput as a multiple of the RPC fallback: ${lines.join("; ")}.\n`;
+  return md;
+}
+
+/** The whole bench/RESULTS.md. */
+export function renderResults(env, suites) {
+  const by = (prefix) => suites.filter((s) => s.id.startsWith(prefix));
+  let md = `# Benchmark results\n\n`;
+  md += `Generated by \`npm run bench\` (scripts/bench.mjs) on ${env.date} in ${env.elapsedS} s — **do not edit by hand**: the next run overwrites this file. `;
+  md += `Hand-written notes (before/after numbers of optimisations) live in [HISTORY.md](HISTORY.md).\n\n`;
+  md += `Machine: ${env.cores} cores (${env.cpu}); bun ${env.bun}, ${env.deno}, node ${env.node}. `;
+  md += `Each bench runs as its own process, up to ${env.targetRuns} times, interleaved; every number is the median over its runs. A shared box: expect run-to-run noise.\n\n`;
+  const load = suites.find((s) => s.id === "load");
+  if (load) md += renderLoad(load) + "\n";
+  if (by("queue").length) md += renderQueue(by("queue")) + "\n";
+  if (by("wasm").length) md += renderWasm(by("wasm")) + "\n";
+  const bridge = suites.find((s) => s.id.startsWith("bridge"));
+  if (bridge) md += renderBridge(bridge) + "\n";
+  return md;
+}
+
+/** bench/SOAK.md from the soak run. */
+export function renderSoak(env, suite) {
+  let md = `# RSS soak\n\nGenerated by \`npm run bench:soak\` (scripts/bench.mjs --soak, \`${suite.command}\`) on ${env.date} — do not edit by hand. `;
+  md += `Machine: ${env.cores} cores (${env.cpu}); bun ${env.bun}.\n${failureNote(suite)}`;
+  const s = suite.runs[0];
+  if (!s) return md;
+  md += `\nThe real server on Bun under an open loop of ${fmt(s.rate)} msg/s (${s.payloadBytes}-byte payloads, WS producers → WS consumers acking every DELIVER) for ${s.soakS} s after ${s.warmupS} s of warm-up; `;
+  md += `server VmRSS (/proc/<pid>/status) sampled every ${s.sampleS} s.\n\n`;
+  md += `| t (s) | RSS (MiB) |\n|---|---|\n${s.samples.map((p) => `| ${fmt(p.t, 0)} | ${fmt(p.rssMiB, 1)} |`).join("\n")}\n\n`;
+  md += `First ${fmt(s.firstMiB, 1)} MiB, last ${fmt(s.lastMiB, 1)} MiB, min ${fmt(s.minMiB, 1)}, max ${fmt(s.maxMiB, 1)}: spread (max ÷ min − 1) ${fmt(s.spreadPct, 1)} %, `;
+  md += `growth (last ÷ first − 1) ${fmt(s.growthPct, 1)} % — target flat within 20 %: ${mark(s.spreadPct <= 20)}.\n\n`;
+  md += `Latency over the soak: publish→deliver p50 ${ms(s.deliver.p50Ms)} / p99 ${ms(s.deliver.p99Ms)} / max ${ms(s.deliver.maxMs)} ms; ${fmt(s.settled)} messages settled, ${s.duplicates} duplicates, ${s.errors} errors.\n`;
+  return md;
+}

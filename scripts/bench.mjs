@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// `npm run bench`: every benchmark, each run as its own process, within a time budget, then
+// bench/RESULTS.md is rewritten from the runs' `BENCH_JSON {...}` lines (medians per metric).
+//   - load (bench/load/load.bench.ts, server + echo on Bun), queue and wasm (Bun and Deno),
+//     bridge (bench/bridge.bench.ts, Bun) when present;
+//   - up to 5 runs each, interleaved round by round (so box noise spreads over all of them); a
+//     round skips a bench whose slowest run so far no longer fits the budget (default 9.5 min),
+//     and RESULTS.md says how many runs each median is of;
+//   - a run that fails or passes its timeout is reported and that bench is not run again.
+// `npm run bench:soak` (`--soak`): the 60 s RSS soak only (bench/load/soak.ts), written to
+// bench/SOAK.md. Hand-written notes live in bench/HISTORY.md, which this never touches.
+// Env: SLUICE_BENCH_RUNS (5), SLUICE_BENCH_BUDGET_S (570), SLUICE_BENCH_ONLY (comma-separated ids).
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { renderResults, renderSoak } from "./bench-report.mjs";
+
+const soak = process.argv.includes("--soak");
+const RUNS = Number(process.env.SLUICE_BENCH_RUNS ?? 5);
+const BUDGET_MS = Number(process.env.SLUICE_BENCH_BUDGET_S ?? 570) * 1000;
+const only = process.env.SLUICE_BENCH_ONLY?.split(",");
+const bin = (name) => (existsSync(`node_modules/.bin/${name}`) ? `node_modules/.bin/${name}` : name);
+
+const all = soak
+  ? [{ id: "soak", bin: "bun", args: ["bench/load/soak.ts"], timeoutMs: 150_000, runs: 1 }]
+  : [
+      { id: "load", bin: "bun", args: ["bench/load/load.bench.ts"], timeoutMs: 150_000 },
+      { id: "queue-bun", bin: "bun", args: ["bench/queue.bench.ts"], timeoutMs: 150_000 },
+      { id: "queue-deno", bin: "deno", args: ["run", "-A", "--v8-flags=--expose-gc", "bench/queue.bench.ts"], timeoutMs: 150_000 },
+      { id: "wasm-bun", bin: "bun", args: ["bench/wasm.bench.ts"], timeoutMs: 90_000 },
+      { id: "wasm-deno", bin: "deno", args: ["run", "-A", "bench/wasm.bench.ts"], timeoutMs: 90_000 },
+      ...(existsSync("bench/bridge.bench.ts") ? [{ id: "bridge-bun", bin: "bun", args: ["bench/bridge.bench.ts"], timeoutMs: 90_000 }] : []),
+    ];
+const benches = all.filter((b) => only === undefined || only.includes(b.id));
+
+function runOnce(bench) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(bin(bench.bin), bench.args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    let out = "";
+    let err = "";
+    let graceTimer;
+    child.stdout.on("data", (d) => {
+      out += d;
+      // A bench that printed its result but keeps the process alive (parked timers, open
+      // handles) is done: give it a moment to exit on its own, then end it.
+      if (graceTimer === undefined && out.includes("BENCH_JSON ") && out.endsWith("\n")) graceTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
+    });
+    child.stderr.on("data", (d) => {
+      err += d;
+      // Pass the load generator's progress lines through; keep the rest for failure reports.
+      for (const line of String(d).split("\n")) if (line.startsWith("[load]")) process.stderr.write(`  ${line}\n`);
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, bench.timeoutMs);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      const ms = Date.now() - started;
+      const line = out.split("\n").reverse().find((l) => l.startsWith("BENCH_JSON "));
+      if (timedOut) return resolve({ ok: false, ms, reason: `timed out after ${bench.timeoutMs / 1000} s`, tail: tail(out + err) });
+      const endedAfterResult = graceTimer !== undefined && signal === "SIGKILL";
+      if ((code !== 0 && !endedAfterResult) || line === undefined) return resolve({ ok: false, ms, reason: `exit ${code}${line ? "" : ", no BENCH_JSON line"}`, tail: tail(out + err) });
+      try {
+        resolve({ ok: true, ms, json: JSON.parse(line.slice("BENCH_JSON ".length)) });
+      } catch (e) {
+        resolve({ ok: false, ms, reason: `bad BENCH_JSON: ${e.message}`, tail: tail(out) });
+      }
+    });
+  });
+}
+
+function tail(text) {
+  return text.replace(/\u001b\[[0-9;]*m/g, "").trim().split("\n").slice(-8).join("\n");
+}
+
+function version(cmd, args) {
+  try {
+    return execFileSync(bin(cmd), args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0].trim();
+  } catch {
+    return "not found";
+  }
+}
+
+const started = Date.now();
+const state = new Map(benches.map((b) => [b.id, { bench: b, runs: [], failure: undefined, skipped: 0, slowestMs: 0 }]));
+const rounds = soak ? 1 : RUNS;
+for (let round = 1; round <= rounds; round++) {
+  for (const s of state.values()) {
+    if (s.failure) continue;
+    const left = BUDGET_MS - (Date.now() - started);
+    // The first run of each bench always happens; later ones only if the slowest so far still fits.
+    if (round > 1 && s.slowestMs > left) {
+      s.skipped++;
+      continue;
+    }
+    process.stderr.write(`[bench] round ${round}/${rounds} ${s.bench.id} …\n`);
+    const r = await runOnce(s.bench);
+    s.slowestMs = Math.max(s.slowestMs, r.ms);
+    process.stderr.write(`[bench] round ${round}/${rounds} ${s.bench.id}: ${(r.ms / 1000).toFixed(1)} s ${r.ok ? "ok" : `FAILED (${r.reason})\n${r.tail}`}\n`);
+    if (r.ok) s.runs.push(r.json);
+    else s.failure = r.reason + (r.tail ? `\n${r.tail}` : "");
+  }
+}
+const elapsedS = Math.round((Date.now() - started) / 1000);
+
+const env = {
+  date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  bun: version("bun", ["--version"]),
+  deno: version("deno", ["--version"]),
+  node: process.version,
+  cores: cpus().length,
+  cpu: cpus()[0]?.model ?? "unknown",
+  elapsedS,
+  targetRuns: rounds,
+};
+const suites = [...state.values()].map((s) => ({ id: s.bench.id, command: `${s.bench.bin} ${s.bench.args.join(" ")}`, runs: s.runs, failure: s.failure, skipped: s.skipped }));
+if (soak) {
+  writeFileSync("bench/SOAK.md", renderSoak(env, suites[0]));
+  process.stderr.write(`[bench] wrote bench/SOAK.md in ${elapsedS} s\n`);
+} else {
+  writeFileSync("bench/RESULTS.md", renderResults(env, suites));
+  process.stderr.write(`[bench] wrote bench/RESULTS.md in ${elapsedS} s\n`);
+}
+const failed = suites.filter((s) => s.failure);
+if (failed.length > 0) process.stderr.write(`[bench] failed: ${failed.map((s) => s.id).join(", ")}\n`);
+process.exit(failed.length > 0 ? 1 : 0);
