@@ -7,7 +7,7 @@
 // Heap order is (deadline, seq): seq is the acquire sequence number, so equal deadlines expire
 // in acquire order and every correct heap yields the same expiry order (the JS reference too).
 
-import { sortEntries } from "./sort";
+import { radixScratchBytes, radixSortEntries } from "./sort";
 
 const REC: usize = 32;
 const SLOT_SPAN: f64 = 16777216.0; // 2^24
@@ -234,8 +234,9 @@ export function leaseExpireUpTo(now: f64, maxOut: u32): u32 {
   if (size == 0 || load<f64>(rec(0)) > now || maxOut == 0) return 0;
   const limit = min<u32>(maxOut, size);
   outPtr = (recBase + <usize>cap * REC + 7) & ~7;
-  // 24 bytes per due entry for the bulk path's sort buffer (tokens are written over it).
-  const need = outPtr + <usize>limit * 24;
+  // 24 bytes per due entry for the bulk path's sort buffer (tokens are written over it), then
+  // the radix sort's scratch.
+  const need = outPtr + <usize>limit * 24 + radixScratchBytes(limit);
   const have = <usize>memory.size() << 16;
   if (need > have && memory.grow(<i32>((need - have + 0xffff) >>> 16)) < 0) return 0;
   if (limit >= size >>> 3) {
@@ -272,7 +273,7 @@ function bulkExpire(now: f64, due: u32): u32 {
     }
   }
   // 2. Order the due entries by (deadline, seq), the same order pops would give.
-  sortEntries(outPtr, 0, <i32>k - 1);
+  radixSortEntries(outPtr, <u32>k, outPtr + <usize>k * 24);
   // 3. Free their slots in that order (same free-list order as one-by-one expiry); emit tokens.
   for (let j: usize = 0; j < k; j++) {
     const slot = <u32>load<f64>(outPtr + j * 24, 16);

@@ -1,65 +1,70 @@
-// In-place quicksort of 24-byte entries (deadline f64, seq f64, payload f64) by (deadline, seq),
-// used by the lease table's bulk expiry. Keys are unique (seq is), so no equal-key handling.
+// Sorting of 24-byte entries (deadline f64, seq f64, payload f64) by (deadline, seq), used by the
+// lease table's bulk expiry. Keys are unique (seq is), so the order is total.
+
+// ---- LSD radix sort (the bulk-expiry path) ----
+// Sorts the same 24-byte entries by (deadline, seq) in O(n) passes instead of O(n log n)
+// comparisons. Each f64 is mapped to a u64 whose unsigned order is the float order; bytes are
+// sorted least-significant first, seq bytes before deadline bytes, so the (stable) deadline
+// passes keep seq order among equal deadlines. A pass whose byte is the same in every entry is
+// skipped: integral deadlines and small sequence numbers leave most low mantissa bytes zero.
 
 // @ts-ignore: decorator
-@inline function less(d1: f64, s1: f64, d2: f64, s2: f64): bool {
-  return d1 < d2 || (d1 == d2 && s1 < s2);
+@inline function orderedBits(v: f64): u64 {
+  const b = reinterpret<u64>(v);
+  return (b >> 63) != 0 ? ~b : b | 0x8000000000000000;
 }
 
-// @ts-ignore: decorator
-@inline function entryLess(a: usize, b: usize): bool {
-  return less(load<f64>(a), load<f64>(a, 8), load<f64>(b), load<f64>(b, 8));
+/** Bytes needed at `scratch` by `radixSortEntries` for `n` entries: a second buffer + 16 histograms. */
+export function radixScratchBytes(n: u32): usize {
+  return <usize>n * 24 + 16 * 256 * 4;
 }
 
-function swapEntries(a: usize, b: usize): void {
-  const d = load<f64>(a);
-  const s = load<f64>(a, 8);
-  const t = load<f64>(a, 16);
-  store<f64>(a, load<f64>(b));
-  store<f64>(a, load<f64>(b, 8), 8);
-  store<f64>(a, load<f64>(b, 16), 16);
-  store<f64>(b, d);
-  store<f64>(b, s, 8);
-  store<f64>(b, t, 16);
-}
-
-/** Quicksort (median-of-three, insertion sort below 16) of 24-byte entries [lo, hi]. */
-export function sortEntries(base: usize, lo0: i32, hi0: i32): void {
-  let lo = lo0;
-  let hi = hi0;
-  while (hi - lo > 16) {
-    const mid = lo + ((hi - lo) >> 1);
-    const pl = base + <usize>lo * 24;
-    const pm = base + <usize>mid * 24;
-    const ph = base + <usize>hi * 24;
-    if (entryLess(pm, pl)) swapEntries(pm, pl);
-    if (entryLess(ph, pl)) swapEntries(ph, pl);
-    if (entryLess(ph, pm)) swapEntries(ph, pm);
-    swapEntries(pm, base + <usize>(hi - 1) * 24); // pivot at hi - 1
-    const pivot = base + <usize>(hi - 1) * 24;
-    let i = lo;
-    let j = hi - 1;
-    while (true) {
-      do i++; while (entryLess(base + <usize>i * 24, pivot));
-      do j--; while (entryLess(pivot, base + <usize>j * 24));
-      if (i >= j) break;
-      swapEntries(base + <usize>i * 24, base + <usize>j * 24);
-    }
-    swapEntries(base + <usize>i * 24, pivot);
-    // Recurse into the smaller side, loop on the larger: stack depth stays O(log n).
-    if (i - lo < hi - i) {
-      sortEntries(base, lo, i - 1);
-      lo = i + 1;
-    } else {
-      sortEntries(base, i + 1, hi);
-      hi = i - 1;
+/** Stable radix sort of `n` 24-byte entries at `base` by (deadline, seq); `scratch` as sized above. */
+export function radixSortEntries(base: usize, n: u32, scratch: usize): void {
+  if (n < 2) return;
+  const counts = scratch + <usize>n * 24;
+  memory.fill(counts, 0, 16 * 256 * 4);
+  // One read of the data fills all 16 histograms (passes 0-7: seq bytes, 8-15: deadline bytes).
+  for (let i: u32 = 0; i < n; i++) {
+    const e = base + <usize>i * 24;
+    const s = orderedBits(load<f64>(e, 8));
+    const d = orderedBits(load<f64>(e));
+    for (let p: u32 = 0; p < 8; p++) {
+      const cs = counts + ((<usize>p << 8) + <usize>((s >> (<u64>p << 3)) & 0xff)) * 4;
+      store<u32>(cs, load<u32>(cs) + 1);
+      const cd = counts + ((<usize>(p + 8) << 8) + <usize>((d >> (<u64>p << 3)) & 0xff)) * 4;
+      store<u32>(cd, load<u32>(cd) + 1);
     }
   }
-  for (let a = lo + 1; a <= hi; a++) {
-    let b = a;
-    while (b > lo && entryLess(base + <usize>b * 24, base + <usize>(b - 1) * 24)) {
-      swapEntries(base + <usize>b * 24, base + <usize>(b - 1) * 24);
-      b--;
+  let src = base;
+  let dst = scratch;
+  for (let p: u32 = 0; p < 16; p++) {
+    const hist = counts + (<usize>p << 10);
+    // A pass is trivial when the bucket of any one entry's byte holds all n entries.
+    const firstKey = p < 8 ? orderedBits(load<f64>(src, 8)) : orderedBits(load<f64>(src));
+    const shift = <u64>(p & 7) << 3;
+    if (load<u32>(hist + <usize>((firstKey >> shift) & 0xff) * 4) == n) continue;
+    // Exclusive prefix sums turn counts into start offsets.
+    let sum: u32 = 0;
+    for (let b: usize = 0; b < 256; b++) {
+      const c = load<u32>(hist + b * 4);
+      store<u32>(hist + b * 4, sum);
+      sum += c;
     }
+    for (let i: u32 = 0; i < n; i++) {
+      const e = src + <usize>i * 24;
+      const key = p < 8 ? orderedBits(load<f64>(e, 8)) : orderedBits(load<f64>(e));
+      const slotAt = hist + <usize>((key >> shift) & 0xff) * 4;
+      const to = load<u32>(slotAt);
+      store<u32>(slotAt, to + 1);
+      const o = dst + <usize>to * 24;
+      store<f64>(o, load<f64>(e));
+      store<f64>(o, load<f64>(e, 8), 8);
+      store<f64>(o, load<f64>(e, 16), 16);
+    }
+    const t = src;
+    src = dst;
+    dst = t;
   }
+  if (src != base) memory.copy(base, src, <usize>n * 24);
 }
