@@ -12,9 +12,10 @@
  * - a failed handler Result (or a throw) → `fail(lease, error, { requeue: !lease.isPoisoned })`,
  *   then the handler's compensations run; the pump goes on with the next lease;
  * - success → the compensations are dropped and the lease is acked;
- * - cancelling the pump aborts `context.signal` for every running handler; their compensations
- *   run, which requeues each lease at once. That delivery does NOT count as an attempt: it ended
- *   through no fault of the message (a restart must not push items toward the poison queue);
+ * - cancelling the pump aborts `context.signal` for every running handler; a handler that then
+ *   fails runs its compensations, which requeues its lease at once. That delivery does NOT count
+ *   as an attempt: it ended through no fault of the message (a restart must not push items
+ *   toward the poison queue). A handler that succeeds despite the cancel is acked;
  * - while a handler runs, its lease is heartbeated every `heartbeatMs`.
  * Only the signal or the queue closing/draining ends the pump.
  *
@@ -58,6 +59,8 @@ export interface PumpReport {
   acked: number;
   failed: number;
   canceled: number;
+  /** Undo actions that threw or failed (each delivery's other undo actions still ran). */
+  compensationFailures: number;
 }
 
 const ROLLED_BACK: SluiceError = sluiceError("canceled", "delivery rolled back");
@@ -79,7 +82,10 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
   const duration = queue.metrics.registry
     .histogram("sluice_pump_duration_seconds", "Time from lease to ack/fail in a pump handler")
     .labels({ queue: queue.name, role: options.role ?? queue.options.role });
-  const report: PumpReport = { acked: 0, failed: 0, canceled: 0 };
+  const report: PumpReport = { acked: 0, failed: 0, canceled: 0, compensationFailures: 0 };
+  const noteCompensation = (undone: Result<void>) => {
+    if (!undone.ok) report.compensationFailures += (undone.error.metadata?.failures as unknown[] | undefined)?.length ?? 1;
+  };
   const link = linkSignal(signal);
   // A plain flag: the AbortSignal getter is a host call, and workers check it twice per message.
   let stopped = link.signal.aborted;
@@ -113,16 +119,19 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
       }
       now = clock.now();
       duration.observe((now - lease.leasedAt) / 1000);
-      if (stopped || (!result.ok && result.error.code === "canceled")) {
-        report.canceled++;
-        await scope.compensate(canceledError(link.signal));
-      } else if (!result.ok) {
-        report.failed++;
-        queue.fail(lease, result.error, { requeue: !lease.isPoisoned });
-        await scope.compensate(result.error);
-      } else {
+      if (result.ok) {
+        // Even when the pump is stopping: the work is done, redelivering it would repeat it.
         scope.clear();
         if (queue.ack(lease, now).ok) report.acked++;
+      } else if (stopped) {
+        // Only the pump's own cancellation requeues without counting; a handler that reports
+        // `canceled` on its own is an ordinary failure (else it could loop forever unpoisoned).
+        report.canceled++;
+        noteCompensation(await scope.compensate(canceledError(link.signal)));
+      } else {
+        report.failed++;
+        queue.fail(lease, result.error, { requeue: !lease.isPoisoned });
+        noteCompensation(await scope.compensate(result.error));
       }
       self.current = undefined;
     }

@@ -11,8 +11,12 @@ describe("harness", () => {
   test("knows its runtime", () => {
     expect(["bun", "deno"]).toContain(runtimeName);
   });
-  test("async tests await", async () => {
-    const value = await Promise.resolve(41);
-    expect(value + 1).toBe(42);
+  let settledLater = false;
+  test("async tests are awaited before the next test runs", async () => {
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    settledLater = true;
+  });
+  test("the previous async test had finished", () => {
+    expect(settledLater).toBe(true);
   });
 });

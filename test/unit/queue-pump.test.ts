@@ -96,6 +96,46 @@ describe("pump", () => {
     const again = queue.tryLease()!;
     expect(again.attempt).toBe(1);
   });
+  test("a handler that succeeds despite the cancel is acked, not redelivered", async () => {
+    const { queue, clock } = setup();
+    await fill(queue, 1);
+    const c = new AbortController();
+    let started = false;
+    const done = pump(queue, (_lease, { signal }) => {
+      started = true;
+      // The side effect already happened; the handler reports it even though it was asked to stop.
+      return new Promise<Result<void>>((resolve) => signal.addEventListener("abort", () => resolve(ok())));
+    }, { signal: c.signal });
+    await until(clock, () => started);
+    c.abort();
+    const r = await done;
+    expect(r.error?.code).toBe("canceled");
+    expect(queue.stats()).toMatchObject({ acked: 1, pending: 0, active: 0 });
+  });
+  test("a handler reporting `canceled` on its own is an ordinary, counted failure", async () => {
+    const { queue, clock } = setup({ maxRetries: 2 });
+    await fill(queue, 1);
+    const c = new AbortController();
+    const done = pump(queue, async () => err("canceled", "the downstream canceled the call"), { signal: c.signal });
+    await until(clock, () => queue.poison.size === 1);
+    c.abort();
+    await done;
+    expect(queue.stats()).toMatchObject({ failed: 2, poisoned: 1 });
+  });
+  test("failing compensations are counted in the report", async () => {
+    const { queue, clock } = setup({ maxRetries: 1 });
+    await fill(queue, 1);
+    const done = pump(queue, async (_lease, { scope }) => {
+      scope.register(() => {
+        throw new Error("undo failed");
+      });
+      return err("unavailable", "no");
+    });
+    await until(clock, () => queue.poison.size === 1);
+    queue.close();
+    const r = await done;
+    expect(r.value?.compensationFailures).toBe(1);
+  });
   test("heartbeats keep a long handler's lease alive", async () => {
     const { queue, clock } = setup();
     await fill(queue, 1);

@@ -27,12 +27,12 @@ describe("forEach", () => {
     const r = await forEach(items(range(20)), async (n, signal) => {
       handled.push(n);
       if (n === 2) return err("unavailable", "item 2 failed");
+      // Siblings only end through the abort that item 2's failure must cause.
       await new Promise<void>((resolve) => {
         if (signal.aborted) return resolve();
         signal.addEventListener("abort", () => ((siblingAborted = true), resolve()));
-        setTimeout(resolve, 5);
       });
-      return ok();
+      return err("canceled", "aborted by the first failure");
     }, { concurrency: 3 });
     expect(r.ok ? "" : r.error.message).toBe("item 2 failed");
     expect(handled.length).toBeLessThan(20);
