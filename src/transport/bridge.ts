@@ -143,7 +143,17 @@ export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions)
         return sent;
       }
       socketError = sent.error;
-      scope.register(() => downstream.rollback(id));
+      // Withdraw it from the socket now, not only on failure: a downstream that was slow rather
+      // than dead would otherwise process it as well as the RPC path. It stays registered as this
+      // delivery's undo (a no-op once done), so cancel paths are covered whatever the order.
+      let withdrawn = false;
+      const withdraw = () => {
+        if (withdrawn) return;
+        withdrawn = true;
+        downstream.rollback(id);
+      };
+      scope.register(withdraw);
+      withdraw();
       stats.fallbacks++;
       metrics.fallbacks.inc();
     }

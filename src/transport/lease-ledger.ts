@@ -36,7 +36,10 @@ export class LeaseLedger<T> {
   /** Records a delivered lease and registers its fail-back. */
   hold(lease: Lease<T>): void {
     const scope = new CompensationScope();
-    scope.register((reason) => this.#queue.fail(lease, reason ?? sluiceError("unavailable", "consumer went away"), { requeue: true }));
+    // At once (delayMs 0), whatever the queue's requeue delay: the consumer is gone, not the message's retry.
+    scope.register((reason) =>
+      this.#queue.fail(lease, reason ?? sluiceError("unavailable", "consumer went away"), { requeue: true, delayMs: 0 }),
+    );
     this.#held.set(lease.token, { lease, scope });
   }
 
@@ -51,6 +54,22 @@ export class LeaseLedger<T> {
     if (entry === undefined) return;
     entry.scope.clear();
     this.#held.delete(token);
+  }
+
+  /**
+   * Drops entries whose lease ended on the queue's side (expired, drained) without word from the
+   * consumer, so a consumer that keeps granting credit but never acks cannot grow the ledger past
+   * the leases it really holds. Returns how many were dropped.
+   */
+  prune(): number {
+    let dropped = 0;
+    for (const [token, entry] of this.#held) {
+      if (this.#queue.leaseByToken(token) === entry.lease) continue;
+      entry.scope.clear();
+      this.#held.delete(token);
+      dropped++;
+    }
+    return dropped;
   }
 
   /** Fails every held lease back (requeue), each through its own scope. Returns how many were still live. */

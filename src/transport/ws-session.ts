@@ -193,6 +193,7 @@ export class WsSession {
 
   #grant(credit: number): void {
     if (credit === 0) return;
+    this.#ledger.prune();
     this.#credit = Math.min(MAX_CREDIT, this.#credit + credit);
     this.#creditWaiters.serve(ok());
     if (!this.#delivering) void this.#deliverLoop();
