@@ -9,8 +9,12 @@
  * ```
  */
 export interface FramePeer {
-  /** Sends one binary message (one frame). May throw once the socket is closed. */
-  send(frame: Uint8Array): void;
+  /**
+   * Sends one binary message (one frame). May throw once the socket is closed. Returns false when
+   * the runtime dropped the frame instead of sending or buffering it (Bun's `send` returns 0 past
+   * its backpressure limit); anything else counts as handed over.
+   */
+  send(frame: Uint8Array): boolean | void;
   close(code: number, reason: string): void;
   /**
    * Optional: runs `sends` so that the frames it sends leave together (one write), e.g. Bun's
@@ -20,8 +24,8 @@ export interface FramePeer {
 }
 
 /**
- * Sends without throwing: a frame to a socket that is already gone is simply not delivered
- * (whatever it carried is undone by the session's close handling). Returns false then.
+ * Sends without throwing: a frame to a socket that is already gone, or that the runtime dropped,
+ * is simply not delivered (the caller undoes what it carried). Returns false then.
  *
  * @example
  * ```ts
@@ -30,8 +34,7 @@ export interface FramePeer {
  */
 export function safeSend(peer: FramePeer, frame: Uint8Array): boolean {
   try {
-    peer.send(frame);
-    return true;
+    return peer.send(frame) !== false;
   } catch {
     return false;
   }

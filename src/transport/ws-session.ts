@@ -68,6 +68,8 @@ export class WsSession {
   readonly #creditWaiters = new Waiters<void>();
   readonly #backlog = new Fifo<Frame>();
   #credit = 0;
+  /** Set when the runtime dropped a DELIVER: no more deliveries until the consumer speaks again. */
+  #stalled = false;
   #delivering = false;
   #backlogRunning = false;
   #blobs: Promise<void> = Promise.resolve();
@@ -129,6 +131,11 @@ export class WsSession {
 
   #handleBytes(bytes: Uint8Array): void {
     if (this.#stop.signal.aborted) return;
+    if (this.#stalled) {
+      // It reads again (it answered): resume deliveries.
+      this.#stalled = false;
+      this.#creditWaiters.serve(ok());
+    }
     const decoded = decodeFrameMessage(bytes, this.#codec);
     if (!decoded.ok) return this.#error(decoded.error, frameIdOf(decoded.error));
     const frame = decoded.value;
@@ -204,7 +211,7 @@ export class WsSession {
     this.#delivering = true;
     const signal = this.#stop.signal;
     while (!signal.aborted) {
-      if (this.#credit <= 0) {
+      if (this.#credit <= 0 || this.#stalled) {
         if (!(await this.#creditWaiters.wait(signal)).ok) break;
         continue;
       }
@@ -231,7 +238,15 @@ export class WsSession {
     for (let lease: Lease<Uint8Array> | undefined = first; lease !== undefined; lease = this.#queue.tryLease()) {
       this.#credit--;
       this.#ledger.hold(lease);
-      safeSend(this.#peer, deliverFrame(lease.token, lease.attempt, lease.payload));
+      if (!safeSend(this.#peer, deliverFrame(lease.token, lease.attempt, lease.payload))) {
+        // The consumer never got it (socket gone, or its send buffer is full because it stopped
+        // reading): put it straight back, uncounted, and hold further deliveries until it reads.
+        this.#ledger.settle(lease.token);
+        this.#queue.fail(lease, sluiceError("unavailable", "delivery dropped: consumer not reading"), { requeue: true, countAttempt: false, delayMs: 0 });
+        this.#credit++;
+        this.#stalled = true;
+        return;
+      }
       if (this.#credit <= 0 || signal.aborted) return;
     }
   }

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "../harness.ts";
 import { SafeTaskQueue } from "../../src/queue/mod.ts";
 import { FrameType } from "../../src/protocol/frame-layout.ts";
-import { ackFrame, creditFrame, publishFrame } from "../../src/protocol/frame-builders.ts";
+import { ackFrame, creditFrame, pingFrame, publishFrame } from "../../src/protocol/frame-builders.ts";
 import { decodeFrameMessage, type Frame } from "../../src/protocol/frames.ts";
 import { WsSession } from "../../src/transport/ws-session.ts";
 import { createJsFrameCodec } from "../../src/wasm/mod.ts";
@@ -112,6 +112,37 @@ describe("WsSession delivery batching", () => {
     c.queue.close();
   });
 
+  test("a DELIVER the runtime drops goes straight back, uncounted, and deliveries wait until the consumer speaks", async () => {
+    const queue = SafeTaskQueue.create<Uint8Array>({ name: "t" });
+    for (const word of ["a", "b", "c"]) await queue.enqueue(bytes(word));
+    const delivered: Frame[] = [];
+    let dropping = true;
+    const session = new WsSession({
+      queue,
+      codec,
+      peer: {
+        send: (f) => {
+          const frame = (decodeFrameMessage(f, codec) as { value: Frame }).value;
+          if (frame.type === FrameType.DELIVER && dropping) return false; // what Bun's send returns 0 for
+          delivered.push(frame);
+          return true;
+        },
+        close: () => {},
+      },
+      accepting: () => true,
+    });
+    session.handleMessage(creditFrame(3));
+    await new Promise<void>((r) => setTimeout(r, 0));
+    expect(delivered.filter((f) => f.type === FrameType.DELIVER)).toEqual([]);
+    expect(queue.stats()).toMatchObject({ pending: 3, active: 0, failed: 0 });
+    expect(session.credit).toBe(3);
+    dropping = false;
+    session.handleMessage(pingFrame(1)); // any frame: the consumer reads again
+    await new Promise<void>((r) => setTimeout(r, 0));
+    const deliveries = delivered.filter((f) => f.type === FrameType.DELIVER);
+    expect(deliveries.map((f) => f.arg)).toEqual([1, 1, 1]); // attempt 1: the drop did not count
+    await session.closed();
+  });
   test("a frame in a Uint8Array view with an offset (as Bun hands messages over) is read in place", async () => {
     const queue = SafeTaskQueue.create<Uint8Array>({ name: "t" });
     const sent: Frame[] = [];

@@ -42,14 +42,18 @@ export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: Upg
     const upgrade = upgradeWebSocket(() => ({
       onOpen(_event, ws) {
         // Deno's server socket starts with binaryType "blob"; ArrayBuffers are cheaper to decode.
-        const raw = ws.raw as { binaryType?: string; cork?: (sends: () => void) => unknown } | undefined;
+        const raw = ws.raw as { binaryType?: string; cork?: (sends: () => void) => unknown; send?: unknown } | undefined;
         if (raw?.binaryType === "blob") raw.binaryType = "arraybuffer";
+        const rawSend = typeof raw?.send === "function" ? (raw.send.bind(raw) as (frame: Uint8Array) => unknown) : undefined;
         const cork = typeof raw?.cork === "function" && setImmediateFn !== undefined ? raw.cork.bind(raw) : undefined;
         session = new WsSession({
           queue,
           codec: broker.codec,
           peer: {
-            send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>),
+            // The raw socket's own send where it has one: Bun's returns 0 for a dropped frame,
+            // which the session must know (hono's context send hides it).
+            send: (frame) =>
+              rawSend === undefined ? ws.send(frame as Uint8Array<ArrayBuffer>) : rawSend(frame) !== 0,
             close: (code, reason) => ws.close(code, reason),
             // Bun's ServerWebSocket can cork: a batch of deliveries then leaves in one write.
             batch: cork === undefined ? undefined : (sends) => void cork(sends),
