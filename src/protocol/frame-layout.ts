@@ -1,22 +1,57 @@
 /**
- * The wire frame layout of DESIGN.md ("Wire frames"): a 24-byte little-endian header
+ * Wire frame layout constants (DESIGN.md, "Wire frames"), shared by the WASM codec and the JS reference.
+ *
+ * @module
+ */
+
+/**
+ * Version byte of every frame; a decoder rejects any other value as `Malformed`, so a layout
+ * change can never be misread as the old one.
+ *
+ * @example
+ * ```ts
+ * if (bytes[HeaderOffset.version] !== FRAME_VERSION) return FrameStatus.Malformed;
+ * ```
+ */
+export const FRAME_VERSION = 1;
+/**
+ * Size of the fixed frame header: a 24-byte little-endian
  * `u8 version | u8 type | u16 flags | u32 payloadLength | u64 id | u32 arg | u32 crc32c`,
- * then `payloadLength` bytes of payload.
+ * followed by `payloadLength` bytes of payload.
  *
  * @example
  * ```ts
  * const total = FRAME_HEADER_BYTES + payload.byteLength;
- * if (flags & FrameFlag.Crc) verifyCrc();
  * ```
  */
-export const FRAME_VERSION = 1;
 export const FRAME_HEADER_BYTES = 24;
-/** Default payload limit; larger frames are rejected with `frame.too_large`. */
+/**
+ * Default payload limit; larger frames are rejected with `frame.too_large`.
+ *
+ * @example
+ * ```ts
+ * const tooLarge = payloadLength > DEFAULT_MAX_PAYLOAD_BYTES;
+ * ```
+ */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
-/** Ids travel as u64 but must stay JS-safe integers (< 2^53) so they survive as `number`s. */
+/**
+ * Ids travel as u64 but must stay JS-safe integers (< 2^53) so they survive as `number`s.
+ *
+ * @example
+ * ```ts
+ * if (id > MAX_FRAME_ID) return FrameStatus.Malformed;
+ * ```
+ */
 export const MAX_FRAME_ID = Number.MAX_SAFE_INTEGER;
 
-/** Header field byte offsets. */
+/**
+ * Header field byte offsets.
+ *
+ * @example
+ * ```ts
+ * const type = view.getUint8(HeaderOffset.type);
+ * ```
+ */
 export const HeaderOffset = {
   version: 0,
   type: 1,
@@ -27,12 +62,26 @@ export const HeaderOffset = {
   crc: 20,
 } as const;
 
-/** Flag bits. Bit 0: the header's crc field holds CRC32C of the payload. */
+/**
+ * Flag bits. Bit 0: the header's crc field holds CRC32C of the payload.
+ *
+ * @example
+ * ```ts
+ * if (flags & FrameFlag.Crc) verifyCrc();
+ * ```
+ */
 export const FrameFlag = {
   Crc: 1,
 } as const;
 
-/** Frame types. */
+/**
+ * Frame types, by name; the value is the header's type byte.
+ *
+ * @example
+ * ```ts
+ * if (type === FrameType.ACK) settle(id);
+ * ```
+ */
 export const FrameType = {
   PUBLISH: 0x01,
   PUBLISH_END: 0x02,
@@ -47,7 +96,23 @@ export const FrameType = {
   PONG: 0x31,
   GOAWAY: 0x3f,
 } as const;
+/**
+ * A frame type's name, e.g. `"DELIVER"`.
+ *
+ * @example
+ * ```ts
+ * const name: FrameTypeName = "PUBLISH";
+ * ```
+ */
 export type FrameTypeName = keyof typeof FrameType;
+/**
+ * A frame type byte the protocol defines (narrowed by `isKnownFrameType`).
+ *
+ * @example
+ * ```ts
+ * const code: FrameTypeCode = FrameType.PING;
+ * ```
+ */
 export type FrameTypeCode = (typeof FrameType)[FrameTypeName];
 
 const knownTypes: ReadonlySet<number> = new Set(Object.values(FrameType));
@@ -64,7 +129,14 @@ export function isKnownFrameType(type: number): type is FrameTypeCode {
   return knownTypes.has(type);
 }
 
-/** Per-frame decode status codes shared by the WASM module and the JS reference. */
+/**
+ * Per-frame decode status codes shared by the WASM module and the JS reference.
+ *
+ * @example
+ * ```ts
+ * if (r.status[i] === FrameStatus.TooLarge) reject("frame.too_large");
+ * ```
+ */
 export const FrameStatus = {
   Ok: 0,
   /** Version byte is not 1, or the type is unknown, or the id is not JS-safe. */
@@ -74,4 +146,12 @@ export const FrameStatus = {
   /** CRC flag set and the payload's CRC32C does not match. */
   BadCrc: 3,
 } as const;
+/**
+ * One of the `FrameStatus` values.
+ *
+ * @example
+ * ```ts
+ * const status: FrameStatusCode = FrameStatus.Ok;
+ * ```
+ */
 export type FrameStatusCode = (typeof FrameStatus)[keyof typeof FrameStatus];

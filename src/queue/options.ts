@@ -1,22 +1,31 @@
 /**
- * `SafeTaskQueueOptions`: every knob of a queue, its default, and its validation.
- * A bad option throws a `RangeError`/`TypeError` naming it, at `SafeTaskQueue.create`.
+ * Queue options: every knob of a queue, its default, its validation, and per-role defaults.
  *
- * @example
- * ```ts
- * const options = resolveQueueOptions({ name: "jobs", capacity: 10_000, maxRetries: 3 });
- * options.poisonQueueName; // "jobs.poison"
- * ```
+ * @module
  */
 import { type Clock, systemClock } from "../result/clock.ts";
 import { requireInteger, requireNumber } from "../result/options.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
 import type { LeaseTable } from "../wasm/lease-table.ts";
 
-/** What `enqueue` does when the queue holds `capacity` items. */
+/**
+ * What `enqueue` does when the queue holds `capacity` items.
+ *
+ * @example
+ * ```ts
+ * SafeTaskQueue.create({ capacity: 100, fullMode: "reject" }); // full → `queue.full`
+ * ```
+ */
 export type FullMode = "wait" | "reject";
 
-/** Options of `SafeTaskQueue.create`. */
+/**
+ * Options of `SafeTaskQueue.create`; every field is optional and has a documented default.
+ *
+ * @example
+ * ```ts
+ * const options: SafeTaskQueueOptions = { name: "jobs", capacity: 10_000, leaseMs: 60_000 };
+ * ```
+ */
 export interface SafeTaskQueueOptions {
   /** Queue name, used in errors and metric labels. Default "default". */
   name?: string;
@@ -52,7 +61,14 @@ export interface SafeTaskQueueOptions {
   leaseTable?: LeaseTable;
 }
 
-/** Options with every default applied. */
+/**
+ * Options with every default applied, so queue internals never re-check for `undefined`.
+ *
+ * @example
+ * ```ts
+ * const resolved: ResolvedQueueOptions = resolveQueueOptions({ name: "jobs" });
+ * ```
+ */
 export interface ResolvedQueueOptions {
   readonly name: string;
   readonly role: string;
@@ -73,7 +89,16 @@ export interface ResolvedQueueOptions {
 
 const OWNER = "SafeTaskQueue";
 
-/** Applies defaults and validates; throws on a bad option. */
+/**
+ * Applies defaults and validates every knob. A bad option throws a `RangeError`/`TypeError`
+ * naming it, so a misconfigured queue fails at `SafeTaskQueue.create`, not under load.
+ *
+ * @example
+ * ```ts
+ * const options = resolveQueueOptions({ name: "jobs", capacity: 10_000, maxRetries: 3 });
+ * options.poisonQueueName; // "jobs.poison"
+ * ```
+ */
 export function resolveQueueOptions(options: SafeTaskQueueOptions = {}): ResolvedQueueOptions {
   const name = options.name ?? "default";
   if (typeof name !== "string" || name.length === 0) throw new TypeError(`${OWNER}: name must be a non-empty string`);
@@ -125,15 +150,34 @@ export function resolveQueueOptions(options: SafeTaskQueueOptions = {}): Resolve
   };
 }
 
-/** Pump roles with their own concurrency, retries and poison queue. */
+/**
+ * Pump roles with their own concurrency, retries and poison queue.
+ *
+ * @example
+ * ```ts
+ * const role: PumpRole = "control";
+ * ```
+ */
 export type PumpRole = "gossip" | "control" | "dispatcher" | "bridge";
 
-/** Per-role settings, all optional; unset fields fall back to `ROLE_DEFAULTS`. */
+/**
+ * Per-role settings, all optional; unset fields fall back to `ROLE_DEFAULTS`.
+ *
+ * @example
+ * ```ts
+ * const gossip: RoleSettings = { concurrency: 8 };
+ * ```
+ */
 export type RoleSettings = { concurrency?: number; maxRetries?: number; poisonQueueName?: string };
 
 /**
  * Defaults per role: gossip is chatty and cheap to lose-and-retry, control changes must not be
  * dropped, bridges talk to slow downstreams.
+ *
+ * @example
+ * ```ts
+ * ROLE_DEFAULTS.control.maxRetries; // 10
+ * ```
  */
 export const ROLE_DEFAULTS: Readonly<Record<PumpRole, Required<Omit<RoleSettings, "poisonQueueName">>>> = {
   gossip: { concurrency: 4, maxRetries: 3 },

@@ -1,5 +1,41 @@
 /**
- * `Result<T>`: success or a `SluiceError`, never a throw for an expected failure.
+ * `Result<T>` and its helpers: success or a `SluiceError`, never a throw for an expected failure.
+ *
+ * @module
+ */
+import { type ErrorCode, type SluiceError, canceledError, sluiceError, toSluiceError } from "./errors.ts";
+
+/**
+ * Success carrying `value`.
+ *
+ * @example
+ * ```ts
+ * const r: Ok<number> = ok(42);
+ * ```
+ */
+export interface Ok<T> {
+  readonly ok: true;
+  readonly value: T;
+  /** Always absent on success; declared so `result.error?.code` reads without narrowing. */
+  readonly error?: undefined;
+}
+/**
+ * Failure carrying `error`.
+ *
+ * @example
+ * ```ts
+ * const r: Err = err("timeout", "no reply in 5s");
+ * ```
+ */
+export interface Err<E = SluiceError> {
+  readonly ok: false;
+  readonly error: E;
+  /** Always absent on failure. */
+  readonly value?: undefined;
+}
+/**
+ * The outcome of anything that can fail in an expected way: success or a `SluiceError`, never
+ * a throw, so callers must look at the failure before they can reach the value.
  *
  * @example
  * ```ts
@@ -7,23 +43,6 @@
  * if (r.ok) console.log(r.value); // 20
  * ```
  */
-import { type ErrorCode, type SluiceError, canceledError, sluiceError, toSluiceError } from "./errors.ts";
-
-/** Success carrying `value`. */
-export interface Ok<T> {
-  readonly ok: true;
-  readonly value: T;
-  /** Always absent on success; declared so `result.error?.code` reads without narrowing. */
-  readonly error?: undefined;
-}
-/** Failure carrying `error`. */
-export interface Err<E = SluiceError> {
-  readonly ok: false;
-  readonly error: E;
-  /** Always absent on failure. */
-  readonly value?: undefined;
-}
-/** The outcome of anything that can fail in an expected way. */
 export type Result<T, E = SluiceError> = Ok<T> | Err<E>;
 
 const OK_VOID: Ok<void> = Object.freeze({ ok: true, value: undefined }) as Ok<void>;
