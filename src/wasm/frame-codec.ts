@@ -1,27 +1,8 @@
 /**
- * `FrameCodec`: batch decoding and header encoding of wire frames (DESIGN.md "Wire frames",
- * layout in `src/protocol/frame-layout.ts`), implemented in WASM (`assembly/frames.ts`) and as a
- * pure-JS reference (`js-frame-codec.ts`) with identical results.
+ * The `FrameCodec` contract (WASM and pure-JS implementations), its options, and the shared
+ * header encoder.
  *
- * Memory ownership (both implementations):
- * - `inputBuffer(n)` returns a view of the codec's input arena (for WASM: inside WASM memory) of at
- *   least `n` bytes. Write a chunk there, then call `decode(length)`: nothing is copied.
- * - Any call that may grow the arena (`inputBuffer` with a larger `n`, `decodeFrom`/`crc32c` with a
- *   larger input) invalidates earlier arena views and earlier results: WASM memory growth detaches
- *   the old `ArrayBuffer`. Re-fetch the view after such calls.
- * - The typed arrays of a `DecodeResult` are views over codec memory, valid until the next
- *   `decode`/`decodeFrom`/`crc32c`/`inputBuffer` call; copy what you keep.
- * - `decodeFrom(bytes)` copies `bytes` into the arena (WASM) or reads them in place (JS).
- *
- * @example
- * ```ts
- * const codec = createFrameCodec({ maxPayloadBytes: 1 << 20 });
- * const arena = codec.inputBuffer(chunk.byteLength);
- * arena.set(chunk);
- * const r = codec.decode(chunk.byteLength);
- * for (let i = 0; i < r.count; i++) if (r.status[i] === FrameStatus.Ok) handle(r.types[i], r.ids[i]);
- * const tail = chunk.subarray(r.consumed); // keep for the next chunk when r.partialOffset >= 0
- * ```
+ * @module
  */
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -32,7 +13,14 @@ import {
   type FrameStatusCode,
 } from "../protocol/frame-layout.ts";
 
-/** Header fields for `encodeHeader`; `flags`, `arg` and `crc` default to 0. */
+/**
+ * Header fields for `encodeHeader`; `flags`, `arg` and `crc` default to 0.
+ *
+ * @example
+ * ```ts
+ * const header: FrameHeader = { type: FrameType.ACK, payloadLength: 0, id: 7 };
+ * ```
+ */
 export interface FrameHeader {
   type: number;
   flags?: number;
@@ -46,6 +34,12 @@ export interface FrameHeader {
  * Struct-of-arrays result of one batch decode; entry `i` describes the frame at `offsets[i]`
  * (payload at `offsets[i] + 24`). Bad-CRC frames are entries with status `BadCrc`; decoding went
  * on past them. A malformed or too-large header is the last entry and stops decoding.
+ *
+ * @example
+ * ```ts
+ * const r: DecodeResult = codec.decodeFrom(chunk);
+ * for (let i = 0; i < r.count; i++) if (r.status[i] === FrameStatus.Ok) handle(r.types[i], r.ids[i]);
+ * ```
  */
 export interface DecodeResult {
   readonly count: number;
@@ -70,13 +64,44 @@ export interface DecodeResult {
   readonly partialNeeded: number;
 }
 
-/** Options of `createFrameCodec`. */
+/**
+ * Options of `createFrameCodec`.
+ *
+ * @example
+ * ```ts
+ * const codec = createFrameCodec({ maxPayloadBytes: 64 * 1024 });
+ * ```
+ */
 export interface FrameCodecOptions {
   /** Payload limit; larger frames are `TooLarge`. Default 1 MiB, at most 2^31 - 65536. */
   maxPayloadBytes?: number;
 }
 
-/** Batch frame decoder + header encoder; see the module comment for memory rules. */
+/**
+ * Batch frame decoder + header encoder: batch decoding and header encoding of wire frames (DESIGN.md "Wire frames",
+ * layout in `src/protocol/frame-layout.ts`), implemented in WASM (`assembly/frames.ts`) and as a
+ * pure-JS reference (`js-frame-codec.ts`) with identical results.
+ *
+ * Memory ownership (both implementations):
+ * - `inputBuffer(n)` returns a view of the codec's input arena (for WASM: inside WASM memory) of at
+ *   least `n` bytes. Write a chunk there, then call `decode(length)`: nothing is copied.
+ * - Any call that may grow the arena (`inputBuffer` with a larger `n`, `decodeFrom`/`crc32c` with a
+ *   larger input) invalidates earlier arena views and earlier results: WASM memory growth detaches
+ *   the old `ArrayBuffer`. Re-fetch the view after such calls.
+ * - The typed arrays of a `DecodeResult` are views over codec memory, valid until the next
+ *   `decode`/`decodeFrom`/`crc32c`/`inputBuffer` call; copy what you keep.
+ * - `decodeFrom(bytes)` copies `bytes` into the arena (WASM) or reads them in place (JS).
+ *
+ * @example
+ * ```ts
+ * const codec = createFrameCodec({ maxPayloadBytes: 1 << 20 });
+ * const arena = codec.inputBuffer(chunk.byteLength);
+ * arena.set(chunk);
+ * const r = codec.decode(chunk.byteLength);
+ * for (let i = 0; i < r.count; i++) if (r.status[i] === FrameStatus.Ok) handle(r.types[i], r.ids[i]);
+ * const tail = chunk.subarray(r.consumed); // keep for the next chunk when r.partialOffset >= 0
+ * ```
+ */
 export interface FrameCodec {
   readonly kind: "wasm" | "js";
   readonly maxPayloadBytes: number;
@@ -92,7 +117,14 @@ export interface FrameCodec {
   encodeHeader(buf: Uint8Array, offset: number, header: FrameHeader): void;
 }
 
-/** Largest accepted `maxPayloadBytes`: keeps header + payload + arena sizes inside u32 math. */
+/**
+ * Largest accepted `maxPayloadBytes`: keeps header + payload + arena sizes inside u32 math.
+ *
+ * @example
+ * ```ts
+ * resolveCodecOptions({ maxPayloadBytes: MAX_PAYLOAD_LIMIT + 1 }); // throws RangeError
+ * ```
+ */
 export const MAX_PAYLOAD_LIMIT = 0x7fff0000;
 
 /**

@@ -1,21 +1,28 @@
 /**
- * `MetricsRegistry`: in-process counters, gauges and histograms with labels, rendered in the
- * Prometheus text exposition format (version 0.0.4).
+ * In-process metrics (counters, gauges, histograms with labels) rendered as Prometheus text.
  *
- * Hot paths resolve a labelled child once (`counter.labels({...})`) and then only add to a
- * number; label sets are never hashed per increment.
+ * @module
+ */
+
+/**
+ * Label names to values identifying one series of a metric family.
  *
  * @example
  * ```ts
- * const registry = new MetricsRegistry();
- * const acked = registry.counter("sluice_acked_total", "Leases acked").labels({ queue: "jobs", role: "dispatcher" });
- * acked.inc();
- * registry.render(); // "# HELP sluice_acked_total Leases acked\n# TYPE sluice_acked_total counter\n..."
+ * const labels: Labels = { queue: "jobs", role: "dispatcher" };
  * ```
  */
 export type Labels = Readonly<Record<string, string>>;
 
-/** One labelled series of a counter or gauge. */
+/**
+ * One labelled series of a counter or gauge; a plain number so hot paths only add to a field.
+ *
+ * @example
+ * ```ts
+ * const acked: Cell = registry.counter("sluice_acked_total", "Leases acked").labels({ queue: "jobs" });
+ * acked.inc();
+ * ```
+ */
 export class Cell {
   value = 0;
   constructor(readonly labels: Labels) {}
@@ -27,7 +34,14 @@ export class Cell {
   }
 }
 
-/** One labelled series of a histogram. */
+/**
+ * One labelled series of a histogram.
+ *
+ * @example
+ * ```ts
+ * registry.histogram("sluice_handler_seconds", "Handler time").labels({ queue: "jobs" }).observe(0.004);
+ * ```
+ */
 export class HistogramCell {
   readonly counts: Float64Array;
   sum = 0;
@@ -55,7 +69,15 @@ export class HistogramCell {
 
 type Kind = "counter" | "gauge" | "histogram";
 
-/** A named metric family holding one cell per label set. */
+/**
+ * A named metric family holding one cell per label set.
+ *
+ * @example
+ * ```ts
+ * const family = registry.gauge("sluice_depth", "Items held");
+ * family.labels({ queue: "jobs" }).set(12);
+ * ```
+ */
 export class Family<C extends Cell | HistogramCell> {
   readonly #cells = new Map<string, C>();
   constructor(
@@ -79,21 +101,46 @@ export class Family<C extends Cell | HistogramCell> {
   }
 }
 
-/** Default histogram buckets, in seconds: 50 µs to 10 s. */
+/**
+ * Default histogram buckets, in seconds: 50 µs to 10 s.
+ *
+ * @example
+ * ```ts
+ * registry.histogram("sluice_rtt_seconds", "Round trip", DEFAULT_BUCKETS);
+ * ```
+ */
 export const DEFAULT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/**
+ * In-process counters, gauges and histograms with labels, rendered in the Prometheus text
+ * exposition format (version 0.0.4).
+ *
+ * Hot paths resolve a labelled child once (`counter.labels({...})`) and then only add to a
+ * number; label sets are never hashed per increment.
+ *
+ * @example
+ * ```ts
+ * const registry = new MetricsRegistry();
+ * const acked = registry.counter("sluice_acked_total", "Leases acked").labels({ queue: "jobs", role: "dispatcher" });
+ * acked.inc();
+ * registry.render(); // "# HELP sluice_acked_total Leases acked\n# TYPE sluice_acked_total counter\n..."
+ * ```
+ */
 export class MetricsRegistry {
   readonly #families = new Map<string, Family<Cell | HistogramCell>>();
   readonly #collectors: Array<() => void> = [];
 
+  /** The counter family `name`, created on first use (the same family on later calls). */
   counter(name: string, help: string): Family<Cell> {
     return this.#family(name, help, "counter", (labels) => new Cell(labels)) as Family<Cell>;
   }
 
+  /** The gauge family `name`, created on first use. */
   gauge(name: string, help: string): Family<Cell> {
     return this.#family(name, help, "gauge", (labels) => new Cell(labels)) as Family<Cell>;
   }
 
+  /** The histogram family `name`, created on first use with `buckets` (seconds). */
   histogram(name: string, help: string, buckets: readonly number[] = DEFAULT_BUCKETS): Family<HistogramCell> {
     return this.#family(name, help, "histogram", (labels) => new HistogramCell(labels, buckets)) as Family<HistogramCell>;
   }
