@@ -1,5 +1,28 @@
+import { sluiceError } from "../result/errors.ts";
+import { requireInteger } from "../result/options.ts";
+import { ok } from "../result/result.ts";
+import { Fifo } from "./fifo.ts";
+import type { Lease } from "./lease.ts";
+import type { SafeTaskQueue } from "./safe-task-queue.ts";
+import { Waiters } from "./waiters.ts";
+
 /**
- * `TaskQueueChannelAdapter<T>`: turns a queue into an async iterable of leases.
+ * Options of `TaskQueueChannelAdapter.create`.
+ *
+ * @example
+ * ```ts
+ * TaskQueueChannelAdapter.create(queue, { concurrency: 4, ownsQueue: true });
+ * ```
+ */
+export interface ChannelAdapterOptions {
+  /** Lease loops, and the buffer's bound. */
+  concurrency: number;
+  /** Close the queue when the adapter closes. Default false. */
+  ownsQueue?: boolean;
+}
+
+/**
+ * Turns a queue into an async iterable of leases.
  *
  * `concurrency` lease loops fill a buffer that never holds more than `concurrency` leases, so a
  * slow reader holds at most that many items out of the queue. `close()` stops the loops and
@@ -13,22 +36,6 @@
  * await adapter.close();
  * ```
  */
-import { sluiceError } from "../result/errors.ts";
-import { requireInteger } from "../result/options.ts";
-import { ok } from "../result/result.ts";
-import { Fifo } from "./fifo.ts";
-import type { Lease } from "./lease.ts";
-import type { SafeTaskQueue } from "./safe-task-queue.ts";
-import { Waiters } from "./waiters.ts";
-
-/** Options of `TaskQueueChannelAdapter.create`. */
-export interface ChannelAdapterOptions {
-  /** Lease loops, and the buffer's bound. */
-  concurrency: number;
-  /** Close the queue when the adapter closes. Default false. */
-  ownsQueue?: boolean;
-}
-
 export class TaskQueueChannelAdapter<T> {
   readonly #queue: SafeTaskQueue<T>;
   readonly #capacity: number;
@@ -41,6 +48,7 @@ export class TaskQueueChannelAdapter<T> {
   #reserved = 0;
   #liveLoops: number;
 
+  /** Starts `options.concurrency` lease loops on `queue`; throws `RangeError` on a bad concurrency. */
   static create<T>(queue: SafeTaskQueue<T>, options: ChannelAdapterOptions): TaskQueueChannelAdapter<T> {
     return new TaskQueueChannelAdapter(queue, options);
   }

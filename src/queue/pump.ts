@@ -1,5 +1,84 @@
 /**
- * `pump`: the canonical drain of a queue — lease, handle, compensate, ack/fail, heartbeat,
+ * `pump`, the canonical drain of a queue, with its handler, options and report types.
+ *
+ * @module
+ */
+import { CompensationScope } from "../result/compensation.ts";
+import { canceledError, type SluiceError, sluiceError, toSluiceError } from "../result/errors.ts";
+import { requireInteger } from "../result/options.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import { linkSignal } from "../result/signals.ts";
+import { ticker } from "../result/ticker.ts";
+import type { Lease } from "./lease.ts";
+import type { SafeTaskQueue } from "./safe-task-queue.ts";
+
+/**
+ * What a handler gets besides the lease.
+ *
+ * @example
+ * ```ts
+ * pump(queue, async (lease, { signal, scope }) => {
+ *   scope.register(() => undo(lease.payload)); return send(lease.payload, signal);
+ * });
+ * ```
+ */
+export interface PumpContext {
+  /** Aborted when the pump is canceled. */
+  readonly signal: AbortSignal;
+  /** Register undo actions for side effects; they run if this delivery fails or is canceled. */
+  readonly scope: CompensationScope;
+}
+
+/**
+ * A pump handler: return a failed Result (or throw) to fail the lease, success to ack it.
+ *
+ * @example
+ * ```ts
+ * const handle: PumpHandler<Job> = async (lease, { signal }) => send(lease.payload, signal);
+ * ```
+ */
+export type PumpHandler<T> = (lease: Lease<T>, context: PumpContext) => Promise<Result<unknown>>;
+
+/**
+ * Options of `pump`.
+ *
+ * @example
+ * ```ts
+ * pump(queue, handle, { concurrency: 8, signal: controller.signal, role: "bridge" });
+ * ```
+ */
+export interface PumpOptions {
+  /** Handlers running at once. Default 1. */
+  concurrency?: number;
+  signal?: AbortSignal;
+  /** Name for errors and logs. Default: the queue's name. */
+  name?: string;
+  /** Metric label `role`. Default: the queue's role. */
+  role?: string;
+}
+
+/**
+ * Counts of one pump run.
+ *
+ * @example
+ * ```ts
+ * const r = await pump(queue, handle);
+ * if (r.ok) console.log(r.value.acked, r.value.failed);
+ * ```
+ */
+export interface PumpReport {
+  acked: number;
+  failed: number;
+  canceled: number;
+  /** Undo actions that threw or failed (each delivery's other undo actions still ran). */
+  compensationFailures: number;
+}
+
+const ROLLED_BACK: SluiceError = sluiceError("canceled", "delivery rolled back");
+const REQUEUE_NOW = { requeue: true, countAttempt: false, delayMs: 0 } as const;
+
+/**
+ * The canonical drain of a queue — lease, handle, compensate, ack/fail, heartbeat,
  * measure — in one call.
  *
  * It is the adapter + forEach + compensation pattern fused into `concurrency` worker loops: each
@@ -17,55 +96,15 @@
  *   as an attempt: it ended through no fault of the message (a restart must not push items
  *   toward the poison queue). A handler that succeeds despite the cancel is acked;
  * - while a handler runs, its lease is heartbeated every `heartbeatMs`.
- * Only the signal or the queue closing/draining ends the pump.
+ * Only the signal or the queue closing/draining ends the pump. It resolves `ok(report)` when the
+ * queue closes or drains, or a `canceled` error carrying the report in `metadata.report` when
+ * `signal` aborts.
  *
  * @example
  * ```ts
  * const done = await pump(queue, async (lease, { signal }) => send(lease.payload, signal), { concurrency: 8, signal });
  * ```
  */
-import { CompensationScope } from "../result/compensation.ts";
-import { canceledError, type SluiceError, sluiceError, toSluiceError } from "../result/errors.ts";
-import { requireInteger } from "../result/options.ts";
-import { err, ok, type Result } from "../result/result.ts";
-import { linkSignal } from "../result/signals.ts";
-import { ticker } from "../result/ticker.ts";
-import type { Lease } from "./lease.ts";
-import type { SafeTaskQueue } from "./safe-task-queue.ts";
-
-/** What a handler gets besides the lease. */
-export interface PumpContext {
-  /** Aborted when the pump is canceled. */
-  readonly signal: AbortSignal;
-  /** Register undo actions for side effects; they run if this delivery fails or is canceled. */
-  readonly scope: CompensationScope;
-}
-
-export type PumpHandler<T> = (lease: Lease<T>, context: PumpContext) => Promise<Result<unknown>>;
-
-/** Options of `pump`. */
-export interface PumpOptions {
-  /** Handlers running at once. Default 1. */
-  concurrency?: number;
-  signal?: AbortSignal;
-  /** Name for errors and logs. Default: the queue's name. */
-  name?: string;
-  /** Metric label `role`. Default: the queue's role. */
-  role?: string;
-}
-
-/** Counts of one pump run. */
-export interface PumpReport {
-  acked: number;
-  failed: number;
-  canceled: number;
-  /** Undo actions that threw or failed (each delivery's other undo actions still ran). */
-  compensationFailures: number;
-}
-
-const ROLLED_BACK: SluiceError = sluiceError("canceled", "delivery rolled back");
-const REQUEUE_NOW = { requeue: true, countAttempt: false, delayMs: 0 } as const;
-
 export function pump<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, options: PumpOptions = {}): Promise<Result<PumpReport>> {
   const concurrency = requireInteger("pump", "concurrency", options.concurrency ?? 1, 1);
   return run(queue, handler, concurrency, options);

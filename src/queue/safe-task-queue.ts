@@ -1,20 +1,3 @@
-/**
- * `SafeTaskQueue<T>`: a bounded in-memory queue with leases, heartbeats, retries with backoff
- * and a poison queue (semantics: DESIGN.md "SafeTaskQueue semantics").
- *
- * Every item is always in exactly one place — ready, waiting out a requeue delay, in flight
- * (leased), or in the poison queue — until it is acked. Nothing is dropped silently.
- * Expected failures are Results, never throws; a lease that is no longer the live delivery of its
- * item (acked, failed, expired, redelivered) gets `lease.inactive` and changes nothing.
- *
- * @example
- * ```ts
- * const queue = SafeTaskQueue.create<string>({ name: "jobs", maxRetries: 3 });
- * await queue.enqueue("hello");
- * const leased = await queue.lease({ signal });
- * if (leased.ok) queue.ack(leased.value);
- * ```
- */
 import { canceledError, type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
@@ -33,7 +16,14 @@ import type { QueueStats } from "./stats.ts";
 import { createLeaseTable } from "../wasm/mod.ts";
 import { InFlight } from "./in-flight.ts";
 
-/** Options of `fail`. */
+/**
+ * Options of `fail`.
+ *
+ * @example
+ * ```ts
+ * queue.fail(lease, error, { requeue: true, countAttempt: false, delayMs: 0 });
+ * ```
+ */
 export interface FailOptions {
   /** Put the item back (default) or poison it at once. */
   requeue?: boolean;
@@ -43,7 +33,15 @@ export interface FailOptions {
   delayMs?: number;
 }
 
-/** What `drain` reports once in-flight work has finished or been put back. */
+/**
+ * What `drain` reports once in-flight work has finished or been put back.
+ *
+ * @example
+ * ```ts
+ * const drained = await queue.drain({ deadlineMs: 5000 });
+ * if (drained.ok) console.log(drained.value.requeuedInFlight);
+ * ```
+ */
 export interface DrainReport {
   pending: number;
   /** In-flight leases still running at the deadline, put back with their attempt not counted. */
@@ -53,6 +51,23 @@ export interface DrainReport {
 
 type State = "open" | "draining" | "closed";
 
+/**
+ * A bounded in-memory queue with leases, heartbeats, retries with backoff
+ * and a poison queue (semantics: DESIGN.md "SafeTaskQueue semantics").
+ *
+ * Every item is always in exactly one place — ready, waiting out a requeue delay, in flight
+ * (leased), or in the poison queue — until it is acked. Nothing is dropped silently.
+ * Expected failures are Results, never throws; a lease that is no longer the live delivery of its
+ * item (acked, failed, expired, redelivered) gets `lease.inactive` and changes nothing.
+ *
+ * @example
+ * ```ts
+ * const queue = SafeTaskQueue.create<string>({ name: "jobs", maxRetries: 3 });
+ * await queue.enqueue("hello");
+ * const leased = await queue.lease({ signal });
+ * if (leased.ok) queue.ack(leased.value);
+ * ```
+ */
 export class SafeTaskQueue<T> {
   readonly options: ResolvedQueueOptions;
   readonly name: string;

@@ -1,5 +1,18 @@
+import { type SluiceError, sluiceError, toSluiceError } from "./errors.ts";
+import { err, ok, type Result } from "./result.ts";
+
 /**
- * `CompensationScope`: undo actions for one unit of work (one lease, one send).
+ * An undo action; a returned failed Result counts as a compensation failure, like a throw.
+ *
+ * @example
+ * ```ts
+ * const release: Compensation = (reason) => queue.fail(lease, reason ?? rollbackError, { requeue: true });
+ * ```
+ */
+export type Compensation = (reason: SluiceError | undefined) => unknown;
+
+/**
+ * Undo actions for one unit of work (one lease, one send).
  *
  * Register an undo for every side effect as it happens. If the work fails, times out or is
  * canceled, `compensate()` runs them last-registered-first, each exactly once — every one of
@@ -15,12 +28,6 @@
  * if (sent.ok) scope.clear(); else await scope.compensate(sent.error);
  * ```
  */
-import { type SluiceError, sluiceError, toSluiceError } from "./errors.ts";
-import { err, ok, type Result } from "./result.ts";
-
-/** An undo action; a returned failed Result counts as a compensation failure, like a throw. */
-export type Compensation = (reason: SluiceError | undefined) => unknown;
-
 export class CompensationScope {
   #actions: Compensation[] = [];
 
