@@ -1,5 +1,53 @@
+import { abortable } from "./delay.ts";
+import { canceledError, type SluiceError, sluiceError, toSluiceError } from "./errors.ts";
+import { requireInteger } from "./options.ts";
+import { err, ok, type Result } from "./result.ts";
+import { linkSignal, type LinkedSignal } from "./signals.ts";
+
 /**
- * `forEach`: drain an async iterable of Results through a handler with bounded concurrency.
+ * Options of `forEach`.
+ *
+ * @example
+ * ```ts
+ * forEach(source, handle, { concurrency: 8, continueOnError: true, signal });
+ * ```
+ */
+export interface ForEachOptions {
+  /** Handlers running at once (>= 1). Default 1. */
+  concurrency?: number;
+  signal?: AbortSignal;
+  /** Keep going after failures and collect them. Default false: stop at the first one. */
+  continueOnError?: boolean;
+}
+
+/**
+ * What a completed `forEach` reports.
+ *
+ * @example
+ * ```ts
+ * const done = await forEach(source, handle, { continueOnError: true });
+ * if (done.ok) console.log(done.value.succeeded, done.value.errors.length);
+ * ```
+ */
+export interface ForEachReport {
+  /** Items whose handler succeeded. */
+  succeeded: number;
+  /** Failures seen (only ever non-empty with `continueOnError`). */
+  errors: SluiceError[];
+}
+
+/**
+ * A `forEach` handler: a failed Result (or a throw) counts as a failure of that item.
+ *
+ * @example
+ * ```ts
+ * const handle: ItemHandler<Lease<Job>> = async (lease, signal) => send(lease.payload, signal);
+ * ```
+ */
+export type ItemHandler<T> = (item: T, signal: AbortSignal) => Promise<Result<unknown>>;
+
+/**
+ * Drains an async iterable of Results through a handler with bounded concurrency.
  *
  * Each handler call gets its own signal, linked to the outer one, so cancelling the outer signal
  * reaches every handler still running. A failed source item or handler result stops the drain by
@@ -13,31 +61,6 @@
  * if (!done.ok) log(done.error);
  * ```
  */
-import { abortable } from "./delay.ts";
-import { canceledError, type SluiceError, sluiceError, toSluiceError } from "./errors.ts";
-import { requireInteger } from "./options.ts";
-import { err, ok, type Result } from "./result.ts";
-import { linkSignal, type LinkedSignal } from "./signals.ts";
-
-/** Options of `forEach`. */
-export interface ForEachOptions {
-  /** Handlers running at once (>= 1). Default 1. */
-  concurrency?: number;
-  signal?: AbortSignal;
-  /** Keep going after failures and collect them. Default false: stop at the first one. */
-  continueOnError?: boolean;
-}
-
-/** What a completed `forEach` reports. */
-export interface ForEachReport {
-  /** Items whose handler succeeded. */
-  succeeded: number;
-  /** Failures seen (only ever non-empty with `continueOnError`). */
-  errors: SluiceError[];
-}
-
-export type ItemHandler<T> = (item: T, signal: AbortSignal) => Promise<Result<unknown>>;
-
 export function forEach<T>(
   source: AsyncIterable<Result<T>>,
   handler: ItemHandler<T>,

@@ -1,20 +1,7 @@
 /**
- * `retry`: run an operation until it succeeds or its `RetryPolicy` runs out.
+ * `retry` and the default retryability rule it applies.
  *
- * Stops at once on `canceled`; never retries `validation`, `unauthorized`, `poisoned` or
- * `frame.*` errors (retrying cannot fix them); retries everything else. An abort during a backoff
- * wait returns `canceled`. Attempts never overlap: after an attempt that `withTimeout` abandoned,
- * the next starts only once the abandoned one has settled and its compensations ran. The final
- * error carries `metadata.attempts`.
- *
- * @example
- * ```ts
- * const sent = await retry(
- *   (attempt, signal) => client.send(command, { signal }),
- *   RetryPolicy.exponential({ attempts: 3, initialMs: 250 }),
- *   { signal, clock },
- * );
- * ```
+ * @module
  */
 import { type Clock, systemClock } from "./clock.ts";
 import { delay } from "./delay.ts";
@@ -24,7 +11,14 @@ import type { RandomSource, RetryPolicy } from "./retry-policy.ts";
 import { abortable } from "./delay.ts";
 import { whenSettled } from "./with-timeout.ts";
 
-/** Options of `retry`. */
+/**
+ * Options of `retry`.
+ *
+ * @example
+ * ```ts
+ * retry(op, policy, { signal, onRetry: ({ attempt, delayMs }) => log(attempt, delayMs) });
+ * ```
+ */
 export interface RetryOptions {
   signal?: AbortSignal;
   clock?: Clock;
@@ -36,7 +30,14 @@ export interface RetryOptions {
   onRetry?: (info: { attempt: number; error: SluiceError; delayMs: number }) => void;
 }
 
-/** The operation retried; `attempt` starts at 1. */
+/**
+ * The operation retried; `attempt` starts at 1.
+ *
+ * @example
+ * ```ts
+ * const op: RetriedOperation<Receipt> = (attempt, signal) => client.send(command, { signal });
+ * ```
+ */
 export type RetriedOperation<T> = (attempt: number, signal: AbortSignal | undefined) => Promise<Result<T>>;
 
 /**
@@ -62,6 +63,24 @@ export function isRetryableError(error: SluiceError): boolean {
   }
 }
 
+/**
+ * Runs an operation until it succeeds or its `RetryPolicy` runs out.
+ *
+ * Stops at once on `canceled`; never retries `validation`, `unauthorized`, `poisoned` or
+ * `frame.*` errors (retrying cannot fix them); retries everything else. An abort during a backoff
+ * wait returns `canceled`. Attempts never overlap: after an attempt that `withTimeout` abandoned,
+ * the next starts only once the abandoned one has settled and its compensations ran. The final
+ * error carries `metadata.attempts`.
+ *
+ * @example
+ * ```ts
+ * const sent = await retry(
+ *   (attempt, signal) => client.send(command, { signal }),
+ *   RetryPolicy.exponential({ attempts: 3, initialMs: 250 }),
+ *   { signal, clock },
+ * );
+ * ```
+ */
 export async function retry<T>(operation: RetriedOperation<T>, policy: RetryPolicy, options: RetryOptions = {}): Promise<Result<T>> {
   const { signal, clock = systemClock, random = Math.random, isRetryable = isRetryableError, onRetry } = options;
   let last: SluiceError | undefined;

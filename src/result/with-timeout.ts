@@ -1,18 +1,7 @@
 /**
- * `withTimeout`: run an operation with a time limit that really stops it.
+ * `withTimeout`, and `whenSettled` for waiting out an abandoned operation.
  *
- * At the deadline the operation's signal is aborted and `timeout` is returned at once. The
- * operation keeps its own `CompensationScope`: when it finishes in time its undo actions move to
- * the caller's scope (or are dropped on success / run on failure when there is none); when it
- * finishes late — even successfully — its result is discarded and its undo actions run, so a late
- * success leaves no effect behind. `whenSettled(error)` tells a retry loop when that cleanup is
- * over, so attempts never overlap.
- *
- * @example
- * ```ts
- * const sent = await withTimeout((signal, scope) => socket.send(frame, { signal, scope }), 3000, { signal, clock });
- * if (!sent.ok && sent.error.code === "timeout") fallBack();
- * ```
+ * @module
  */
 import { type Clock, systemClock } from "./clock.ts";
 import { CompensationScope } from "./compensation.ts";
@@ -21,7 +10,14 @@ import { requireNumber } from "./options.ts";
 import { err, type Result } from "./result.ts";
 import { linkSignal } from "./signals.ts";
 
-/** Options of `withTimeout`. */
+/**
+ * Options of `withTimeout`.
+ *
+ * @example
+ * ```ts
+ * withTimeout(op, 3000, { signal, clock, scope: callerScope });
+ * ```
+ */
 export interface WithTimeoutOptions {
   signal?: AbortSignal;
   clock?: Clock;
@@ -29,7 +25,14 @@ export interface WithTimeoutOptions {
   scope?: CompensationScope;
 }
 
-/** The operation run under a time limit. */
+/**
+ * The operation run under a time limit; it must honour `signal` and register undo actions on `scope`.
+ *
+ * @example
+ * ```ts
+ * const op: TimedOperation<void> = (signal, scope) => socket.send(frame, { signal, scope });
+ * ```
+ */
 export type TimedOperation<T> = (signal: AbortSignal, scope: CompensationScope) => Promise<Result<T>>;
 
 const settling = new WeakMap<object, Promise<void>>();
@@ -48,6 +51,22 @@ export function whenSettled(error: object): Promise<void> | undefined {
   return settling.get(error);
 }
 
+/**
+ * Runs an operation with a time limit that really stops it.
+ *
+ * At the deadline the operation's signal is aborted and `timeout` is returned at once. The
+ * operation keeps its own `CompensationScope`: when it finishes in time its undo actions move to
+ * the caller's scope (or are dropped on success / run on failure when there is none); when it
+ * finishes late — even successfully — its result is discarded and its undo actions run, so a late
+ * success leaves no effect behind. `whenSettled(error)` tells a retry loop when that cleanup is
+ * over, so attempts never overlap.
+ *
+ * @example
+ * ```ts
+ * const sent = await withTimeout((signal, scope) => socket.send(frame, { signal, scope }), 3000, { signal, clock });
+ * if (!sent.ok && sent.error.code === "timeout") fallBack();
+ * ```
+ */
 export function withTimeout<T>(operation: TimedOperation<T>, ms: number, options: WithTimeoutOptions = {}): Promise<Result<T>> {
   requireNumber("withTimeout", "ms", ms, 0);
   const { signal, clock = systemClock, scope } = options;
