@@ -1,5 +1,78 @@
 /**
- * `Broker`: the server's state behind the routes — one `SafeTaskQueue` per configured queue, all
+ * `Broker`, the server's state behind the routes, with its session, options and shutdown types.
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../result/clock.ts";
+import { MetricsRegistry } from "../queue/metrics/registry.ts";
+import { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import { createFrameCodec, type FrameCodec } from "../wasm/mod.ts";
+import type { SluiceConfig } from "./config.ts";
+import { IdempotencyCache } from "./idempotency.ts";
+import { type Snapshot, takeSnapshot } from "./snapshot.ts";
+import type { Bridge } from "../transport/bridge.ts";
+import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./bridges.ts";
+
+/**
+ * What the broker needs from an open connection to shut it down.
+ *
+ * @example
+ * ```ts
+ * const unregister = broker.register({ goAway: () => session.goAway(), close: (code, reason) => ws.close(code, reason) });
+ * ```
+ */
+export interface BrokerSession {
+  goAway(): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * Options of `new Broker`; `metrics`, `clock` and `codec` default to fresh/system ones.
+ *
+ * @example
+ * ```ts
+ * const broker = new Broker({ config, clock: new VirtualClock() });
+ * ```
+ */
+export interface BrokerOptions {
+  readonly config: SluiceConfig;
+  readonly metrics?: MetricsRegistry;
+  readonly clock?: Clock;
+  readonly codec?: FrameCodec;
+}
+
+/**
+ * What `shutdown` reports.
+ *
+ * @example
+ * ```ts
+ * const report = await broker.shutdown({ drainMs: 5000 });
+ * writeSnapshotFile(path, report.snapshot);
+ * ```
+ */
+export interface ShutdownReport {
+  /** Per queue: items left pending (now in the snapshot), in the poison queue, and in-flight leases put back. */
+  readonly queues: Readonly<Record<string, { pending: number; poisoned: number; requeuedInFlight: number }>>;
+  /** Everything still held, to persist. */
+  readonly snapshot: Snapshot;
+  readonly pending: number;
+  readonly poisoned: number;
+}
+
+type State = "running" | "draining" | "stopped";
+
+/**
+ * WebSocket close code for "going away" (server shutdown).
+ *
+ * @example
+ * ```ts
+ * ws.close(CLOSE_GOING_AWAY, "server shutting down");
+ * ```
+ */
+export const CLOSE_GOING_AWAY = 1001;
+
+/**
+ * The server's state behind the routes — one `SafeTaskQueue` per configured queue, all
  * reporting into ONE shared `MetricsRegistry`; the frame codec; the idempotency cache; the open
  * WebSocket sessions; and the lifecycle (running → draining → stopped) that graceful shutdown
  * walks through.
@@ -12,45 +85,6 @@
  * const report = await broker.shutdown();
  * ```
  */
-import { type Clock, systemClock } from "../result/clock.ts";
-import { MetricsRegistry } from "../queue/metrics/registry.ts";
-import { SafeTaskQueue } from "../queue/safe-task-queue.ts";
-import { createFrameCodec, type FrameCodec } from "../wasm/mod.ts";
-import type { SluiceConfig } from "./config.ts";
-import { IdempotencyCache } from "./idempotency.ts";
-import { type Snapshot, takeSnapshot } from "./snapshot.ts";
-import type { Bridge } from "../transport/bridge.ts";
-import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./bridges.ts";
-
-/** What the broker needs from an open connection to shut it down. */
-export interface BrokerSession {
-  goAway(): void;
-  close(code: number, reason: string): void;
-}
-
-/** Options of `new Broker`. */
-export interface BrokerOptions {
-  readonly config: SluiceConfig;
-  readonly metrics?: MetricsRegistry;
-  readonly clock?: Clock;
-  readonly codec?: FrameCodec;
-}
-
-/** What `shutdown` reports. */
-export interface ShutdownReport {
-  /** Per queue: items left pending (now in the snapshot), in the poison queue, and in-flight leases put back. */
-  readonly queues: Readonly<Record<string, { pending: number; poisoned: number; requeuedInFlight: number }>>;
-  /** Everything still held, to persist. */
-  readonly snapshot: Snapshot;
-  readonly pending: number;
-  readonly poisoned: number;
-}
-
-type State = "running" | "draining" | "stopped";
-
-/** WebSocket close code for "going away" (server shutdown). */
-export const CLOSE_GOING_AWAY = 1001;
-
 export class Broker {
   readonly config: SluiceConfig;
   readonly metrics: MetricsRegistry;
