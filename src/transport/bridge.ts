@@ -1,30 +1,7 @@
 /**
- * `bridge(queue, options)`: drains a queue into a downstream socket, with the `sluice.v1.Relay`
- * RPC service as fallback — the "SafeTaskQueue → socket bridge" of the seeds, on top of `pump()`
- * (which owns leasing, heartbeats, ack/fail, poison and the per-lease compensation scope).
+ * `bridge(queue, options)`: a queue → downstream socket bridge with RPC fallback, and its types.
  *
- * Per lease:
- * 1. Socket path (when `wsUrl`/`downstream` is set): PUBLISH(id = sequence id, payload) under
- *    `withTimeout(sendTimeoutMs)`; the downstream's ACK(id) is success.
- * 2. If that send failed or timed out, the socket's rollback (`downstream.rollback(id)`) is
- *    registered on the lease's scope — it runs only if the lease ends up failed — and the
- *    command goes to the RPC path: `Send` (or `Execute` batches with `rpcMode: "execute"`), each
- *    call under `withTimeout(sendTimeoutMs)`, all under `retry(rpcRetry)` (default 3 attempts,
- *    250 ms doubling). A refusal by the downstream itself (NACK/ERROR for that id) is its answer,
- *    not an outage, so it fails the lease without a fallback.
- * 3. `pump` acks on success and otherwise fails with `requeue: !lease.isPoisoned`, so after
- *    `maxRetries` deliveries the item is in the poison queue with the last error (the RPC error;
- *    `metadata.socketError` keeps why the socket path failed).
- * Stopping (signal or `stop()`) cancels the handlers; their leases go back at once, not counted.
- * The RPC commands carry an idempotency key per message (`commandKey`), so a Sluice on the far
- * side never enqueues the same delivery twice across RPC retries.
- *
- * @example
- * ```ts
- * const b = bridge(queue, { wsUrl: "ws://worker:9000/", rpcUrl: "http://worker:8787", concurrency: 8 });
- * // … later
- * const report = await b.stop(); // Result<PumpReport>: acked / failed / canceled counts
- * ```
+ * @module
  */
 import type { Cell } from "../queue/metrics/registry.ts";
 import { pump, type PumpContext, type PumpReport } from "../queue/pump.ts";
@@ -42,7 +19,14 @@ import { ExecuteBatcher } from "./execute-batcher.ts";
 import { RelayClient } from "./relay-client.ts";
 import type { SocketFactory } from "./socket-like.ts";
 
-/** Options of `bridge`. Give a socket (`wsUrl` or `downstream`), an RPC target (`rpcUrl` or `relay`), or both. */
+/**
+ * Options of `bridge`. Give a socket (`wsUrl` or `downstream`), an RPC target (`rpcUrl` or `relay`), or both.
+ *
+ * @example
+ * ```ts
+ * bridge(queue, { rpcUrl: "http://worker:8787", rpcMode: "execute", sendTimeoutMs: 1000 });
+ * ```
+ */
 export interface BridgeOptions {
   readonly wsUrl?: string;
   /** A ready-made socket connection (overrides `wsUrl`); the bridge closes it when it stops. */
@@ -68,7 +52,14 @@ export interface BridgeOptions {
   readonly onEvent?: (event: DownstreamEvent) => void;
 }
 
-/** Where each delivery went. */
+/**
+ * Where each delivery went.
+ *
+ * @example
+ * ```ts
+ * const { viaSocket, viaRpc, fallbacks } = b.stats;
+ * ```
+ */
 export interface BridgeStats {
   viaSocket: number;
   viaRpc: number;
@@ -78,7 +69,15 @@ export interface BridgeStats {
   failed: number;
 }
 
-/** A running bridge. */
+/**
+ * A running bridge, as returned by `bridge`.
+ *
+ * @example
+ * ```ts
+ * const b: Bridge = bridge(queue, { wsUrl: "ws://worker:9000/" });
+ * const report = await b.stop();
+ * ```
+ */
 export interface Bridge {
   readonly stats: BridgeStats;
   readonly downstream: Downstream | undefined;
@@ -91,6 +90,36 @@ export interface Bridge {
 
 const DEFAULT_RPC_RETRY = RetryPolicy.exponential({ attempts: 3, initialMs: 250 });
 
+/**
+ * Drains a queue into a downstream socket, with the `sluice.v1.Relay`
+ * RPC service as fallback — the "SafeTaskQueue → socket bridge" of the seeds, on top of `pump()`
+ * (which owns leasing, heartbeats, ack/fail, poison and the per-lease compensation scope).
+ *
+ * Per lease:
+ * 1. Socket path (when `wsUrl`/`downstream` is set): PUBLISH(id = sequence id, payload) under
+ *    `withTimeout(sendTimeoutMs)`; the downstream's ACK(id) is success.
+ * 2. If that send failed or timed out, the message is withdrawn from the socket at once
+ *    (`downstream.rollback(id)`, also registered on the lease's scope so cancel paths are
+ *    covered), so a downstream that was slow rather than dead does not process it as well; the
+ *    command then goes to the RPC path: `Send` (or `Execute` batches with `rpcMode: "execute"`),
+ *    each call under `withTimeout(sendTimeoutMs)`, all under `retry(rpcRetry)` (default 3
+ *    attempts, 250 ms doubling; `not_found`, an unknown target queue, is not retried). A refusal
+ *    by the downstream itself (NACK/ERROR for that id) is its answer, not an outage, so it fails
+ *    the lease without a fallback (as does any socket failure when there is no RPC target).
+ * 3. `pump` acks on success and otherwise fails with `requeue: !lease.isPoisoned`, so after
+ *    `maxRetries` deliveries the item is in the poison queue with the last error (the RPC error;
+ *    `metadata.socketError` keeps why the socket path failed).
+ * Stopping (signal or `stop()`) cancels the handlers; their leases go back at once, not counted.
+ * The RPC commands carry an idempotency key per message (`commandKey`), so a Sluice on the far
+ * side never enqueues the same delivery twice across RPC retries.
+ *
+ * @example
+ * ```ts
+ * const b = bridge(queue, { wsUrl: "ws://worker:9000/", rpcUrl: "http://worker:8787", concurrency: 8 });
+ * // … later
+ * const report = await b.stop(); // Result<PumpReport>: acked / failed / canceled counts
+ * ```
+ */
 export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions): Bridge {
   const downstream =
     options.downstream ??
