@@ -1,25 +1,3 @@
-/**
- * `WsSession`: one WebSocket connection on `GET /v1/queues/:queue/ws`, runtime-neutral (the
- * route feeds it messages and tells it when the socket closed).
- *
- * Producers send PUBLISH (id = their correlation id) and get a RECEIPT with the same id as soon
- * as the message is in the queue. Publishes of one connection are enqueued in order; while the
- * queue is full (fullMode "wait") they wait in a backlog of at most `maxPublishBacklog` frames,
- * beyond which a PUBLISH is answered with ERROR `queue.full` instead of being buffered.
- *
- * Consumers send CREDIT n: credits add up and each DELIVER (id = lease token, arg = attempt)
- * uses one, so a consumer holds at most the credit it granted, however slow it acks. ACK, NACK
- * (optional NackReason payload; none = requeue) and TOUCH (heartbeat) name the lease token.
- * When the socket closes, every lease the connection still holds is failed back with requeue
- * at once (see `LeaseLedger`). Bad frames get an ERROR frame and the socket stays usable.
- *
- * @example
- * ```ts
- * const session = new WsSession({ queue, codec, peer, accepting: () => broker.accepting });
- * socket.onmessage = (e) => session.handleMessage(e.data);
- * socket.onclose = () => session.closed();
- * ```
- */
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { ok, type Result } from "../result/result.ts";
 import { Fifo } from "../queue/fifo.ts";
@@ -34,7 +12,14 @@ import type { FrameCodec } from "../wasm/mod.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
 import { LeaseLedger } from "./lease-ledger.ts";
 
-/** Options of `WsSession`. */
+/**
+ * Options of `WsSession`.
+ *
+ * @example
+ * ```ts
+ * new WsSession({ queue, codec, peer, accepting: () => broker.accepting, maxPublishBacklog: 256 });
+ * ```
+ */
 export interface WsSessionOptions {
   readonly queue: SafeTaskQueue<Uint8Array>;
   readonly codec: FrameCodec;
@@ -56,6 +41,31 @@ export interface WsSessionOptions {
 const MAX_CREDIT = 0x7fffffff;
 const DEFAULT_NACK: NackPayload = { code: "internal", message: "nacked by consumer", requeue: true };
 
+/**
+ * One WebSocket connection on `GET /v1/queues/:queue/ws`, runtime-neutral (the
+ * route feeds it messages and tells it when the socket closed).
+ *
+ * Producers send PUBLISH (id = their correlation id) and get a RECEIPT with the same id as soon
+ * as the message is in the queue. Publishes of one connection are enqueued in order; while the
+ * queue is full (fullMode "wait") they wait in a backlog of at most `maxPublishBacklog` frames,
+ * beyond which a PUBLISH is answered with ERROR `queue.full` instead of being buffered.
+ *
+ * Consumers send CREDIT n: credits add up and each DELIVER (id = lease token, arg = attempt)
+ * uses one, so a consumer holds at most the credit it granted, however slow it acks. A DELIVER
+ * the runtime drops (the consumer stopped reading and its send buffer is full) is failed back at
+ * once without counting an attempt, its credit is returned, and deliveries pause until the
+ * consumer sends again. ACK, NACK
+ * (optional NackReason payload; none = requeue) and TOUCH (heartbeat) name the lease token.
+ * When the socket closes, every lease the connection still holds is failed back with requeue
+ * at once (see `LeaseLedger`). Bad frames get an ERROR frame and the socket stays usable.
+ *
+ * @example
+ * ```ts
+ * const session = new WsSession({ queue, codec, peer, accepting: () => broker.accepting });
+ * socket.onmessage = (e) => session.handleMessage(e.data);
+ * socket.onclose = () => session.closed();
+ * ```
+ */
 export class WsSession {
   readonly #queue: SafeTaskQueue<Uint8Array>;
   readonly #codec: FrameCodec;
