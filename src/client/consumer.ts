@@ -1,5 +1,51 @@
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import { retry } from "../result/retry.ts";
+import { Fifo } from "../queue/fifo.ts";
+import { Waiters } from "../queue/waiters.ts";
+import { FrameType } from "../protocol/frame-layout.ts";
+import { ackFrame, creditFrame, nackFrame, touchFrame } from "../protocol/frame-builders.ts";
+import { decodeFrameMessage } from "../protocol/frames.ts";
+import { decodeErrorPayload, type NackPayload } from "../protocol/messages.ts";
+import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
+import { type ClientOptions, clockOf, DEFAULT_RECONNECT, queueSocketUrl } from "./options.ts";
+import { openSocket } from "./socket.ts";
+
 /**
- * `Consumer`: receives deliveries from a queue over a WebSocket, with credit management.
+ * One delivery: settle it with `ack`, `nack` or keep it alive with `touch`.
+ *
+ * @example
+ * ```ts
+ * for await (const delivery of consumer) if (delivery.attempt > 3) consumer.nack(delivery);
+ * ```
+ */
+export interface Delivery {
+  /** Lease token (fencing token of this delivery). */
+  readonly token: number;
+  /** 1 on first delivery. */
+  readonly attempt: number;
+  readonly payload: Uint8Array;
+  /** Which connection delivered it (settling works only on that one). */
+  readonly connection: number;
+}
+
+/**
+ * Options of `Consumer`.
+ *
+ * @example
+ * ```ts
+ * new Consumer({ url, queue: "jobs", credit: 8, onError: (e, id) => log(e.code, id) });
+ * ```
+ */
+export interface ConsumerOptions extends ClientOptions {
+  /** Unsettled deliveries allowed at once. Default 32. */
+  readonly credit?: number;
+  /** Called with ERROR frames the server sends (e.g. `lease.inactive` for a late ack). */
+  readonly onError?: (error: SluiceError, id: number) => void;
+}
+
+/**
+ * Receives deliveries from a queue over a WebSocket, with credit management.
  *
  * It grants `credit` deliveries when it connects and tops the grant up as deliveries are
  * settled (ack / nack), in batches of half the credit, so the server never has more than
@@ -16,38 +62,6 @@
  * }
  * ```
  */
-import { type SluiceError, sluiceError } from "../result/errors.ts";
-import { err, ok, type Result } from "../result/result.ts";
-import { retry } from "../result/retry.ts";
-import { Fifo } from "../queue/fifo.ts";
-import { Waiters } from "../queue/waiters.ts";
-import { FrameType } from "../protocol/frame-layout.ts";
-import { ackFrame, creditFrame, nackFrame, touchFrame } from "../protocol/frame-builders.ts";
-import { decodeFrameMessage } from "../protocol/frames.ts";
-import { decodeErrorPayload, type NackPayload } from "../protocol/messages.ts";
-import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
-import { type ClientOptions, clockOf, DEFAULT_RECONNECT, queueSocketUrl } from "./options.ts";
-import { openSocket } from "./socket.ts";
-
-/** One delivery: settle it with `ack`, `nack` or keep it alive with `touch`. */
-export interface Delivery {
-  /** Lease token (fencing token of this delivery). */
-  readonly token: number;
-  /** 1 on first delivery. */
-  readonly attempt: number;
-  readonly payload: Uint8Array;
-  /** Which connection delivered it (settling works only on that one). */
-  readonly connection: number;
-}
-
-/** Options of `Consumer`. */
-export interface ConsumerOptions extends ClientOptions {
-  /** Unsettled deliveries allowed at once. Default 32. */
-  readonly credit?: number;
-  /** Called with ERROR frames the server sends (e.g. `lease.inactive` for a late ack). */
-  readonly onError?: (error: SluiceError, id: number) => void;
-}
-
 export class Consumer implements AsyncIterable<Delivery> {
   readonly #options: ConsumerOptions;
   readonly #credit: number;

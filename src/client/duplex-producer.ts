@@ -1,5 +1,37 @@
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { delay } from "../result/delay.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import { Waiters } from "../queue/waiters.ts";
+import { FrameType } from "../protocol/frame-layout.ts";
+import { publishEndFrame, publishFrame } from "../protocol/frame-builders.ts";
+import { FrameStreamDecoder } from "../protocol/frames.ts";
+import { decodeErrorPayload, decodeReceiptPayload, type ReceiptPayload } from "../protocol/messages.ts";
+import { createJsFrameCodec } from "../wasm/mod.ts";
+import { type ClientOptions, clockOf, DEFAULT_RECONNECT, queueHttpUrl } from "./options.ts";
+import { Replies } from "./replies.ts";
+
 /**
- * `DuplexProducer`: publishes over one long HTTP request (`POST /v1/queues/:queue/stream`,
+ * Options of `DuplexProducer`.
+ *
+ * @example
+ * ```ts
+ * new DuplexProducer({ url, queue: "jobs", maxInFlight: 1024 });
+ * ```
+ */
+export interface DuplexProducerOptions extends ClientOptions {
+  /** Publishes awaiting their receipt at once. Default 256. */
+  readonly maxInFlight?: number;
+}
+
+interface Stream {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  room: Waiters<void>;
+  done: Promise<void>;
+  broken: boolean;
+}
+
+/**
+ * Publishes over one long HTTP request (`POST /v1/queues/:queue/stream`,
  * `fetch` with a streaming body and `duplex: "half"`): PUBLISH frames go up the request body
  * while RECEIPT frames stream back in the response, each as soon as its message is enqueued.
  * Writes wait while the request body's buffer is full (the server stops reading when the
@@ -14,31 +46,6 @@
  * await producer.end(); // PUBLISH_END, then waits for the server to finish the response
  * ```
  */
-import { type SluiceError, sluiceError } from "../result/errors.ts";
-import { delay } from "../result/delay.ts";
-import { err, ok, type Result } from "../result/result.ts";
-import { Waiters } from "../queue/waiters.ts";
-import { FrameType } from "../protocol/frame-layout.ts";
-import { publishEndFrame, publishFrame } from "../protocol/frame-builders.ts";
-import { FrameStreamDecoder } from "../protocol/frames.ts";
-import { decodeErrorPayload, decodeReceiptPayload, type ReceiptPayload } from "../protocol/messages.ts";
-import { createJsFrameCodec } from "../wasm/mod.ts";
-import { type ClientOptions, clockOf, DEFAULT_RECONNECT, queueHttpUrl } from "./options.ts";
-import { Replies } from "./replies.ts";
-
-/** Options of `DuplexProducer`. */
-export interface DuplexProducerOptions extends ClientOptions {
-  /** Publishes awaiting their receipt at once. Default 256. */
-  readonly maxInFlight?: number;
-}
-
-interface Stream {
-  controller: ReadableStreamDefaultController<Uint8Array>;
-  room: Waiters<void>;
-  done: Promise<void>;
-  broken: boolean;
-}
-
 export class DuplexProducer {
   readonly #options: DuplexProducerOptions;
   readonly #replies: Replies<ReceiptPayload>;

@@ -1,5 +1,32 @@
+import { sluiceError } from "../result/errors.ts";
+import { err, type Result } from "../result/result.ts";
+import { retry } from "../result/retry.ts";
+import { FrameType } from "../protocol/frame-layout.ts";
+import { publishFrame } from "../protocol/frame-builders.ts";
+import { decodeFrameMessage } from "../protocol/frames.ts";
+import { decodeErrorPayload, decodeReceiptPayload, type ReceiptPayload } from "../protocol/messages.ts";
+import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
+import { type ClientOptions, clockOf, DEFAULT_RECONNECT, queueSocketUrl } from "./options.ts";
+import { Replies } from "./replies.ts";
+import { openSocket } from "./socket.ts";
+
 /**
- * `Producer`: publishes messages to a queue over a WebSocket and resolves each publish with its
+ * Options of `Producer`.
+ *
+ * @example
+ * ```ts
+ * new Producer({ url, queue: "jobs", maxInFlight: 64, crc: true });
+ * ```
+ */
+export interface ProducerOptions extends ClientOptions {
+  /** Publishes awaiting their receipt at once. Default 256. */
+  readonly maxInFlight?: number;
+  /** Add a CRC32C to every PUBLISH. Default false. */
+  readonly crc?: boolean;
+}
+
+/**
+ * Publishes messages to a queue over a WebSocket and resolves each publish with its
  * RECEIPT (sequence id). At most `maxInFlight` publishes wait for receipts at once. When the
  * socket is gone the next publish reconnects (bounded by the `reconnect` policy); publishes that
  * were waiting when it dropped fail with `unavailable` and may have been enqueued — retrying
@@ -14,26 +41,6 @@
  * producer.close();
  * ```
  */
-import { sluiceError } from "../result/errors.ts";
-import { err, type Result } from "../result/result.ts";
-import { retry } from "../result/retry.ts";
-import { FrameType } from "../protocol/frame-layout.ts";
-import { publishFrame } from "../protocol/frame-builders.ts";
-import { decodeFrameMessage } from "../protocol/frames.ts";
-import { decodeErrorPayload, decodeReceiptPayload, type ReceiptPayload } from "../protocol/messages.ts";
-import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
-import { type ClientOptions, clockOf, DEFAULT_RECONNECT, queueSocketUrl } from "./options.ts";
-import { Replies } from "./replies.ts";
-import { openSocket } from "./socket.ts";
-
-/** Options of `Producer`. */
-export interface ProducerOptions extends ClientOptions {
-  /** Publishes awaiting their receipt at once. Default 256. */
-  readonly maxInFlight?: number;
-  /** Add a CRC32C to every PUBLISH. Default false. */
-  readonly crc?: boolean;
-}
-
 export class Producer {
   readonly #options: ProducerOptions;
   readonly #codec: FrameCodec;
