@@ -1,5 +1,9 @@
+import type { SluiceError } from "../result/errors.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import { Waiters } from "../queue/waiters.ts";
+
 /**
- * `Replies<T>`: requests waiting for the server's answer, by frame id, with a bounded window:
+ * Requests waiting for the server's answer, by frame id, with a bounded window:
  * `reserve()` waits while `limit` requests are outstanding, so a producer never has more than
  * its window of unanswered publishes in flight.
  *
@@ -10,10 +14,6 @@
  * replies.settle(id, ok(receipt));     // when the RECEIPT arrives
  * ```
  */
-import type { SluiceError } from "../result/errors.ts";
-import { err, ok, type Result } from "../result/result.ts";
-import { Waiters } from "../queue/waiters.ts";
-
 export class Replies<T> {
   readonly #limit: number;
   readonly #pending = new Map<number, (result: Result<T>) => void>();

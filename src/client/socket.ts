@@ -1,5 +1,8 @@
+import type { Result } from "../result/result.ts";
+import { globalWebSocket, openSocketLike } from "../transport/socket-like.ts";
+
 /**
- * Opening a binary WebSocket with the runtime's global `WebSocket` (Bun, Deno, Node 22+,
+ * Opens a binary WebSocket with the runtime's global `WebSocket` (Bun, Deno, Node 22+,
  * browsers), as a Result: resolves once open, or with `unavailable` when it fails to open, and
  * `canceled` when the signal aborts first.
  *
@@ -9,9 +12,6 @@
  * if (opened.ok) opened.value.send(frame);
  * ```
  */
-import type { Result } from "../result/result.ts";
-import { globalWebSocket, openSocketLike } from "../transport/socket-like.ts";
-
 export function openSocket(url: string, options: { signal?: AbortSignal } = {}): Promise<Result<WebSocket>> {
   // The global WebSocket is a SocketLike; the cast only restores its full DOM type for the SDK.
   return openSocketLike(globalWebSocket, url, options) as unknown as Promise<Result<WebSocket>>;

@@ -1,5 +1,8 @@
+import type { Clock } from "../result/clock.ts";
+import { DelayedSet } from "./delayed-set.ts";
+
 /**
- * `DelayLine<T>`: items waiting out a requeue delay, released to `onReady` when their time comes.
+ * Items waiting out a requeue delay, released to `onReady` when their time comes.
  * One clock timer, always set for the earliest item, however many items wait.
  *
  * @example
@@ -9,9 +12,6 @@
  * line.releaseDue();     // release what is due already (cheap when nothing is)
  * ```
  */
-import type { Clock } from "../result/clock.ts";
-import { DelayedSet } from "./delayed-set.ts";
-
 export class DelayLine<T> {
   readonly #waiting = new DelayedSet<T>();
   #timer: unknown;

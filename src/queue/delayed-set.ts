@@ -1,5 +1,11 @@
+interface Entry<T> {
+  readyAt: number;
+  order: number;
+  item: T;
+}
+
 /**
- * `DelayedSet<T>`: items waiting out a requeue delay, ordered by the time they become ready
+ * Items waiting out a requeue delay, ordered by the time they become ready
  * (a binary min-heap; ties leave in insertion order).
  *
  * @example
@@ -9,12 +15,6 @@
  * delayed.takeReady(150); // ["a"]
  * ```
  */
-interface Entry<T> {
-  readyAt: number;
-  order: number;
-  item: T;
-}
-
 export class DelayedSet<T> {
   #heap: Entry<T>[] = [];
   #order = 0;

@@ -1,15 +1,18 @@
 /**
- * Queue lifecycle events, delivered synchronously to subscribers. Nothing is allocated when
- * nobody listens, so events cost nothing on the hot path by default.
+ * Queue lifecycle events: their types and the `QueueEvents` hub.
  *
- * @example
- * ```ts
- * const off = queue.events.subscribe((e) => { if (e.type === "poisoned") alert(e); });
- * off();
- * ```
+ * @module
  */
 import type { SluiceError } from "../result/errors.ts";
 
+/**
+ * The kinds of queue lifecycle event.
+ *
+ * @example
+ * ```ts
+ * if (event.type === "poisoned") alert(event);
+ * ```
+ */
 export type QueueEventType =
   | "enqueued"
   | "leased"
@@ -21,6 +24,14 @@ export type QueueEventType =
   | "heartbeat"
   | "drained";
 
+/**
+ * One queue lifecycle event; `sequenceId`, `attempt` and `error` are set when they apply.
+ *
+ * @example
+ * ```ts
+ * queue.events.subscribe((e: QueueEvent) => log(e.type, e.queue, e.sequenceId));
+ * ```
+ */
 export interface QueueEvent {
   readonly type: QueueEventType;
   readonly queue: string;
@@ -30,8 +41,26 @@ export interface QueueEvent {
   readonly error?: SluiceError;
 }
 
+/**
+ * A subscriber; called synchronously, so it must not block.
+ *
+ * @example
+ * ```ts
+ * const listener: QueueEventListener = (e) => counts[e.type]++;
+ * ```
+ */
 export type QueueEventListener = (event: QueueEvent) => void;
 
+/**
+ * Delivers queue lifecycle events synchronously to subscribers. Nothing is allocated when
+ * nobody listens, so events cost nothing on the hot path by default.
+ *
+ * @example
+ * ```ts
+ * const off = queue.events.subscribe((e) => { if (e.type === "poisoned") alert(e); });
+ * off();
+ * ```
+ */
 export class QueueEvents {
   #listeners: QueueEventListener[] = [];
 

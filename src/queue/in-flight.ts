@@ -1,5 +1,10 @@
+import type { Clock } from "../result/clock.ts";
+import type { LeaseTable } from "../wasm/lease-table.ts";
+import type { QueueItem } from "./item.ts";
+import type { Lease } from "./lease.ts";
+
 /**
- * `InFlight<T>`: the leases a queue has handed out and not yet seen end (internal).
+ * The leases a queue has handed out and not yet seen end (internal).
  *
  * Bookkeeping (slots, fencing tokens, deadlines, expiry order) lives in a `LeaseTable` — WASM by
  * default — and this class keeps only what must stay in JS: the item and `Lease` object of each
@@ -8,17 +13,12 @@
  *
  * @example
  * ```ts
- * const inFlight = new InFlight<Job>(table, clock, 1000, (item, lease) => requeueOrPoison(item, lease));
+ * const inFlight = new InFlight<Job>(table, clock, 1000, (item, lease) => requeueOrPoison(item, lease), onIdle);
  * const token = inFlight.acquire(attempt, deadline);
  * inFlight.attach(item, { token, ...fields });
  * const item = inFlight.live(lease); // undefined once acked, failed, expired or superseded
  * ```
  */
-import type { Clock } from "../result/clock.ts";
-import type { LeaseTable } from "../wasm/lease-table.ts";
-import type { QueueItem } from "./item.ts";
-import type { Lease } from "./lease.ts";
-
 export class InFlight<T> {
   readonly #items: Array<QueueItem<T> | undefined> = [];
   readonly #leases: Array<Lease<T> | undefined> = [];

@@ -56,6 +56,7 @@ const OK_VOID: Ok<void> = Object.freeze({ ok: true, value: undefined }) as Ok<vo
  * ```
  */
 export function ok(): Ok<void>;
+/** A success carrying `value` (`undefined` gives the shared `Result<void>` success). */
 export function ok<T>(value: T): Ok<T>;
 export function ok<T>(value?: T): Ok<T | void> {
   return value === undefined ? OK_VOID : { ok: true, value };
@@ -70,6 +71,7 @@ export function ok<T>(value?: T): Ok<T | void> {
  * ```
  */
 export function err(error: SluiceError): Err<SluiceError>;
+/** A failure built from a code and message, with an optional cause and metadata. */
 export function err(code: ErrorCode, message: string, extra?: { cause?: unknown; metadata?: Record<string, unknown> }): Err<SluiceError>;
 export function err(
   codeOrError: ErrorCode | SluiceError,
