@@ -1,5 +1,27 @@
 /**
- * `QueueItem`: the queue's own record of a message across deliveries (internal).
+ * `QueueItem`, the queue's internal record of a message, and its helpers.
+ *
+ * @module
+ */
+import type { SluiceError } from "../result/errors.ts";
+
+/**
+ * One ended delivery, as kept in an item's history.
+ *
+ * @example
+ * ```ts
+ * for (const r of entry.history) console.log(r.attempt, r.code, r.at);
+ * ```
+ */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly code: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+/**
+ * The queue's own record of a message across deliveries (internal).
  *
  * Kept small on purpose — a million pending items each cost one of these — so the failure
  * history is allocated only once an item has failed.
@@ -10,16 +32,6 @@
  * recordFailure(item, 1, error, clock.now());
  * ```
  */
-import type { SluiceError } from "../result/errors.ts";
-
-/** One ended delivery, as kept in an item's history. */
-export interface AttemptRecord {
-  readonly attempt: number;
-  readonly code: string;
-  readonly message: string;
-  readonly at: number;
-}
-
 export interface QueueItem<T> {
   payload: T;
   sequenceId: number;
@@ -33,12 +45,26 @@ export interface QueueItem<T> {
   history: AttemptRecord[] | undefined;
 }
 
-/** Creates the record of a freshly enqueued message. */
+/**
+ * Creates the record of a freshly enqueued message.
+ *
+ * @example
+ * ```ts
+ * const item = newItem(payload, ++sequence, clock.now(), key);
+ * ```
+ */
 export function newItem<T>(payload: T, sequenceId: number, now: number, key: string | undefined): QueueItem<T> {
   return { payload, sequenceId, attempts: 0, enqueuedAt: now, lastError: undefined, key, history: undefined };
 }
 
-/** Remembers why a delivery ended, for the poison queue and the next lease's `lastError`. */
+/**
+ * Remembers why a delivery ended, for the poison queue and the next lease's `lastError`.
+ *
+ * @example
+ * ```ts
+ * recordFailure(item, lease.attempt, error, clock.now());
+ * ```
+ */
 export function recordFailure<T>(item: QueueItem<T>, attempt: number, error: SluiceError, now: number): void {
   item.lastError = error;
   (item.history ??= []).push({ attempt, code: error.code, message: error.message, at: now });

@@ -1,5 +1,7 @@
+import type { SluiceError } from "../result/errors.ts";
+
 /**
- * `Lease<T>`: one delivery of a queued item to one consumer.
+ * One delivery of a queued item to one consumer.
  *
  * The `token` is a fencing token unique per delivery: once the item is acked, failed, expired or
  * redelivered, operations with this lease return `lease.inactive` and change nothing.
@@ -13,8 +15,6 @@
  * }
  * ```
  */
-import type { SluiceError } from "../result/errors.ts";
-
 export interface Lease<T> {
   readonly payload: T;
   /** 1 on the first delivery. */

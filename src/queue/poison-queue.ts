@@ -1,19 +1,14 @@
-/**
- * `PoisonQueue<T>`: the dead-letter queue of a `SafeTaskQueue`. Items land here after their last
- * allowed attempt, on `fail(…, { requeue: false })` or `moveToPoison`, with their last error and
- * the history of their failed deliveries. `replay` puts them back (attempt 1 again, history kept).
- *
- * @example
- * ```ts
- * for (const entry of queue.poison.list()) console.log(entry.sequenceId, entry.lastError.code);
- * queue.poison.replay([42]);  // deliver item 42 again
- * queue.poison.purge();       // drop the rest
- * ```
- */
 import type { SluiceError } from "../result/errors.ts";
 import type { AttemptRecord, QueueItem } from "./item.ts";
 
-/** What the poison queue keeps of an item. */
+/**
+ * What the poison queue keeps of an item.
+ *
+ * @example
+ * ```ts
+ * const entry: PoisonEntry<Uint8Array> = queue.poison.list()[0];
+ * ```
+ */
 export interface PoisonEntry<T> {
   readonly sequenceId: number;
   readonly payload: T;
@@ -26,6 +21,18 @@ export interface PoisonEntry<T> {
   readonly poisonedAt: number;
 }
 
+/**
+ * The dead-letter queue of a `SafeTaskQueue`. Items land here after their last
+ * allowed attempt, on `fail(…, { requeue: false })` or `moveToPoison`, with their last error and
+ * the history of their failed deliveries. `replay` puts them back (attempt 1 again, history kept).
+ *
+ * @example
+ * ```ts
+ * for (const entry of queue.poison.list()) console.log(entry.sequenceId, entry.lastError.code);
+ * queue.poison.replay([42]);  // deliver item 42 again
+ * queue.poison.purge();       // drop the rest
+ * ```
+ */
 export class PoisonQueue<T> {
   readonly #entries = new Map<number, { item: QueueItem<T>; poisonedAt: number; error: SluiceError; attempts: number }>();
 

@@ -1,18 +1,3 @@
-/**
- * `Waiters<T>`: callers parked until something is available (a lease, room in the queue),
- * served first-come first-served. A waiter whose signal aborts leaves the line with `canceled`.
- *
- * Waiters that share a signal share one abort listener: a pump parks all its workers on the same
- * signal, and `addEventListener` scans the existing listeners, so one listener per waiter would
- * make parking N workers cost O(N²).
- *
- * @example
- * ```ts
- * const waiting = waiters.wait(signal);   // Promise<Result<T>>
- * waiters.serve(ok(value));               // wakes the oldest waiter; false if none
- * waiters.failAll(err("queue.closed", "closed"));
- * ```
- */
 import { canceledError } from "../result/errors.ts";
 import { err, type Result } from "../result/result.ts";
 
@@ -27,6 +12,21 @@ interface SignalGroup<T> {
   readonly onAbort: () => void;
 }
 
+/**
+ * Callers parked until something is available (a lease, room in the queue),
+ * served first-come first-served. A waiter whose signal aborts leaves the line with `canceled`.
+ *
+ * Waiters that share a signal share one abort listener: a pump parks all its workers on the same
+ * signal, and `addEventListener` scans the existing listeners, so one listener per waiter would
+ * make parking N workers cost O(N²).
+ *
+ * @example
+ * ```ts
+ * const waiting = waiters.wait(signal);   // Promise<Result<T>>
+ * waiters.serve(ok(value));               // wakes the oldest waiter; false if none
+ * waiters.failAll(err("queue.closed", "closed"));
+ * ```
+ */
 export class Waiters<T> {
   readonly #line = new Set<Waiter<T>>();
   readonly #groups = new Map<AbortSignal, SignalGroup<T>>();

@@ -1,5 +1,51 @@
 /**
- * `RetryPolicy`: how many attempts, and how long to wait before each retry.
+ * `RetryPolicy`: attempts and backoff, with its option types.
+ *
+ * @module
+ */
+import { requireBound, requireInRange, requireInteger, requireNumber } from "./options.ts";
+
+/**
+ * A source of uniform numbers in [0, 1); injectable so jittered waits are exact in tests.
+ *
+ * @example
+ * ```ts
+ * const fixedRandom: RandomSource = () => 0.5;
+ * ```
+ */
+export type RandomSource = () => number;
+
+/**
+ * Options of `RetryPolicy.exponential`.
+ *
+ * @example
+ * ```ts
+ * RetryPolicy.exponential({ attempts: 5, initialMs: 100, factor: 2, maxMs: 5000, jitter: 0.2 });
+ * ```
+ */
+export interface ExponentialOptions {
+  attempts: number;
+  initialMs: number;
+  factor?: number;
+  maxMs?: number;
+  jitter?: number;
+}
+
+/**
+ * Options of `RetryPolicy.fixed`.
+ *
+ * @example
+ * ```ts
+ * RetryPolicy.fixed({ attempts: 3, delayMs: 500 });
+ * ```
+ */
+export interface FixedOptions {
+  attempts: number;
+  delayMs: number;
+}
+
+/**
+ * How many attempts, and how long to wait before each retry.
  *
  * `exponential` waits `initialMs * factor^(n-1)` after the n-th failed attempt, capped at `maxMs`.
  * With `jitter` j in [0, 1] the wait is scaled by `1 - j * random()`: it spreads retries out
@@ -12,26 +58,6 @@
  * [1, 2, 3].map((n) => policy.delayAfter(n)); // [100, 200, 300]
  * ```
  */
-import { requireBound, requireInRange, requireInteger, requireNumber } from "./options.ts";
-
-/** A source of uniform numbers in [0, 1). */
-export type RandomSource = () => number;
-
-/** Options of `RetryPolicy.exponential`. */
-export interface ExponentialOptions {
-  attempts: number;
-  initialMs: number;
-  factor?: number;
-  maxMs?: number;
-  jitter?: number;
-}
-
-/** Options of `RetryPolicy.fixed`. */
-export interface FixedOptions {
-  attempts: number;
-  delayMs: number;
-}
-
 export class RetryPolicy {
   private constructor(
     /** Total attempts, the first one included (>= 1). */

@@ -1,12 +1,9 @@
 /**
- * A child abort signal linked to a parent: aborting the parent aborts the child, never the
- * reverse. `dispose()` unhooks it from the parent — pumps link one child per lease to a
- * long-lived signal, and without unhooking every delivery would leak a listener.
+ * A child signal with its `abort` and its `dispose` (unhooks it from the parent).
  *
  * @example
  * ```ts
- * const link = linkSignal(outer);
- * try { await handler(item, link.signal); } finally { link.dispose(); }
+ * const link: LinkedSignal = linkSignal(parent);
  * ```
  */
 export interface LinkedSignal {
@@ -15,6 +12,17 @@ export interface LinkedSignal {
   dispose(): void;
 }
 
+/**
+ * Creates a child abort signal linked to `parent`: aborting the parent aborts the child, never the
+ * reverse. `dispose()` unhooks it from the parent — `forEach` links one child per item to a
+ * long-lived signal, and without unhooking every item would leak a listener.
+ *
+ * @example
+ * ```ts
+ * const link = linkSignal(outer);
+ * try { await handler(item, link.signal); } finally { link.dispose(); }
+ * ```
+ */
 export function linkSignal(parent?: AbortSignal): LinkedSignal {
   const controller = new AbortController();
   if (parent === undefined) {

@@ -1,18 +1,3 @@
-/**
- * A `Clock` whose time moves only when a test says so.
- *
- * `advance(ms)` runs every timer that falls due, in time order (ties in creation order), and lets
- * awaited continuations run between them, so code like `await delay(100); await delay(200)` sees
- * both timers fire within one `advance(300)`.
- *
- * @example
- * ```ts
- * const clock = new VirtualClock();
- * const done = delay(100, { clock });
- * await clock.advance(100);
- * (await done).ok; // true
- * ```
- */
 import type { Clock, TimerHandle } from "./clock.ts";
 
 interface VirtualTimer {
@@ -34,6 +19,21 @@ function flushJobs(): Promise<void> {
   return new Promise((resolve) => nextMacrotask(resolve));
 }
 
+/**
+ * A `Clock` whose time moves only when a test says so.
+ *
+ * `advance(ms)` runs every timer that falls due, in time order (ties in creation order), and lets
+ * awaited continuations run between them, so code like `await delay(100); await delay(200)` sees
+ * both timers fire within one `advance(300)`.
+ *
+ * @example
+ * ```ts
+ * const clock = new VirtualClock();
+ * const done = delay(100, { clock });
+ * await clock.advance(100);
+ * (await done).ok; // true
+ * ```
+ */
 export class VirtualClock implements Clock {
   #now: number;
   #nextId = 1;

@@ -1,5 +1,7 @@
+import type { Cell, HistogramCell, Labels, MetricsRegistry } from "./registry.ts";
+
 /**
- * `QueueMetrics`: the contract's metric families (DESIGN.md "Metrics"), bound once to a queue's
+ * The contract's metric families (DESIGN.md "Metrics"), bound once to a queue's
  * `queue` and `role` labels so every update is a plain field increment.
  *
  * @example
@@ -9,8 +11,6 @@
  * m.pumpDuration.observe(0.002);
  * ```
  */
-import type { Cell, HistogramCell, Labels, MetricsRegistry } from "./registry.ts";
-
 export class QueueMetrics {
   readonly enqueued: Cell;
   readonly acked: Cell;
