@@ -1,5 +1,54 @@
 /**
- * `createApp(config, deps)`: the Sluice HTTP/WebSocket server as a runtime-neutral Hono app.
+ * `createApp`: the Sluice server as a Hono app, with its dependencies and version.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { UpgradeWebSocket } from "hono/ws";
+import { sluiceError, toSluiceError } from "../result/errors.ts";
+import pkg from "../../package.json" with { type: "json" };
+import { bearerAuth } from "./auth.ts";
+import { Broker } from "./broker.ts";
+import type { SluiceConfig } from "./config.ts";
+import { errorResponse } from "./http-errors.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { registerQueueRoutes } from "./routes/queues.ts";
+import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
+import { registerStreamRoute } from "./routes/stream.ts";
+import { registerWsRoute } from "./routes/ws.ts";
+
+/**
+ * What `createApp` is wired with.
+ *
+ * @example
+ * ```ts
+ * createApp(config, { broker, upgradeWebSocket, version: "1.2.3" });
+ * ```
+ */
+export interface AppDeps {
+  /** The state behind the routes; created from `config` when absent (keep it to shut down). */
+  readonly broker?: Broker;
+  /** hono's `upgradeWebSocket` for the runtime (`hono/bun`, `hono/deno`); without it /ws answers 501. */
+  readonly upgradeWebSocket?: UpgradeWebSocket<any>;
+  /** Reported by /healthz. Default: package.json's version. */
+  readonly version?: string;
+}
+
+// Exactly the WebSocket route: a queue that happens to be named "ws" must not skip auth.
+const WS_PATH = /^\/v1\/queues\/[^/]+\/ws$/;
+
+/**
+ * The package version, as /healthz reports it.
+ *
+ * @example
+ * ```ts
+ * createApp(config, { version: VERSION });
+ * ```
+ */
+export const VERSION: string = pkg.version;
+
+/**
+ * Builds the Sluice HTTP/WebSocket server as a runtime-neutral Hono app.
  *
  * Routes: `POST /v1/queues/:queue/messages`, `POST /v1/queues/:queue/stream` (HTTP duplex),
  * `GET /v1/queues/:queue/ws` (WebSocket), `GET /v1/queues/:queue`, `GET /v1/queues/:queue/poison`,
@@ -17,36 +66,6 @@
  * Bun.serve({ port: config.port, fetch: app.fetch, websocket });
  * ```
  */
-import { Hono } from "hono";
-import type { UpgradeWebSocket } from "hono/ws";
-import { sluiceError, toSluiceError } from "../result/errors.ts";
-import pkg from "../../package.json" with { type: "json" };
-import { bearerAuth } from "./auth.ts";
-import { Broker } from "./broker.ts";
-import type { SluiceConfig } from "./config.ts";
-import { errorResponse } from "./http-errors.ts";
-import { registerHealthRoutes } from "./routes/health.ts";
-import { registerQueueRoutes } from "./routes/queues.ts";
-import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
-import { registerStreamRoute } from "./routes/stream.ts";
-import { registerWsRoute } from "./routes/ws.ts";
-
-/** What `createApp` is wired with. */
-export interface AppDeps {
-  /** The state behind the routes; created from `config` when absent (keep it to shut down). */
-  readonly broker?: Broker;
-  /** hono's `upgradeWebSocket` for the runtime (`hono/bun`, `hono/deno`); without it /ws answers 501. */
-  readonly upgradeWebSocket?: UpgradeWebSocket<any>;
-  /** Reported by /healthz. Default: package.json's version. */
-  readonly version?: string;
-}
-
-// Exactly the WebSocket route: a queue that happens to be named "ws" must not skip auth.
-const WS_PATH = /^\/v1\/queues\/[^/]+\/ws$/;
-
-/** The package version, as /healthz reports it. */
-export const VERSION: string = pkg.version;
-
 export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   const broker = deps.broker ?? new Broker({ config });
   const app = new Hono();

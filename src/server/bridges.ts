@@ -1,5 +1,29 @@
 /**
- * `startQueueBridges`: one `bridge()` per queue whose config has a `bridge` section (issue 6) —
+ * Server-side queue bridges: starting and stopping one `bridge()` per configured queue.
+ *
+ * @module
+ */
+import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import { type Bridge, bridge } from "../transport/bridge.ts";
+import type { SocketFactory } from "../transport/socket-like.ts";
+import type { SluiceConfig } from "./config.ts";
+
+/**
+ * Options of `startQueueBridges`.
+ *
+ * @example
+ * ```ts
+ * startQueueBridges(broker.queues, config, { log: (line) => console.log(line) });
+ * ```
+ */
+export interface StartBridgesOptions {
+  /** One line per notable bridge event (socket up/down, connect failures). */
+  readonly log?: (line: string) => void;
+  readonly socketFactory?: SocketFactory;
+}
+
+/**
+ * Starts one `bridge()` per queue whose config has a `bridge` section (issue 6) —
  * the server side of the socket bridge. The broker starts them at boot and stops them at the
  * start of a graceful shutdown, before the drain, so their in-flight leases are back in the
  * queue (not counted as attempts) when the snapshot is taken.
@@ -10,18 +34,6 @@
  * await stopBridges(bridges);
  * ```
  */
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
-import { type Bridge, bridge } from "../transport/bridge.ts";
-import type { SocketFactory } from "../transport/socket-like.ts";
-import type { SluiceConfig } from "./config.ts";
-
-/** Options of `startQueueBridges`. */
-export interface StartBridgesOptions {
-  /** One line per notable bridge event (socket up/down, connect failures). */
-  readonly log?: (line: string) => void;
-  readonly socketFactory?: SocketFactory;
-}
-
 export function startQueueBridges(
   queues: ReadonlyMap<string, SafeTaskQueue<Uint8Array>>,
   config: SluiceConfig,

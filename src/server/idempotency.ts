@@ -1,5 +1,26 @@
+import { type Clock, systemClock } from "../result/clock.ts";
+import { ok, type Result } from "../result/result.ts";
+
 /**
- * `IdempotencyCache`: remembers `Idempotency-Key`s for `windowMs`, so a retried POST returns the
+ * What the cache hands back: the sequence id, and whether this call was a repeat.
+ *
+ * @example
+ * ```ts
+ * const r = await cache.run("jobs", key, publish); // Result<IdempotentOutcome>
+ * ```
+ */
+export interface IdempotentOutcome {
+  readonly sequenceId: number;
+  readonly duplicate: boolean;
+}
+
+interface Entry {
+  readonly expiresAt: number;
+  readonly outcome: Promise<Result<{ sequenceId: number }>>;
+}
+
+/**
+ * Remembers `Idempotency-Key`s for `windowMs`, so a retried POST returns the
  * first publish's sequence id instead of enqueueing the message twice.
  *
  * Bounded: entries expire after the window and at most `maxEntries` are kept (the oldest go
@@ -14,20 +35,6 @@
  * if (r.ok) r.value.duplicate; // true on the second call within 5 minutes
  * ```
  */
-import { type Clock, systemClock } from "../result/clock.ts";
-import { ok, type Result } from "../result/result.ts";
-
-/** What the cache hands back: the sequence id, and whether this call was a repeat. */
-export interface IdempotentOutcome {
-  readonly sequenceId: number;
-  readonly duplicate: boolean;
-}
-
-interface Entry {
-  readonly expiresAt: number;
-  readonly outcome: Promise<Result<{ sequenceId: number }>>;
-}
-
 export class IdempotencyCache {
   readonly windowMs: number;
   readonly maxEntries: number;

@@ -1,3 +1,6 @@
+import { sluiceError } from "../../result/errors.ts";
+import { err, ok, type Result } from "../../result/result.ts";
+
 /**
  * Reads a request body into memory with a byte limit, stopping as soon as the limit is passed
  * (a chunked body has no Content-Length to check up front), so one request cannot make the
@@ -9,9 +12,6 @@
  * if (!body.ok) return errorResponse(c, body.error); // frame.too_large → 413
  * ```
  */
-import { sluiceError } from "../../result/errors.ts";
-import { err, ok, type Result } from "../../result/result.ts";
-
 export async function readBodyLimited(request: Request, limit: number): Promise<Result<Uint8Array>> {
   const tooLarge = (size: number | string) =>
     err(sluiceError("frame.too_large", `message body of ${size} bytes exceeds the limit of ${limit}`, { metadata: { limit } }));

@@ -1,5 +1,8 @@
+import type { Hono } from "hono";
+import type { Broker } from "../broker.ts";
+
 /**
- * `GET /healthz` (the process is up: 200 with the package version), `GET /readyz` (200 while
+ * Registers `GET /healthz` (the process is up: 200 with the package version), `GET /readyz` (200 while
  * publishes are accepted, 503 once shutdown began, so load balancers stop routing here) and
  * `GET /metrics` (Prometheus text from the one shared registry).
  *
@@ -9,9 +12,6 @@
  * // curl localhost:8787/healthz → {"status":"ok","version":"0.1.0"}
  * ```
  */
-import type { Hono } from "hono";
-import type { Broker } from "../broker.ts";
-
 export function registerHealthRoutes(app: Hono, broker: Broker, version: string): void {
   app.get("/healthz", (c) => c.json({ status: "ok", version }));
   app.get("/readyz", (c) => (broker.accepting ? c.json({ status: "ready" }) : c.json({ status: broker.state }, 503)));

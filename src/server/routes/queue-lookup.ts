@@ -1,3 +1,9 @@
+import type { Context } from "hono";
+import { sluiceError } from "../../result/errors.ts";
+import type { SafeTaskQueue } from "../../queue/safe-task-queue.ts";
+import type { Broker } from "../broker.ts";
+import { errorResponse } from "../http-errors.ts";
+
 /**
  * Resolves `:queue` to a configured queue, or answers 404 `not_found` (JSON error), so every
  * queue route treats unknown names the same way.
@@ -9,12 +15,6 @@
  * found.stats();
  * ```
  */
-import type { Context } from "hono";
-import { sluiceError } from "../../result/errors.ts";
-import type { SafeTaskQueue } from "../../queue/safe-task-queue.ts";
-import type { Broker } from "../broker.ts";
-import { errorResponse } from "../http-errors.ts";
-
 export function lookupQueue(c: Context, broker: Broker): SafeTaskQueue<Uint8Array> | Response {
   const name = c.req.param("queue") ?? "";
   const queue = broker.queue(name);

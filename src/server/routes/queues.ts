@@ -1,15 +1,3 @@
-/**
- * Queue HTTP routes: `GET /v1/queues/:queue` (stats), `GET /v1/queues/:queue/poison`,
- * `POST /v1/queues/:queue/poison/replay` (optional JSON `{ "ids": [sequenceId, ...] }`; no body
- * = replay all) and `POST /v1/queues/:queue/messages` (one message, body bytes; an
- * `Idempotency-Key` header dedups within `idempotencyWindowMs`; 202 `{ sequenceId, queue, duplicate }`).
- *
- * @example
- * ```ts
- * registerQueueRoutes(app, broker);
- * // curl -X POST --data-binary @msg.bin localhost:8787/v1/queues/default/messages
- * ```
- */
 import type { Hono } from "hono";
 import { sluiceError } from "../../result/errors.ts";
 import type { Broker } from "../broker.ts";
@@ -20,6 +8,18 @@ import { lookupQueue } from "./queue-lookup.ts";
 
 const MAX_KEY_LENGTH = 256;
 
+/**
+ * Registers the queue HTTP routes: `GET /v1/queues/:queue` (stats), `GET /v1/queues/:queue/poison`,
+ * `POST /v1/queues/:queue/poison/replay` (optional JSON `{ "ids": [sequenceId, ...] }`; no body
+ * = replay all) and `POST /v1/queues/:queue/messages` (one message, body bytes; an
+ * `Idempotency-Key` header dedups within `idempotencyWindowMs`; 202 `{ sequenceId, queue, duplicate }`).
+ *
+ * @example
+ * ```ts
+ * registerQueueRoutes(app, broker);
+ * // curl -X POST --data-binary @msg.bin localhost:8787/v1/queues/default/messages
+ * ```
+ */
 export function registerQueueRoutes(app: Hono, broker: Broker): void {
   app.get("/v1/queues/:queue", (c) => {
     const queue = lookupQueue(c, broker);

@@ -1,15 +1,3 @@
-/**
- * `GET /v1/queues/:queue/ws`: the WebSocket endpoint for producers and consumers (protocol in
- * `WsSession`). The upgrade itself is runtime-specific, so it is injected: the Bun entry passes
- * `upgradeWebSocket` from `hono/bun`, the Deno entry the one from `hono/deno`. Without one the
- * route answers 501. Auth (when configured) is checked before the upgrade: 401, no socket.
- *
- * @example
- * ```ts
- * import { upgradeWebSocket } from "hono/bun";
- * registerWsRoute(app, broker, upgradeWebSocket);
- * ```
- */
 import type { Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import { sluiceError } from "../../result/errors.ts";
@@ -26,6 +14,18 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => void setImmediateFn!(resolve));
 }
 
+/**
+ * Registers `GET /v1/queues/:queue/ws`, the WebSocket endpoint for producers and consumers (protocol in
+ * `WsSession`). The upgrade itself is runtime-specific, so it is injected: the Bun entry passes
+ * `upgradeWebSocket` from `hono/bun`, the Deno entry the one from `hono/deno`. Without one the
+ * route answers 501. Auth (when configured) is checked before the upgrade: 401, no socket.
+ *
+ * @example
+ * ```ts
+ * import { upgradeWebSocket } from "hono/bun";
+ * registerWsRoute(app, broker, upgradeWebSocket);
+ * ```
+ */
 export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: UpgradeWebSocket<unknown> | undefined): void {
   app.get("/v1/queues/:queue/ws", async (c, next) => {
     const queue = lookupQueue(c, broker);
