@@ -1,5 +1,100 @@
 /**
- * `Downstream`: one WebSocket connection to a downstream service that takes PUBLISH frames
+ * `Downstream`, a WebSocket connection to a downstream service, with its options, events and stats.
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../result/clock.ts";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { abortable } from "../result/delay.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import { RetryPolicy } from "../result/retry-policy.ts";
+import { ticker } from "../result/ticker.ts";
+import { withTimeout } from "../result/with-timeout.ts";
+import { FrameType } from "../protocol/frame-layout.ts";
+import { decodeFrameMessage, type Frame } from "../protocol/frames.ts";
+import { nackFrame, pingFrame, pongFrame, publishFrame } from "../protocol/frame-builders.ts";
+import { decodeErrorPayload, decodeNackPayload } from "../protocol/messages.ts";
+import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
+import { PendingAcks } from "./pending-acks.ts";
+import { globalWebSocket, openSocketLike, SOCKET_OPEN, type SocketFactory, type SocketLike, type SocketListener } from "./socket-like.ts";
+
+/**
+ * Options of `Downstream`.
+ *
+ * @example
+ * ```ts
+ * new Downstream({ url: "wss://worker.internal/sluice", pingIntervalMs: 0, connectTimeoutMs: 2000 });
+ * ```
+ */
+export interface DownstreamOptions {
+  /** ws: or wss: URL of the downstream. */
+  readonly url: string;
+  readonly clock?: Clock;
+  /** PING interval; a PING unanswered by the next tick closes the socket. 0 turns heartbeats off. Default 15000. */
+  readonly pingIntervalMs?: number;
+  /** Wait after the n-th failed connection attempt before the next (its `attempts` caps n). Default 100 ms doubling to 5 s. */
+  readonly reconnect?: RetryPolicy;
+  /** How long one connection attempt may take. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  /** How sockets are made. Default: the global `WebSocket`. */
+  readonly socketFactory?: SocketFactory;
+  readonly codec?: FrameCodec;
+  /** Connection events, for logs. */
+  readonly onEvent?: (event: DownstreamEvent) => void;
+}
+
+/**
+ * What `onEvent` reports.
+ *
+ * @example
+ * ```ts
+ * const onEvent = (e: DownstreamEvent) => { if (e.type === "down") log(e.reason.code, e.failedSends); };
+ * ```
+ */
+export type DownstreamEvent =
+  | { readonly type: "open"; readonly connection: number }
+  | { readonly type: "down"; readonly connection: number; readonly reason: SluiceError; readonly failedSends: number }
+  | { readonly type: "connect-failed"; readonly error: SluiceError; readonly retryInMs: number };
+
+/**
+ * Counters of one `Downstream`.
+ *
+ * @example
+ * ```ts
+ * const { sent, acked, refused } = downstream.stats;
+ * ```
+ */
+export interface DownstreamStats {
+  sent: number;
+  acked: number;
+  refused: number;
+  rollbacks: number;
+  connections: number;
+  missedPongs: number;
+}
+
+/**
+ * Connection state as `state` reports it.
+ *
+ * @example
+ * ```ts
+ * if (downstream.state === "down") useRpc();
+ * ```
+ */
+export type DownstreamState = "idle" | "connecting" | "open" | "down" | "closed";
+
+const DEFAULT_RECONNECT = RetryPolicy.exponential({ attempts: 6, initialMs: 100, factor: 2, maxMs: 5000 });
+
+interface Connection {
+  readonly id: number;
+  readonly socket: SocketLike;
+  readonly stop: AbortController;
+  lastPong: number;
+  readonly listeners: Array<[Parameters<SocketLike["addEventListener"]>[0], SocketListener]>;
+}
+
+/**
+ * One WebSocket connection to a downstream service that takes PUBLISH frames
  * (id = the message's id, payload = its bytes) and answers each with ACK (same id) — or with
  * NACK / ERROR (same id) when it refuses one.
  *
@@ -25,68 +120,6 @@
  * await downstream.close();
  * ```
  */
-import { type Clock, systemClock } from "../result/clock.ts";
-import { type SluiceError, sluiceError } from "../result/errors.ts";
-import { abortable } from "../result/delay.ts";
-import { err, ok, type Result } from "../result/result.ts";
-import { RetryPolicy } from "../result/retry-policy.ts";
-import { ticker } from "../result/ticker.ts";
-import { withTimeout } from "../result/with-timeout.ts";
-import { FrameType } from "../protocol/frame-layout.ts";
-import { decodeFrameMessage, type Frame } from "../protocol/frames.ts";
-import { nackFrame, pingFrame, pongFrame, publishFrame } from "../protocol/frame-builders.ts";
-import { decodeErrorPayload, decodeNackPayload } from "../protocol/messages.ts";
-import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
-import { PendingAcks } from "./pending-acks.ts";
-import { globalWebSocket, openSocketLike, SOCKET_OPEN, type SocketFactory, type SocketLike, type SocketListener } from "./socket-like.ts";
-
-/** Options of `Downstream`. */
-export interface DownstreamOptions {
-  /** ws: or wss: URL of the downstream. */
-  readonly url: string;
-  readonly clock?: Clock;
-  /** PING interval; a PING unanswered by the next tick closes the socket. 0 turns heartbeats off. Default 15000. */
-  readonly pingIntervalMs?: number;
-  /** Wait after the n-th failed connection attempt before the next (its `attempts` caps n). Default 100 ms doubling to 5 s. */
-  readonly reconnect?: RetryPolicy;
-  /** How long one connection attempt may take. Default 5000. */
-  readonly connectTimeoutMs?: number;
-  /** How sockets are made. Default: the global `WebSocket`. */
-  readonly socketFactory?: SocketFactory;
-  readonly codec?: FrameCodec;
-  /** Connection events, for logs. */
-  readonly onEvent?: (event: DownstreamEvent) => void;
-}
-
-/** What `onEvent` reports. */
-export type DownstreamEvent =
-  | { readonly type: "open"; readonly connection: number }
-  | { readonly type: "down"; readonly connection: number; readonly reason: SluiceError; readonly failedSends: number }
-  | { readonly type: "connect-failed"; readonly error: SluiceError; readonly retryInMs: number };
-
-/** Counters of one `Downstream`. */
-export interface DownstreamStats {
-  sent: number;
-  acked: number;
-  refused: number;
-  rollbacks: number;
-  connections: number;
-  missedPongs: number;
-}
-
-/** Connection state as `state` reports it. */
-export type DownstreamState = "idle" | "connecting" | "open" | "down" | "closed";
-
-const DEFAULT_RECONNECT = RetryPolicy.exponential({ attempts: 6, initialMs: 100, factor: 2, maxMs: 5000 });
-
-interface Connection {
-  readonly id: number;
-  readonly socket: SocketLike;
-  readonly stop: AbortController;
-  lastPong: number;
-  readonly listeners: Array<[Parameters<SocketLike["addEventListener"]>[0], SocketListener]>;
-}
-
 export class Downstream {
   readonly url: string;
   readonly stats: DownstreamStats = { sent: 0, acked: 0, refused: 0, rollbacks: 0, connections: 0, missedPongs: 0 };

@@ -1,5 +1,18 @@
+import { type Clock, systemClock } from "../result/clock.ts";
+import { canceledError } from "../result/errors.ts";
+import { err, type Result } from "../result/result.ts";
+import { withTimeout } from "../result/with-timeout.ts";
+import type { Command } from "../gen/sluice/v1/command_pb.ts";
+import type { RelayClient } from "./relay-client.ts";
+
+interface Entry {
+  readonly command: Command;
+  readonly id: number;
+  resolve(result: Result<void>): void;
+}
+
 /**
- * `ExecuteBatcher`: turns many concurrent single-command sends into server-streaming `Execute`
+ * Turns many concurrent single-command sends into server-streaming `Execute`
  * calls, one batch at a time, with no timers.
  *
  * Batching is natural: commands submitted while a call is in flight wait, and the next call takes
@@ -15,19 +28,6 @@
  * const sent = await batcher.submit(commandOf(lease), signal); // Result<void>
  * ```
  */
-import { type Clock, systemClock } from "../result/clock.ts";
-import { canceledError } from "../result/errors.ts";
-import { err, type Result } from "../result/result.ts";
-import { withTimeout } from "../result/with-timeout.ts";
-import type { Command } from "../gen/sluice/v1/command_pb.ts";
-import type { RelayClient } from "./relay-client.ts";
-
-interface Entry {
-  readonly command: Command;
-  readonly id: number;
-  resolve(result: Result<void>): void;
-}
-
 export class ExecuteBatcher {
   readonly #relay: Pick<RelayClient, "execute">;
   readonly #maxBatch: number;

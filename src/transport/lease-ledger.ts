@@ -1,5 +1,10 @@
+import { CompensationScope } from "../result/compensation.ts";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import type { Lease } from "../queue/lease.ts";
+import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+
 /**
- * `LeaseLedger`: the leases one consumer connection holds, each with its own
+ * The leases one consumer connection holds, each with its own
  * `CompensationScope` whose undo fails the lease back with requeue.
  *
  * Per lease, not per connection: acking a lease drops its scope, so a later disconnect can never
@@ -15,11 +20,6 @@
  * await ledger.releaseAll(sluiceError("unavailable", "consumer disconnected"));
  * ```
  */
-import { CompensationScope } from "../result/compensation.ts";
-import { type SluiceError, sluiceError } from "../result/errors.ts";
-import type { Lease } from "../queue/lease.ts";
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
-
 export class LeaseLedger<T> {
   readonly #queue: SafeTaskQueue<T>;
   readonly #held = new Map<number, { lease: Lease<T>; scope: CompensationScope }>();

@@ -1,5 +1,13 @@
+import { canceledError, type SluiceError, sluiceError } from "../result/errors.ts";
+import { err, type Result } from "../result/result.ts";
+
+interface Waiter {
+  readonly resolve: (result: Result<void>) => void;
+  readonly off: () => void;
+}
+
 /**
- * `PendingAcks`: the sends on one downstream socket still waiting for their ACK, keyed by
+ * The sends on one downstream socket still waiting for their ACK, keyed by
  * frame id.
  *
  * Each waiter settles exactly once: with the downstream's answer (ACK → ok, ERROR/NACK → its
@@ -17,14 +25,6 @@
  * pending.failAll(sluiceError("unavailable", "socket closed"));
  * ```
  */
-import { canceledError, type SluiceError, sluiceError } from "../result/errors.ts";
-import { err, type Result } from "../result/result.ts";
-
-interface Waiter {
-  readonly resolve: (result: Result<void>) => void;
-  readonly off: () => void;
-}
-
 export class PendingAcks {
   readonly #waiters = new Map<number, Waiter>();
 

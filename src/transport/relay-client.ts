@@ -1,5 +1,44 @@
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import type { Command } from "../gen/sluice/v1/command_pb.ts";
+import type { Error as ErrorMessage } from "../gen/sluice/v1/error_pb.ts";
+import type { NackReason } from "../gen/sluice/v1/nack_pb.ts";
+import { DeliveryStatus, Relay } from "../gen/sluice/v1/relay_pb.ts";
+import { isErrorCode } from "../result/errors.ts";
+import { sluiceErrorOf } from "./connect-errors.ts";
+
 /**
- * `RelayClient`: the client side of the `sluice.v1.Relay` RPC service (the bridge's fallback),
+ * Options of `RelayClient`.
+ *
+ * @example
+ * ```ts
+ * new RelayClient({ baseUrl: "https://relay.internal", protocol: "grpc-web", headers: { authorization: `Bearer ${token}` } });
+ * ```
+ */
+export interface RelayClientOptions {
+  /** Base URL of the Relay server (http: or https:). Ignored when `transport` is given. */
+  readonly baseUrl?: string;
+  /** "connect" (default) or "grpc-web", both over fetch. */
+  readonly protocol?: "connect" | "grpc-web";
+  /** Any Connect transport (e.g. connect-node's `createGrpcTransport`). */
+  readonly transport?: Transport;
+  /** The fetch to call through (default: global fetch); e.g. a workerd service binding's, or an app's in tests. */
+  readonly fetch?: typeof globalThis.fetch;
+  /** Sent with every call (e.g. `authorization: "Bearer …"`). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** The parts of a reply that say what became of a command. */
+interface Outcome {
+  readonly status: DeliveryStatus;
+  readonly nack?: NackReason;
+  readonly error?: ErrorMessage;
+}
+
+/**
+ * The client side of the `sluice.v1.Relay` RPC service (the bridge's fallback),
  * with every outcome as a `Result`.
  *
  * The default transport is `createConnectTransport` of @connectrpc/connect-web (the Connect
@@ -21,38 +60,6 @@
  * const all = await relay.execute(commands, { signal, onReply: (id, outcome) => settle(id, outcome) });
  * ```
  */
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
-import { type SluiceError, sluiceError } from "../result/errors.ts";
-import { err, ok, type Result } from "../result/result.ts";
-import type { Command } from "../gen/sluice/v1/command_pb.ts";
-import type { Error as ErrorMessage } from "../gen/sluice/v1/error_pb.ts";
-import type { NackReason } from "../gen/sluice/v1/nack_pb.ts";
-import { DeliveryStatus, Relay } from "../gen/sluice/v1/relay_pb.ts";
-import { isErrorCode } from "../result/errors.ts";
-import { sluiceErrorOf } from "./connect-errors.ts";
-
-/** Options of `RelayClient`. */
-export interface RelayClientOptions {
-  /** Base URL of the Relay server (http: or https:). Ignored when `transport` is given. */
-  readonly baseUrl?: string;
-  /** "connect" (default) or "grpc-web", both over fetch. */
-  readonly protocol?: "connect" | "grpc-web";
-  /** Any Connect transport (e.g. connect-node's `createGrpcTransport`). */
-  readonly transport?: Transport;
-  /** The fetch to call through (default: global fetch); e.g. a workerd service binding's, or an app's in tests. */
-  readonly fetch?: typeof globalThis.fetch;
-  /** Sent with every call (e.g. `authorization: "Bearer …"`). */
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-/** The parts of a reply that say what became of a command. */
-interface Outcome {
-  readonly status: DeliveryStatus;
-  readonly nack?: NackReason;
-  readonly error?: ErrorMessage;
-}
-
 export class RelayClient {
   readonly #client: Client<typeof Relay>;
   readonly #headers: Readonly<Record<string, string>> | undefined;
