@@ -1,5 +1,23 @@
+import { type Clock, systemClock } from "./clock.ts";
+import { delay } from "./delay.ts";
+import { requireNumber } from "./options.ts";
+
 /**
- * `ticker`: an async iterable that ticks every `intervalMs` on the clock until its signal aborts.
+ * Options of `ticker`.
+ *
+ * @example
+ * ```ts
+ * ticker(1000, { signal: controller.signal, clock: new VirtualClock() });
+ * ```
+ */
+export interface TickerOptions {
+  signal?: AbortSignal;
+  clock?: Clock;
+}
+
+/**
+ * An async iterable that ticks every `intervalMs` on the clock until its signal aborts,
+ * yielding 1, 2, 3, … once per interval.
  *
  * Ticks are scheduled against absolute times (start + n * interval), so a slow consumer does not
  * make them drift. On abort the pending timer is released and iteration ends normally.
@@ -9,17 +27,6 @@
  * for await (const n of ticker(5000, { signal, clock })) sendPing(n);
  * ```
  */
-import { type Clock, systemClock } from "./clock.ts";
-import { delay } from "./delay.ts";
-import { requireNumber } from "./options.ts";
-
-/** Options of `ticker`. */
-export interface TickerOptions {
-  signal?: AbortSignal;
-  clock?: Clock;
-}
-
-/** Yields 1, 2, 3, … once per interval. */
 export function ticker(intervalMs: number, options: TickerOptions = {}): AsyncGenerator<number> {
   requireNumber("ticker", "intervalMs", intervalMs, Number.MIN_VALUE);
   return tick(intervalMs, options);

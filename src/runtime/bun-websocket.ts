@@ -1,20 +1,3 @@
-/**
- * A lean replacement for the `websocket` handler object of `hono/bun`, used with hono's own
- * `upgradeWebSocket` (which stores the route's event handlers in `ws.data.events`).
- *
- * Why: hono's Bun handler builds a `MessageEvent` and a fresh `WSContext` for every message and
- * materialises `message.buffer` (an ArrayBuffer copy of Bun's Buffer) — together about a sixth
- * of the server's CPU time per message under load (bench/HISTORY.md, issue 7). Here the
- * context is built once per connection, and the message reaches the route as the `Uint8Array`
- * Bun hands over (`event.data`), which `WsSession.handleMessage` takes as it is.
- *
- * @example
- * ```ts
- * import { upgradeWebSocket } from "hono/bun";
- * import { websocket } from "./bun-websocket.ts";
- * Bun.serve({ fetch: app.fetch, websocket: { ...websocket, maxPayloadLength: 16 << 20 } });
- * ```
- */
 import type { ServerWebSocket } from "bun";
 import { WSContext, type WSEvents } from "hono/ws";
 
@@ -57,7 +40,24 @@ function guard(ws: ServerWebSocket<SocketData>, run: () => unknown): void {
   }
 }
 
-/** Bun `websocket` handlers for routes upgraded with hono's `upgradeWebSocket` from `hono/bun`. */
+/**
+ * Bun `websocket` handlers for routes upgraded with hono's `upgradeWebSocket` from `hono/bun`:
+ * a lean replacement for hono's own handler object (hono's `upgradeWebSocket` stores the route's
+ * event handlers in `ws.data.events`, which these handlers call).
+ *
+ * Why: hono's Bun handler builds a `MessageEvent` and a fresh `WSContext` for every message and
+ * materialises `message.buffer` (an ArrayBuffer copy of Bun's Buffer) — together about a sixth
+ * of the server's CPU time per message under load (bench/HISTORY.md, issue 7). Here the
+ * context is built once per connection, and the message reaches the route as the `Uint8Array`
+ * Bun hands over (`event.data`), which `WsSession.handleMessage` takes as it is.
+ *
+ * @example
+ * ```ts
+ * import { upgradeWebSocket } from "hono/bun";
+ * import { websocket } from "./bun-websocket.ts";
+ * Bun.serve({ fetch: app.fetch, websocket: { ...websocket, maxPayloadLength: 16 << 20 } });
+ * ```
+ */
 export const websocket = {
   open(ws: ServerWebSocket<SocketData>): void {
     const { onOpen } = ws.data.events;

@@ -1,5 +1,30 @@
+import { sluiceError, type SluiceError } from "../result/errors.ts";
+import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import { FrameType } from "../protocol/frame-layout.ts";
+import { type Frame, frameIdOf, FrameStreamDecoder } from "../protocol/frames.ts";
+import { errorFrame, goawayFrame, publishEndFrame, receiptFrame } from "../protocol/frame-builders.ts";
+import type { FrameCodec } from "../wasm/mod.ts";
+
 /**
- * `duplexPublish`: the HTTP duplex publish pump behind `POST /v1/queues/:queue/stream`.
+ * Options of `duplexPublish`.
+ *
+ * @example
+ * ```ts
+ * duplexPublish({ body: c.req.raw.body!, queue, codec, accepting: () => broker.accepting });
+ * ```
+ */
+export interface DuplexPublishOptions {
+  readonly body: ReadableStream<Uint8Array>;
+  readonly queue: SafeTaskQueue<Uint8Array>;
+  readonly codec: FrameCodec;
+  readonly accepting: () => boolean;
+  /** Aborts the pump (e.g. the request's signal). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs the HTTP duplex publish pump behind `POST /v1/queues/:queue/stream`; the result is the
+ * response body (a stream of RECEIPT / ERROR / GOAWAY frames).
  *
  * The request body is a stream of PUBLISH frames; the returned response body streams one
  * RECEIPT per PUBLISH as soon as that message is in the queue, long before the request ends.
@@ -19,24 +44,6 @@
  *   new Response(duplexPublish({ body: c.req.raw.body!, queue, codec, accepting: () => broker.accepting })));
  * ```
  */
-import { sluiceError, type SluiceError } from "../result/errors.ts";
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
-import { FrameType } from "../protocol/frame-layout.ts";
-import { type Frame, frameIdOf, FrameStreamDecoder } from "../protocol/frames.ts";
-import { errorFrame, goawayFrame, publishEndFrame, receiptFrame } from "../protocol/frame-builders.ts";
-import type { FrameCodec } from "../wasm/mod.ts";
-
-/** Options of `duplexPublish`. */
-export interface DuplexPublishOptions {
-  readonly body: ReadableStream<Uint8Array>;
-  readonly queue: SafeTaskQueue<Uint8Array>;
-  readonly codec: FrameCodec;
-  readonly accepting: () => boolean;
-  /** Aborts the pump (e.g. the request's signal). */
-  readonly signal?: AbortSignal;
-}
-
-/** Runs the pump; the result is the response body (a stream of RECEIPT / ERROR / GOAWAY frames). */
 export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uint8Array> {
   const { queue, codec, accepting } = options;
   const reader = options.body.getReader();
