@@ -19,7 +19,10 @@ const soak = process.argv.includes("--soak");
 const RUNS = Number(process.env.SLUICE_BENCH_RUNS ?? 5);
 const BUDGET_MS = Number(process.env.SLUICE_BENCH_BUDGET_S ?? 570) * 1000;
 const only = process.env.SLUICE_BENCH_ONLY?.split(",");
-const bin = (name) => (existsSync(`node_modules/.bin/${name}`) ? `node_modules/.bin/${name}` : name);
+// The runtime binaries themselves, not node_modules/.bin shims (deno's is a node script that
+// spawns the binary): a kill must reach the process that runs the bench.
+const BINARIES = { bun: "node_modules/bun/bin/bun.exe", deno: "node_modules/deno/deno" };
+const bin = (name) => (existsSync(BINARIES[name] ?? "") ? BINARIES[name] : name);
 
 const all = soak
   ? [{ id: "soak", bin: "bun", args: ["bench/load/soak.ts"], timeoutMs: 150_000, runs: 1 }]
@@ -36,7 +39,15 @@ const benches = all.filter((b) => only === undefined || only.includes(b.id));
 function runOnce(bench) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(bin(bench.bin), bench.args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    // Own process group, so ending a run also ends the servers it spawned.
+    const child = spawn(bin(bench.bin), bench.args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" }, detached: true });
+    const kill = () => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    };
     let out = "";
     let err = "";
     let graceTimer;
@@ -44,7 +55,7 @@ function runOnce(bench) {
       out += d;
       // A bench that printed its result but keeps the process alive (parked timers, open
       // handles) is done: give it a moment to exit on its own, then end it.
-      if (graceTimer === undefined && out.includes("BENCH_JSON ") && out.endsWith("\n")) graceTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      if (graceTimer === undefined && out.includes("BENCH_JSON ") && out.endsWith("\n")) graceTimer = setTimeout(kill, 3000);
     });
     child.stderr.on("data", (d) => {
       err += d;
@@ -54,7 +65,7 @@ function runOnce(bench) {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      kill();
     }, bench.timeoutMs);
     child.on("close", (code, signal) => {
       clearTimeout(timer);

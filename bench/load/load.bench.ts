@@ -1,7 +1,8 @@
 // End-to-end load benchmark (issue 7). Run:  npx bun bench/load/load.bench.ts [--quick]
 // Spawns the raw Bun WebSocket echo server and then the real Sluice server (src/runtime/bun.ts)
 // as child processes on loopback, and drives both from this one process (one clock):
-//   1. echo ceiling: N+M sockets, closed loop, 256-byte messages;
+//   1. echo ceiling: N+M sockets, closed loop, 256-byte messages; and the same sockets in an
+//      open loop at the test rate (the latency floor of the runtime and the box);
 //   2. Sluice closed loop (max acked throughput): N WebSocket producers → M WebSocket consumers
 //      acking every DELIVER; then the same with N HTTP duplex producers;
 //   3. Sluice open loop at a fixed rate (default 6,000 msg/s), WS and duplex producers:
@@ -9,7 +10,7 @@
 //   4. the server's RSS (/proc/<pid>/status) around the runs, and its stats checked at the end.
 // Progress on stderr once per second; ends with a `BENCH_JSON {...}` line on stdout.
 // Options (flags): --producers 2 --consumers 2 --window 512 --credit 512 --rate 6000
-// --payload 256 --measure-ms 4000 --open-ms 8000 --quick (shorter phases) --cpu-prof (server profile).
+// --payload 256 --measure-ms 4000 --open-ms 6000 --quick (shorter phases) --cpu-prof (server profile).
 import { parseArgs } from "node:util";
 import { cpus } from "node:os";
 import { connectEcho, connectSluice } from "./clients.ts";
@@ -39,7 +40,7 @@ const rate = Number(values.rate);
 const payloadBytes = Number(values.payload);
 const warmupMs = values.quick ? 500 : 1000;
 const measureMs = Number(values["measure-ms"] ?? (values.quick ? 2000 : 4000));
-const openMs = Number(values["open-ms"] ?? (values.quick ? 3000 : 8000));
+const openMs = Number(values["open-ms"] ?? (values.quick ? 3000 : 6000));
 const only = values.only?.split(",");
 const wants = (name: string) => only === undefined || only.includes(name);
 const QUEUE = "bench";
@@ -68,6 +69,12 @@ if (wants("echo")) {
     const clients = await connectEcho(echo.url, producers + consumers, payloadBytes);
     const r = await closedLoop("echo closed", clients, { window, warmupMs, measureMs });
     await clients.close();
+    // The latency floor of the runtime and this box at the same rate, for the open-loop rows.
+    if (wants("echoOpen")) {
+      const open = await connectEcho(echo.url, producers + consumers, payloadBytes);
+      results.echoOpen = await openLoop(`echo open ${rate}/s`, open, { rate, warmupMs, measureMs: openMs });
+      await open.close();
+    }
     return r;
   });
 }
