@@ -18,6 +18,9 @@ const OK = ok();
 
 // Each contender is built once per concurrency level and reused across iterations, as a server
 // would: an iteration is one batch of MESSAGES pushed through a warm queue.
+// Stopped once the measurements are done, so their heartbeat timers let the process exit.
+const pumpsRunning = new AbortController();
+
 function pumpRunner(concurrency: number): () => Promise<void> {
   const queue = SafeTaskQueue.create<number>({ capacity: MESSAGES, leaseMs: 600_000, heartbeatMs: 300_000 });
   let handled = 0;
@@ -29,7 +32,7 @@ function pumpRunner(concurrency: number): () => Promise<void> {
       if (++handled === target) wake();
       return OK;
     },
-    { concurrency },
+    { concurrency, signal: pumpsRunning.signal },
   );
   return async () => {
     target += MESSAGES;
@@ -71,8 +74,7 @@ for (const concurrency of CONCURRENCY) {
 }
 
 const { benchmarks, context } = await run();
-// The pumps of the runs above are still parked on their queues; they hold no timers that keep
-// the process alive beyond the sweeper, which stops once no lease is in flight.
+pumpsRunning.abort();
 const results: Record<string, { medianNs: number; msgsPerSec: number }> = {};
 for (const b of benchmarks) {
   const p50 = b.runs[0]?.stats?.p50;

@@ -29,7 +29,10 @@ interface SignalGroup<T> {
  */
 export class Waiters<T> {
   readonly #line = new Set<Waiter<T>>();
-  readonly #groups = new Map<AbortSignal, SignalGroup<T>>();
+  // Weak, and a group keeps its listener while it lives: a consumer that waits, is served and waits
+  // again on the same signal costs no add/removeEventListener per wait, and a signal that is
+  // dropped unaborted takes its group (and listener) with it.
+  readonly #groups = new WeakMap<AbortSignal, SignalGroup<T>>();
 
   get size(): number {
     return this.#line.size;
@@ -90,9 +93,5 @@ export class Waiters<T> {
     const group = waiter.group;
     if (group === undefined) return;
     group.members.delete(waiter);
-    if (group.members.size === 0) {
-      group.signal.removeEventListener("abort", group.onAbort);
-      this.#groups.delete(group.signal);
-    }
   }
 }
