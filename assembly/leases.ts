@@ -122,6 +122,12 @@ function removeAt(i: u32): void {
       else siftDown(i, d, s, ls);
     } else siftDown(i, d, s, ls);
   }
+  freeSlot(slot);
+}
+
+/** Ends a slot's lease: bumps its generation (stale tokens stop matching), unlinks it from the heap, pushes it on the free list. */
+// @ts-ignore: decorator
+@inline function freeSlot(slot: u32): void {
   const r = rec(slot);
   let g = load<u32>(r, 20) + 1;
   if (g >= GEN_LIMIT) g = 1;
@@ -278,13 +284,7 @@ function bulkExpire(now: f64, due: u32): u32 {
   for (let j: usize = 0; j < k; j++) {
     const slot = <u32>load<f64>(outPtr + j * 24, 16);
     const token = tokenOf(slot);
-    const r = rec(slot);
-    let g = load<u32>(r, 20) + 1;
-    if (g >= GEN_LIMIT) g = 1;
-    store<u32>(r, g, 20);
-    store<i32>(r, -1, 28);
-    store<u32>(r, <u32>freeHead, 24);
-    freeHead = <i32>slot;
+    freeSlot(slot);
     store<f64>(outPtr + (j << 3), token); // j*8 <= j*24: never overwrites unread entries
   }
   // 4. Re-heapify the survivors (Floyd, bottom-up).
