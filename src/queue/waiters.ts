@@ -7,9 +7,7 @@ interface Waiter<T> {
 }
 
 interface SignalGroup<T> {
-  readonly signal: AbortSignal;
   readonly members: Set<Waiter<T>>;
-  readonly onAbort: () => void;
 }
 
 /**
@@ -81,7 +79,7 @@ export class Waiters<T> {
         }
         members.clear();
       };
-      group = { signal, members, onAbort };
+      group = { members };
       this.#groups.set(signal, group);
       signal.addEventListener("abort", onAbort, { once: true });
     }
