@@ -23,6 +23,8 @@ export class InFlight<T> {
   readonly #items: Array<QueueItem<T> | undefined> = [];
   readonly #leases: Array<Lease<T> | undefined> = [];
   readonly #expiredTokens = new Float64Array(256);
+  readonly #expiredItems: Array<QueueItem<T> | undefined> = new Array(256);
+  readonly #expiredLeases: Array<Lease<T> | undefined> = new Array(256);
   #sweepTimer: unknown;
   #stopped = false;
   /** Mirrors `table.size` on the JS side: reading it costs no boundary crossing. */
@@ -108,9 +110,28 @@ export class InFlight<T> {
     this.#sweepTimer = undefined;
     const now = this.clock.now();
     const out = this.#expiredTokens;
+    const items = this.#expiredItems;
+    const leases = this.#expiredLeases;
     for (let n = out.length; n === out.length; ) {
       n = this.table.expireUpTo(now, out);
-      for (let i = 0; i < n; i++) this.#expireSlot(this.table.slotOf(out[i]!));
+      // Detach the whole batch before reporting any of it: reporting requeues an item, which can
+      // serve a waiting consumer at once, and that new lease may take a slot of this very batch.
+      for (let i = 0; i < n; i++) {
+        const slot = this.table.slotOf(out[i]!);
+        items[i] = this.#items[slot]!;
+        leases[i] = this.#leases[slot]!;
+        this.#items[slot] = undefined;
+        this.#leases[slot] = undefined;
+      }
+      this.#count -= n;
+      for (let i = 0; i < n; i++) {
+        const item = items[i]!;
+        const lease = leases[i]!;
+        items[i] = undefined;
+        leases[i] = undefined;
+        this.onExpire(item, lease);
+      }
+      if (n > 0 && this.#count === 0) this.onIdle();
     }
     if (this.#count > 0 && !this.#stopped) this.#scheduleSweep();
   }

@@ -86,6 +86,23 @@ describe("SafeTaskQueue transitions", () => {
     expect(second.lastError?.code).toBe("lease.expired");
     expect(second.token).not.toBe(first.token);
   });
+  test("a sweep that expires several leases while consumers wait re-leases each item once", async () => {
+    // The requeue of the first expired item serves a waiting lease() at once, which takes a
+    // free slot — possibly one the same sweep has yet to process. Found by bench/load/alloc-probe.ts.
+    const { queue, clock } = setup();
+    const payloads = ["a", "b", "c", "d"];
+    for (const p of payloads) await queue.enqueue(p);
+    const first = await Promise.all(payloads.map(() => queue.lease()));
+    const waiting = payloads.map(() => queue.lease());
+    await clock.advance(1000);
+    const second = (await Promise.all(waiting)).map(value);
+    expect(second.map((l) => l.payload).sort()).toEqual(payloads);
+    expect(second.every((l) => l.attempt === 2 && l.lastError?.code === "lease.expired")).toBe(true);
+    expect(queue.stats()).toMatchObject({ expired: 4, pending: 0, active: 4 });
+    for (const l of first) expect(queue.ack(value(l)).error?.code).toBe("lease.inactive");
+    for (const l of second) expect(queue.ack(l).ok).toBe(true);
+    expect(queue.stats()).toMatchObject({ expired: 4, pending: 0, active: 0, acked: 4 });
+  });
   test("expiry on the last attempt poisons", async () => {
     const { queue, clock } = setup({ maxRetries: 1 });
     await queue.enqueue("a");

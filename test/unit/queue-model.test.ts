@@ -23,7 +23,14 @@ interface ModelItem {
 }
 
 describe("SafeTaskQueue model", () => {
-  test(`random operations never lose or double-ack an item (seed ${SEED})`, async () => {
+  test(`random operations never lose or double-ack an item (seed ${SEED})`, () => runModel(SEED, false));
+  // With consumers parked in lease(): a requeue (by fail, expiry or replay) hands the item
+  // straight to one of them, in the middle of whatever the queue was doing.
+  test(`…also with consumers waiting in lease() (seed ${SEED + 1})`, () => runModel(SEED + 1, true));
+});
+
+async function runModel(SEED: number, withWaiters: boolean): Promise<void> {
+  {
     const random = mulberry32(SEED);
     // Mostly recent leases (likely live), sometimes any earlier one (likely stale).
     const pick = <T>(xs: T[]): T => xs[xs.length - 1 - Math.floor(random() * (random() < 0.8 ? Math.min(16, xs.length) : xs.length))]!;
@@ -56,6 +63,14 @@ describe("SafeTaskQueue model", () => {
     });
 
     const count = (s: State) => [...model.values()].filter((i) => i.state === s).length;
+    const took = (lease: Lease<number>) => {
+      const item = model.get(lease.sequenceId)!;
+      if (item.state !== "pending") fail(`leased item ${lease.sequenceId} in state ${item.state}`);
+      if (lease.attempt !== item.attempt + 1) fail(`attempt ${lease.attempt} after ${item.attempt}`);
+      Object.assign(item, { state: "inflight", attempt: lease.attempt, token: lease.token, deadline: clock.now() + leaseMs });
+      issued.push(lease);
+    };
+    let parked = 0;
     const current = (lease: Lease<number>) => {
       const item = model.get(lease.sequenceId)!;
       return item.state === "inflight" && item.token === lease.token && clock.now() < item.deadline;
@@ -63,24 +78,31 @@ describe("SafeTaskQueue model", () => {
 
     for (let op = 0; op < OPS && problems.length === 0; op++) {
       const roll = random();
-      if (roll < 0.25) {
+      // With waiters, fewer enqueues: consumers only park while nothing is pending.
+      if (roll < (withWaiters ? 0.1 : 0.25)) {
         const held = count("pending") + count("inflight");
         const r = queue.tryEnqueue(op);
         if (held >= capacity) {
           if (r.ok || r.error.code !== "queue.full") fail(`enqueue beyond capacity: ${JSON.stringify(r)}`);
         } else if (!r.ok) fail(`enqueue failed: ${r.error.code}`);
         else model.set(r.value.sequenceId, { state: "pending", attempt: 0, token: -1, deadline: 0, ackedTimes: 0 });
+      } else if (withWaiters && roll < 0.35) {
+        if (parked >= 8) continue;
+        parked++;
+        // The lease is handed over synchronously; its promise settles a few microtasks later.
+        queue.lease().then((r) => {
+          parked--;
+          if (!r.ok) fail(`parked lease failed: ${r.error.code}`);
+          else took(r.value);
+        });
+        await clock.advance(0);
       } else if (roll < 0.45) {
         const lease = queue.tryLease();
         if (lease === undefined) {
           if (count("pending") > 0) fail(`tryLease found nothing with ${count("pending")} pending`);
           continue;
         }
-        const item = model.get(lease.sequenceId)!;
-        if (item.state !== "pending") fail(`leased item ${lease.sequenceId} in state ${item.state}`);
-        if (lease.attempt !== item.attempt + 1) fail(`attempt ${lease.attempt} after ${item.attempt}`);
-        Object.assign(item, { state: "inflight", attempt: lease.attempt, token: lease.token, deadline: clock.now() + leaseMs });
-        issued.push(lease);
+        took(lease);
       } else if (roll < 0.65 && issued.length > 0) {
         const lease = pick(issued);
         const expected = current(lease);
@@ -110,6 +132,8 @@ describe("SafeTaskQueue model", () => {
         for (const item of model.values()) if (item.state === "poisoned") Object.assign(item, { state: "pending", attempt: 0 });
       }
       if (issued.length > 500) issued.splice(0, 250);
+      // Let parked lease() promises settle (they were served synchronously) before comparing.
+      if (withWaiters) await clock.advance(0);
       const s = queue.stats();
       if (s.pending !== count("pending") || s.active !== count("inflight") || s.poisoned !== count("poisoned") || s.acked !== count("acked")) {
         fail(`stats ${JSON.stringify(s)} vs model pending=${count("pending")} inflight=${count("inflight")} poisoned=${count("poisoned")} acked=${count("acked")}`);
@@ -127,5 +151,5 @@ describe("SafeTaskQueue model", () => {
     expect(s.enqueued).toBe(model.size);
     expect(s.expired).toBeGreaterThan(0);
     expect(s.poisonedTotal).toBeGreaterThan(0);
-  });
-});
+  }
+}
