@@ -15,7 +15,11 @@ import type { SluiceError } from "../result/errors.ts";
 import { errorCodeToArg } from "./error-arg.ts";
 import { FrameType } from "./frame-layout.ts";
 import { encodeFrame } from "./frames.ts";
-import { encodeErrorPayload, encodeNackPayload, encodeReceiptPayload, type NackPayload, type ReceiptPayload } from "./messages.ts";
+import { FrameWriter } from "./frame-writer.ts";
+import { encodeErrorPayload, encodeNackPayload, type NackPayload, type ReceiptPayload } from "./messages.ts";
+
+// The per-message frames come from the allocation-lean writer (every frame its own buffer).
+const fresh = FrameWriter.fresh();
 
 /**
  * PUBLISH: `id` is the producer's correlation id, echoed in the RECEIPT.
@@ -50,7 +54,7 @@ export function publishEndFrame(): Uint8Array {
  * ```
  */
 export function receiptFrame(id: number, receipt: ReceiptPayload): Uint8Array {
-  return encodeFrame({ type: FrameType.RECEIPT, id, payload: encodeReceiptPayload(receipt) });
+  return fresh.receipt(id, receipt);
 }
 
 /**
@@ -74,7 +78,7 @@ export function errorFrame(error: SluiceError, id = 0): Uint8Array {
  * ```
  */
 export function deliverFrame(token: number, attempt: number, payload: Uint8Array): Uint8Array {
-  return encodeFrame({ type: FrameType.DELIVER, id: token, arg: attempt, payload });
+  return fresh.deliver(token, attempt, payload);
 }
 
 /**

@@ -17,8 +17,8 @@
  */
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
-import { crc32c, encodeFrameHeader, type DecodeResult, type FrameCodec } from "../wasm/mod.ts";
-import { FRAME_HEADER_BYTES, FrameFlag, FrameStatus } from "./frame-layout.ts";
+import { crc32c, encodeFrameHeader, type DecodeResult, type FirstFrame, type FrameCodec } from "../wasm/mod.ts";
+import { FRAME_HEADER_BYTES, FrameFlag, FrameStatus, type FrameStatusCode } from "./frame-layout.ts";
 
 /** A decoded frame. `payload` is a copy the caller owns (never a view of codec memory). */
 export interface Frame {
@@ -79,28 +79,56 @@ export function encodeFrame(init: FrameInit): Uint8Array {
  * ```
  */
 export function decodeFrameMessage(bytes: Uint8Array, codec: FrameCodec): Result<Frame> {
+  const header = readFrameMessage(bytes, codec);
+  if (isProblem(header)) return err(header);
+  // A copy: the payload outlives the message (it is queued).
+  const payload = bytes.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength);
+  return ok({ type: header.type, flags: header.flags, id: header.id, arg: header.arg, payload });
+}
+
+/**
+ * The allocation-free core of `decodeFrameMessage`, for per-message hot paths: validates a
+ * message that must hold exactly one frame and returns its header — the codec's reused
+ * `FirstFrame`, valid until the codec's next call; the payload is
+ * `bytes[24, 24 + payloadLength)` — or the `SluiceError` to answer with (`isProblem` tells which).
+ *
+ * @example
+ * ```ts
+ * const header = readFrameMessage(bytes, codec);
+ * if (isProblem(header)) return reply(errorFrame(header, frameIdOf(header)));
+ * if (header.type === FrameType.ACK) ack(header.id);
+ * ```
+ */
+export function readFrameMessage(bytes: Uint8Array, codec: FrameCodec): FirstFrame | SluiceError {
   if (bytes.byteLength < FRAME_HEADER_BYTES) {
-    return err("frame.malformed", `frame of ${bytes.byteLength} bytes is shorter than its ${FRAME_HEADER_BYTES}-byte header`);
+    return sluiceError("frame.malformed", `frame of ${bytes.byteLength} bytes is shorter than its ${FRAME_HEADER_BYTES}-byte header`);
   }
   // Only header + limit bytes are handed to the codec: an oversize message is rejected from its
   // header without first copying megabytes into WASM memory.
-  const r = codec.decodeFrom(bytes.subarray(0, Math.min(bytes.byteLength, FRAME_HEADER_BYTES + codec.maxPayloadBytes)));
-  if (r.count === 0) {
-    return err("frame.malformed", `frame is truncated: header announces ${r.partialNeeded} bytes, message has ${bytes.byteLength}`);
+  const limit = FRAME_HEADER_BYTES + codec.maxPayloadBytes;
+  const f = codec.decodeFirst(bytes.byteLength <= limit ? bytes : bytes.subarray(0, limit));
+  if (f.count === 0) {
+    return sluiceError("frame.malformed", `frame is truncated: header announces ${f.partialNeeded} bytes, message has ${bytes.byteLength}`);
   }
-  const problem = frameProblem(r, 0, codec.maxPayloadBytes);
-  if (problem) return err(problem);
-  const length = r.payloadLengths[0]!;
-  if (FRAME_HEADER_BYTES + length !== bytes.byteLength) {
-    return err(
-      sluiceError("frame.malformed", `one frame per message: ${bytes.byteLength - FRAME_HEADER_BYTES - length} trailing bytes`, {
-        metadata: { id: r.ids[0]! },
-      }),
-    );
+  if (f.status !== FrameStatus.Ok) return statusProblem(f.status, f.type, f.id, f.payloadLength, codec.maxPayloadBytes);
+  if (FRAME_HEADER_BYTES + f.payloadLength !== bytes.byteLength) {
+    return sluiceError("frame.malformed", `one frame per message: ${bytes.byteLength - FRAME_HEADER_BYTES - f.payloadLength} trailing bytes`, {
+      metadata: { id: f.id },
+    });
   }
-  // Offsets are relative to the input, so the payload is read from the caller's bytes; a copy,
-  // because the payload outlives the message (it is queued).
-  return ok(frameAt(r, 0, bytes.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length)));
+  return f;
+}
+
+/**
+ * Tells the two outcomes of `readFrameMessage` apart.
+ *
+ * @example
+ * ```ts
+ * if (isProblem(header)) console.log(header.code);
+ * ```
+ */
+export function isProblem(header: FirstFrame | SluiceError): header is SluiceError {
+  return (header as Partial<SluiceError>).code !== undefined;
 }
 
 /**
@@ -216,20 +244,22 @@ function frameAt(r: DecodeResult, i: number, payload: Uint8Array): Frame {
 
 // Maps a non-Ok decode status to the error the peer gets; the id is kept when it is a safe integer.
 function frameProblem(r: DecodeResult, i: number, maxPayloadBytes: number): SluiceError | undefined {
-  const status = r.status[i]!;
-  if (status === FrameStatus.Ok) return undefined;
-  const id = r.ids[i]!;
-  const metadata: Record<string, unknown> = Number.isSafeInteger(id) ? { id, type: r.types[i]! } : { type: r.types[i]! };
+  const status = r.status[i]! as FrameStatusCode;
+  return status === FrameStatus.Ok ? undefined : statusProblem(status, r.types[i]!, r.ids[i]!, r.payloadLengths[i]!, maxPayloadBytes);
+}
+
+function statusProblem(status: FrameStatusCode, type: number, id: number, payloadLength: number, maxPayloadBytes: number): SluiceError {
+  const metadata: Record<string, unknown> = Number.isSafeInteger(id) ? { id, type } : { type };
   switch (status) {
     case FrameStatus.TooLarge:
-      return sluiceError("frame.too_large", `frame payload of ${r.payloadLengths[i]} bytes exceeds the limit of ${maxPayloadBytes}`, {
-        metadata: { ...metadata, payloadLength: r.payloadLengths[i]!, limit: maxPayloadBytes },
+      return sluiceError("frame.too_large", `frame payload of ${payloadLength} bytes exceeds the limit of ${maxPayloadBytes}`, {
+        metadata: { ...metadata, payloadLength, limit: maxPayloadBytes },
       });
     case FrameStatus.BadCrc:
       return sluiceError("frame.malformed", "frame payload does not match its CRC32C", { metadata });
     default:
       // A malformed header may carry any id; it is echoed only when it is a usable one.
-      return sluiceError("frame.malformed", `malformed frame header (version must be 1, type 0x${r.types[i]!.toString(16)} must be known, id < 2^53)`, {
+      return sluiceError("frame.malformed", `malformed frame header (version must be 1, type 0x${type.toString(16)} must be known, id < 2^53)`, {
         metadata,
       });
   }

@@ -159,6 +159,20 @@ export class SafeTaskQueue<T> {
   }
 
   /**
+   * The callback form of `lease()`, for consumers that lease once per message and cannot afford a
+   * promise each time: `onLease` runs exactly once, with the same results `lease()` resolves to —
+   * synchronously when an item is ready, else inside the call that makes one ready (an enqueue,
+   * a requeue) or that ends the wait (abort, close). Do little there: defer delivery work.
+   */
+  leaseWith(onLease: (leased: Result<Lease<T>>) => void, signal?: AbortSignal): void {
+    if (signal?.aborted) return onLease(err(canceledError(signal)));
+    const lease = this.tryLease();
+    if (lease !== undefined) return onLease(ok(lease));
+    if (this.#state !== "open") return onLease(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
+    this.#leaseWaiters.park(onLease, signal);
+  }
+
+  /**
    * Takes the next ready item without waiting; `undefined` if none (or the queue is not open).
    * `now`: the current clock time if the caller has just read it (saves a clock read).
    */
@@ -387,7 +401,7 @@ export class SafeTaskQueue<T> {
     this.#held--;
     if (item.key !== undefined) this.#keys.delete(item.key);
     this.#backpressure.update(this.#held);
-    this.#roomWaiters.serve(ok());
+    if (this.#roomWaiters.size > 0) this.#roomWaiters.serve(ok());
   }
 
   #wakeAll(closed: Result<never>): void {

@@ -2,12 +2,16 @@ import { canceledError } from "../result/errors.ts";
 import { err, type Result } from "../result/result.ts";
 
 interface Waiter<T> {
-  resolve(result: Result<T>): void;
+  resolve: ((result: Result<T>) => void) | undefined;
   group: SignalGroup<T> | undefined;
+  prev: Waiter<T> | undefined;
+  next: Waiter<T> | undefined;
+  groupPrev: Waiter<T> | undefined;
+  groupNext: Waiter<T> | undefined;
 }
 
 interface SignalGroup<T> {
-  readonly members: Set<Waiter<T>>;
+  head: Waiter<T> | undefined;
 }
 
 /**
@@ -18,6 +22,11 @@ interface SignalGroup<T> {
  * signal, and `addEventListener` scans the existing listeners, so one listener per waiter would
  * make parking N workers cost O(N²).
  *
+ * The line and each signal's group are intrusive doubly linked lists through the waiter nodes:
+ * joining and leaving cost no Set or Map operation. Under load a consumer parks and is served
+ * once per message, and hash-set churn there was a large share of the young-generation
+ * collector's work (bench/HISTORY.md, issue 7).
+ *
  * @example
  * ```ts
  * const waiting = waiters.wait(signal);   // Promise<Result<T>>
@@ -26,70 +35,86 @@ interface SignalGroup<T> {
  * ```
  */
 export class Waiters<T> {
-  readonly #line = new Set<Waiter<T>>();
+  #head: Waiter<T> | undefined;
+  #tail: Waiter<T> | undefined;
+  #size = 0;
   // Weak, and a group keeps its listener while it lives: a consumer that waits, is served and waits
   // again on the same signal costs no add/removeEventListener per wait, and a signal that is
   // dropped unaborted takes its group (and listener) with it.
   readonly #groups = new WeakMap<AbortSignal, SignalGroup<T>>();
 
   get size(): number {
-    return this.#line.size;
+    return this.#size;
   }
 
   wait(signal?: AbortSignal): Promise<Result<T>> {
     if (signal?.aborted) return Promise.resolve(err(canceledError(signal)));
-    return new Promise((resolve) => {
-      const waiter: Waiter<T> = { resolve, group: signal === undefined ? undefined : this.#join(signal) };
-      waiter.group?.members.add(waiter);
-      this.#line.add(waiter);
-    });
+    return new Promise((resolve) => this.park(resolve, signal));
   }
 
-  /** Hands `result` to the oldest waiter. Returns false when nobody waits. */
+  /**
+   * The callback form of `wait`, for hot paths that park once per message: no promise. `onServed`
+   * runs exactly once — synchronously inside `serve` / `failAll` / the abort, or right here when
+   * `signal` is already aborted.
+   */
+  park(onServed: (result: Result<T>) => void, signal?: AbortSignal): void {
+    if (signal?.aborted) return onServed(err(canceledError(signal)));
+    const waiter: Waiter<T> = { resolve: onServed, group: undefined, prev: this.#tail, next: undefined, groupPrev: undefined, groupNext: undefined };
+    if (this.#tail === undefined) this.#head = waiter;
+    else this.#tail.next = waiter;
+    this.#tail = waiter;
+    this.#size++;
+    if (signal !== undefined) {
+      const group = this.#join(signal);
+      waiter.group = group;
+      waiter.groupNext = group.head;
+      if (group.head !== undefined) group.head.groupPrev = waiter;
+      group.head = waiter;
+    }
+  }
+
   serve(result: Result<T>): boolean {
-    if (this.#line.size === 0) return false; // hot path: no iterator allocated
-    for (const waiter of this.#line) {
-      this.#leave(waiter);
-      waiter.resolve(result);
-      return true;
-    }
-    return false;
+    const waiter = this.#head;
+    if (waiter === undefined) return false;
+    this.#settle(waiter, result);
+    return true;
   }
 
-  /** Wakes every waiter with the same result. */
   failAll(result: Result<T>): void {
-    if (this.#line.size === 0) return;
-    const all = [...this.#line];
-    for (const waiter of all) {
-      this.#leave(waiter);
-      waiter.resolve(result);
-    }
+    while (this.#head !== undefined) this.#settle(this.#head, result);
   }
 
   #join(signal: AbortSignal): SignalGroup<T> {
     let group = this.#groups.get(signal);
     if (group === undefined) {
-      const members = new Set<Waiter<T>>();
+      const members: SignalGroup<T> = { head: undefined };
       const onAbort = () => {
         this.#groups.delete(signal);
         const canceled = err(canceledError(signal));
-        for (const waiter of members) {
-          this.#line.delete(waiter);
-          waiter.resolve(canceled);
-        }
-        members.clear();
+        while (members.head !== undefined) this.#settle(members.head, canceled);
       };
-      group = { members };
+      group = members;
       this.#groups.set(signal, group);
       signal.addEventListener("abort", onAbort, { once: true });
     }
     return group;
   }
 
-  #leave(waiter: Waiter<T>): void {
-    this.#line.delete(waiter);
+  // Unlinks the waiter from the line and from its signal's group, then resolves it (once).
+  #settle(waiter: Waiter<T>, result: Result<T>): void {
+    if (waiter.prev === undefined) this.#head = waiter.next;
+    else waiter.prev.next = waiter.next;
+    if (waiter.next === undefined) this.#tail = waiter.prev;
+    else waiter.next.prev = waiter.prev;
+    this.#size--;
     const group = waiter.group;
-    if (group === undefined) return;
-    group.members.delete(waiter);
+    if (group !== undefined) {
+      if (waiter.groupPrev === undefined) group.head = waiter.groupNext;
+      else waiter.groupPrev.groupNext = waiter.groupNext;
+      if (waiter.groupNext !== undefined) waiter.groupNext.groupPrev = waiter.groupPrev;
+    }
+    const resolve = waiter.resolve!;
+    waiter.resolve = waiter.group = waiter.prev = waiter.next = waiter.groupPrev = waiter.groupNext = undefined;
+    resolve(result);
   }
 }

@@ -6,6 +6,7 @@ interface SocketData {
   readonly url: URL;
   readonly protocol: string;
   ctx?: WSContext<ServerWebSocket<SocketData>>;
+  message?: { data: string | Uint8Array | undefined };
 }
 
 function contextOf(ws: ServerWebSocket<SocketData>): WSContext<ServerWebSocket<SocketData>> {
@@ -24,20 +25,16 @@ function contextOf(ws: ServerWebSocket<SocketData>): WSContext<ServerWebSocket<S
 }
 
 // Handler errors go to the route's onError, as with hono's own adapter; without one they throw.
-function guard(ws: ServerWebSocket<SocketData>, run: () => unknown): void {
-  const onError = (error: unknown) => {
-    const handler = ws.data.events.onError;
-    if (handler === undefined) throw error;
-    const event = new Event("error") as Event & { error?: unknown };
-    event.error = error;
-    handler(event, contextOf(ws));
-  };
-  try {
-    const result = run();
-    if (result instanceof Promise) result.catch(onError);
-  } catch (error) {
-    onError(error);
-  }
+function reportError(ws: ServerWebSocket<SocketData>, error: unknown): void {
+  const handler = ws.data.events.onError;
+  if (handler === undefined) throw error;
+  const event = new Event("error") as Event & { error?: unknown };
+  event.error = error;
+  handler(event, contextOf(ws));
+}
+
+function settle(ws: ServerWebSocket<SocketData>, result: unknown): void {
+  if (result instanceof Promise) result.catch((error: unknown) => reportError(ws, error));
 }
 
 /**
@@ -48,8 +45,9 @@ function guard(ws: ServerWebSocket<SocketData>, run: () => unknown): void {
  * Why: hono's Bun handler builds a `MessageEvent` and a fresh `WSContext` for every message and
  * materialises `message.buffer` (an ArrayBuffer copy of Bun's Buffer) — together about a sixth
  * of the server's CPU time per message under load (bench/HISTORY.md, issue 7). Here the
- * context is built once per connection, and the message reaches the route as the `Uint8Array`
- * Bun hands over (`event.data`), which `WsSession.handleMessage` takes as it is.
+ * context and the event object are made once per connection (no closure or object per message:
+ * garbage sets the pace of the collector's pauses), and the message reaches the route as the
+ * `Uint8Array` Bun hands over (`event.data`), which `WsSession.handleMessage` takes as it is.
  *
  * @example
  * ```ts
@@ -61,15 +59,35 @@ function guard(ws: ServerWebSocket<SocketData>, run: () => unknown): void {
 export const websocket = {
   open(ws: ServerWebSocket<SocketData>): void {
     const { onOpen } = ws.data.events;
-    if (onOpen) guard(ws, () => onOpen(new Event("open"), contextOf(ws)));
+    if (onOpen === undefined) return;
+    try {
+      settle(ws, onOpen(new Event("open"), contextOf(ws)));
+    } catch (error) {
+      reportError(ws, error);
+    }
   },
   message(ws: ServerWebSocket<SocketData>, message: string | Uint8Array): void {
     const { onMessage } = ws.data.events;
-    // Not a real MessageEvent: routes read `event.data` only (a string, or the bytes as Bun gave them).
-    if (onMessage) guard(ws, () => onMessage({ data: message } as unknown as MessageEvent<never>, contextOf(ws)));
+    if (onMessage === undefined) return;
+    // Not a real MessageEvent, and one object per connection, refilled per message: routes read
+    // `event.data` (a string, or the bytes as Bun gave them) during the call and keep nothing.
+    const event = (ws.data.message ??= { data: undefined });
+    event.data = message;
+    try {
+      settle(ws, onMessage(event as unknown as MessageEvent<never>, contextOf(ws)));
+    } catch (error) {
+      reportError(ws, error);
+    } finally {
+      event.data = undefined;
+    }
   },
   close(ws: ServerWebSocket<SocketData>, code: number, reason: string): void {
     const { onClose } = ws.data.events;
-    if (onClose) guard(ws, () => onClose(new CloseEvent("close", { code, reason }), contextOf(ws)));
+    if (onClose === undefined) return;
+    try {
+      settle(ws, onClose(new CloseEvent("close", { code, reason }), contextOf(ws)));
+    } catch (error) {
+      reportError(ws, error);
+    }
   },
 };

@@ -17,6 +17,12 @@ export interface FramePeer {
   send(frame: Uint8Array): boolean | void;
   close(code: number, reason: string): void;
   /**
+   * True when `send` has copied the bytes by the time it returns (Bun's `ServerWebSocket`), so
+   * the caller may build the next frame in the same buffer. Leave unset when the peer may keep
+   * the array it was given (a test double, a stream queue).
+   */
+  readonly copiesOnSend?: boolean;
+  /**
    * Optional: runs `sends` so that the frames it sends leave together (one write), e.g. Bun's
    * `ServerWebSocket.cork`. Without it every send may be its own write.
    */

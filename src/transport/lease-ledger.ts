@@ -1,16 +1,22 @@
-import { CompensationScope } from "../result/compensation.ts";
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import type { Lease } from "../queue/lease.ts";
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import { tokenSlot } from "../wasm/lease-table.ts";
+import { SmallIntMap } from "./small-int-map.ts";
 
 /**
- * The leases one consumer connection holds, each with its own
- * `CompensationScope` whose undo fails the lease back with requeue.
+ * The leases one consumer connection holds, so that a disconnect fails each of them back with
+ * requeue at once (they are redelivered now rather than after `leaseMs`) and an ACK can only
+ * end a lease this connection was given.
  *
- * Per lease, not per connection: acking a lease drops its scope, so a later disconnect can never
- * fail back an acked delivery; on disconnect every scope still held runs at once, so the
- * consumer's leases are redelivered now rather than after `leaseMs`. The disconnect counts as an
- * attempt: a message that crashes its consumer every time must still end in the poison queue.
+ * Acking a lease drops it here, so a later disconnect can never fail back an acked delivery. The
+ * disconnect counts as an attempt: a message that crashes its consumer every time must still end
+ * in the poison queue.
+ *
+ * Per delivery this costs one `SmallIntMap` entry keyed by the token's slot — a small integer
+ * (a token itself outgrows 31 bits) — and no closure, scope or hash-table churn per lease
+ * (bench/HISTORY.md, issue 7). A slot is held by one live lease at a time,
+ * so a newer lease in the same slot simply replaces an older, already-ended one.
  *
  * @example
  * ```ts
@@ -22,7 +28,7 @@ import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
  */
 export class LeaseLedger<T> {
   readonly #queue: SafeTaskQueue<T>;
-  readonly #held = new Map<number, { lease: Lease<T>; scope: CompensationScope }>();
+  readonly #held = new SmallIntMap<Lease<T>>();
 
   constructor(queue: SafeTaskQueue<T>) {
     this.#queue = queue;
@@ -33,27 +39,21 @@ export class LeaseLedger<T> {
     return this.#held.size;
   }
 
-  /** Records a delivered lease and registers its fail-back. */
+  /** Records a delivered lease. */
   hold(lease: Lease<T>): void {
-    const scope = new CompensationScope();
-    // At once (delayMs 0), whatever the queue's requeue delay: the consumer is gone, not the message's retry.
-    scope.register((reason) =>
-      this.#queue.fail(lease, reason ?? sluiceError("unavailable", "consumer went away"), { requeue: true, delayMs: 0 }),
-    );
-    this.#held.set(lease.token, { lease, scope });
+    this.#held.set(tokenSlot(lease.token), lease);
   }
 
   /** The held lease with this token, if this connection holds it. */
   get(token: number): Lease<T> | undefined {
-    return this.#held.get(token)?.lease;
+    const lease = this.#held.get(tokenSlot(token));
+    return lease !== undefined && lease.token === token ? lease : undefined;
   }
 
-  /** The lease ended (acked, nacked, found inactive): drop it and its fail-back. */
+  /** The lease ended (acked, nacked, found inactive): drop it. */
   settle(token: number): void {
-    const entry = this.#held.get(token);
-    if (entry === undefined) return;
-    entry.scope.clear();
-    this.#held.delete(token);
+    const slot = tokenSlot(token);
+    if (this.#held.get(slot)?.token === token) this.#held.delete(slot);
   }
 
   /**
@@ -63,24 +63,24 @@ export class LeaseLedger<T> {
    */
   prune(): number {
     let dropped = 0;
-    for (const [token, entry] of this.#held) {
-      if (this.#queue.leaseByToken(token) === entry.lease) continue;
-      entry.scope.clear();
-      this.#held.delete(token);
+    for (const lease of this.#held.values()) {
+      if (this.#queue.leaseByToken(lease.token) === lease) continue;
+      this.#held.delete(tokenSlot(lease.token));
       dropped++;
     }
     return dropped;
   }
 
-  /** Fails every held lease back (requeue), each through its own scope. Returns how many were still live. */
-  async releaseAll(reason: SluiceError): Promise<number> {
-    const entries = [...this.#held.values()];
+  /**
+   * Fails every held lease back with requeue, at once (delay 0, whatever the queue's requeue
+   * delay: the consumer is gone, not the message's retry). Returns how many were still live.
+   */
+  async releaseAll(reason: SluiceError = sluiceError("unavailable", "consumer went away")): Promise<number> {
+    const leases = [...this.#held.values()];
     this.#held.clear();
     let released = 0;
-    for (const { scope } of entries) {
-      // A lease that expired or was drained meanwhile reports lease.inactive: nothing to undo.
-      if ((await scope.compensate(reason)).ok) released++;
-    }
+    // A lease that expired or was drained meanwhile reports lease.inactive: nothing to undo.
+    for (const lease of leases) if (this.#queue.fail(lease, reason, { requeue: true, delayMs: 0 }).ok) released++;
     return released;
   }
 }

@@ -3,10 +3,10 @@ import { ok, type Result } from "../result/result.ts";
 import { Fifo } from "../queue/fifo.ts";
 import type { Lease } from "../queue/lease.ts";
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
-import { Waiters } from "../queue/waiters.ts";
-import { FrameType } from "../protocol/frame-layout.ts";
-import { decodeFrameMessage, type Frame, frameIdOf } from "../protocol/frames.ts";
-import { deliverFrame, errorFrame, goawayFrame, pongFrame, receiptFrame } from "../protocol/frame-builders.ts";
+import { FRAME_HEADER_BYTES, FrameType } from "../protocol/frame-layout.ts";
+import { frameIdOf, isProblem, readFrameMessage } from "../protocol/frames.ts";
+import { errorFrame, goawayFrame, pongFrame } from "../protocol/frame-builders.ts";
+import { FrameWriter } from "../protocol/frame-writer.ts";
 import { decodeNackPayload, type NackPayload } from "../protocol/messages.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
@@ -29,12 +29,27 @@ export interface WsSessionOptions {
   /** PUBLISH frames held while the queue is full, per connection. Default 1024. */
   readonly maxPublishBacklog?: number;
   /**
-   * Optional: resolves once the I/O callbacks now running have finished (e.g. a `setImmediate`).
-   * When given, a woken delivery loop waits for it first, so every message published by the
-   * burst being read is delivered in the same batch (with `peer.batch`: one write), instead of
-   * one write per message. Costs one event-loop turn of latency per batch.
+   * Optional: schedules `run` after the I/O callbacks now running (e.g. with `setImmediate`).
+   * When given, a lease handed to this connection is delivered from there, so every message
+   * published by the burst being read leaves in the same batch (with `peer.batch`: one write)
+   * instead of one write per message. Costs one event-loop turn of latency per batch. Without
+   * it, delivery runs in a microtask.
    */
-  readonly coalesce?: () => Promise<void>;
+  readonly coalesce?: (run: () => void) => void;
+}
+
+/** A PUBLISH held while the queue is full. */
+interface HeldPublish {
+  readonly id: number;
+  readonly payload: Uint8Array;
+}
+
+const FRESH_FRAMES = FrameWriter.fresh();
+let reusingFrames: FrameWriter | undefined;
+// One scratch for every session whose peer copies on send: JS runs one send at a time.
+function sharedReusingWriter(): FrameWriter {
+  reusingFrames ??= FrameWriter.reusing();
+  return reusingFrames;
 }
 
 // Credits are u32 on the wire; the running total is capped so it stays an exact small integer.
@@ -72,15 +87,18 @@ export class WsSession {
   readonly #peer: FramePeer;
   readonly #accepting: () => boolean;
   readonly #maxBacklog: number;
-  readonly #coalesce: (() => Promise<void>) | undefined;
+  readonly #schedule: (run: () => void) => void;
   readonly #ledger: LeaseLedger<Uint8Array>;
   readonly #stop = new AbortController();
-  readonly #creditWaiters = new Waiters<void>();
-  readonly #backlog = new Fifo<Frame>();
+  readonly #backlog = new Fifo<HeldPublish>();
+  readonly #frames: FrameWriter;
   #credit = 0;
   /** Set when the runtime dropped a DELIVER: no more deliveries until the consumer speaks again. */
   #stalled = false;
-  #delivering = false;
+  /** A `leaseWith` is outstanding (at most one at a time). */
+  #parked = false;
+  /** The lease handed over, waiting for the scheduled delivery. */
+  #leased: Lease<Uint8Array> | undefined;
   #backlogRunning = false;
   #blobs: Promise<void> = Promise.resolve();
 
@@ -90,8 +108,9 @@ export class WsSession {
     this.#peer = options.peer;
     this.#accepting = options.accepting;
     this.#maxBacklog = options.maxPublishBacklog ?? 1024;
-    this.#coalesce = options.coalesce;
+    this.#schedule = options.coalesce ?? queueMicrotask;
     this.#ledger = new LeaseLedger(options.queue);
+    this.#frames = options.peer.copiesOnSend === true ? sharedReusingWriter() : FRESH_FRAMES;
   }
 
   /** Unused credit (deliveries the consumer still accepts). */
@@ -144,44 +163,46 @@ export class WsSession {
     if (this.#stalled) {
       // It reads again (it answered): resume deliveries.
       this.#stalled = false;
-      this.#creditWaiters.serve(ok());
+      this.#pump();
     }
-    const decoded = decodeFrameMessage(bytes, this.#codec);
-    if (!decoded.ok) return this.#error(decoded.error, frameIdOf(decoded.error));
-    const frame = decoded.value;
-    switch (frame.type) {
+    const header = readFrameMessage(bytes, this.#codec);
+    if (isProblem(header)) return this.#error(header, frameIdOf(header));
+    // `header` is the codec's reused object: read what is needed before anything else decodes.
+    const id = header.id;
+    switch (header.type) {
       case FrameType.PUBLISH:
-        return this.#publish(frame);
+        // A copy: the payload outlives the message (it is queued).
+        return this.#publish(id, bytes.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength));
       case FrameType.PUBLISH_END:
       case FrameType.PONG:
         return;
       case FrameType.PING:
-        return void safeSend(this.#peer, pongFrame(frame.id));
+        return void safeSend(this.#peer, pongFrame(id));
       case FrameType.CREDIT:
-        return this.#grant(frame.arg);
+        return this.#grant(header.arg);
       case FrameType.ACK:
-        return this.#settle(frame.id, (lease) => this.#queue.ack(lease));
+        return this.#ack(id);
       case FrameType.NACK:
-        return this.#nack(frame);
+        return this.#nack(id, bytes.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength));
       case FrameType.TOUCH:
-        return this.#touch(frame.id);
+        return this.#touch(id);
       default:
-        return this.#error(sluiceError("frame.malformed", `frame type 0x${frame.type.toString(16)} is not sent by clients`), frame.id);
+        return this.#error(sluiceError("frame.malformed", `frame type 0x${header.type.toString(16)} is not sent by clients`), id);
     }
   }
 
-  #publish(frame: Frame): void {
-    if (!this.#accepting()) return void safeSend(this.#peer, goawayFrame(frame.id));
+  #publish(id: number, payload: Uint8Array): void {
+    if (!this.#accepting()) return void safeSend(this.#peer, goawayFrame(id));
     if (this.#backlog.length > 0) {
       if (this.#backlog.length >= this.#maxBacklog) {
-        return this.#error(sluiceError("queue.full", `queue '${this.#queue.name}' is full and ${this.#maxBacklog} publishes already wait`), frame.id);
+        return this.#error(sluiceError("queue.full", `queue '${this.#queue.name}' is full and ${this.#maxBacklog} publishes already wait`), id);
       }
-      this.#backlog.push(frame);
+      this.#backlog.push({ id, payload });
       return;
     }
-    const added = this.#queue.tryEnqueue(frame.payload);
-    if (added.ok || added.error.code !== "queue.full" || this.#queue.options.fullMode === "reject") return this.#answer(frame.id, added);
-    this.#backlog.push(frame);
+    const added = this.#queue.tryEnqueue(payload);
+    if (added.ok || added.error.code !== "queue.full" || this.#queue.options.fullMode === "reject") return this.#answer(id, added);
+    this.#backlog.push({ id, payload });
     if (!this.#backlogRunning) void this.#drainBacklog();
   }
 
@@ -200,7 +221,7 @@ export class WsSession {
 
   #answer(id: number, added: Result<{ sequenceId: number; duplicate: boolean }>): void {
     if (added.ok) {
-      safeSend(this.#peer, receiptFrame(id, { sequenceId: added.value.sequenceId, queue: this.#queue.name, duplicate: added.value.duplicate }));
+      safeSend(this.#peer, this.#frames.receipt(id, { sequenceId: added.value.sequenceId, queue: this.#queue.name, duplicate: added.value.duplicate }));
     } else if (added.error.code === "queue.closed") {
       safeSend(this.#peer, goawayFrame(id));
     } else {
@@ -212,33 +233,45 @@ export class WsSession {
     if (credit === 0) return;
     this.#ledger.prune();
     this.#credit = Math.min(MAX_CREDIT, this.#credit + credit);
-    this.#creditWaiters.serve(ok());
-    if (!this.#delivering) void this.#deliverLoop();
+    this.#pump();
   }
 
-  // One lease per unit of credit; ends when the socket closes or the queue closes/drains.
-  async #deliverLoop(): Promise<void> {
-    this.#delivering = true;
-    const signal = this.#stop.signal;
-    while (!signal.aborted) {
-      if (this.#credit <= 0 || this.#stalled) {
-        if (!(await this.#creditWaiters.wait(signal)).ok) break;
-        continue;
-      }
-      const leased = await this.#queue.lease({ signal });
-      if (!leased.ok) break;
-      const lease = leased.value;
-      if (this.#coalesce !== undefined) await this.#coalesce();
-      if (signal.aborted) {
-        // Handed over just as the socket closed (or while coalescing): straight back, not the message's fault.
-        this.#queue.fail(lease, sluiceError("canceled", "consumer disconnected"), { requeue: true, countAttempt: false, delayMs: 0 });
-        break;
-      }
-      if (this.#peer.batch === undefined) this.#deliverReady(lease);
-      else this.#peer.batch(() => this.#deliverReady(lease));
-    }
-    this.#delivering = false;
+  // Parks for one lease while the consumer has credit. Callbacks, not an async loop: a promise,
+  // its resolvers and a continuation per message were most of this path's garbage.
+  #pump(): void {
+    if (this.#parked || this.#leased !== undefined || this.#credit <= 0 || this.#stalled || this.#stop.signal.aborted) return;
+    this.#parked = true;
+    this.#queue.leaseWith(this.#onLease, this.#stop.signal);
   }
+
+  // May run inside another connection's enqueue: only take the lease and schedule its delivery.
+  // An error (socket closed: canceled; queue closed or drained) ends pumping until more credit.
+  readonly #onLease = (leased: Result<Lease<Uint8Array>>): void => {
+    this.#parked = false;
+    if (!leased.ok) return;
+    this.#leased = leased.value;
+    this.#schedule(this.#flush);
+  };
+
+  readonly #flush = (): void => {
+    const lease = this.#leased;
+    if (lease === undefined) return;
+    if (this.#stop.signal.aborted) {
+      // Handed over just as the socket closed (or while coalescing): straight back, not the message's fault.
+      this.#leased = undefined;
+      this.#queue.fail(lease, sluiceError("canceled", "consumer disconnected"), { requeue: true, countAttempt: false, delayMs: 0 });
+      return;
+    }
+    if (this.#peer.batch === undefined) this.#deliverLeased();
+    else this.#peer.batch(this.#deliverLeased);
+    this.#pump();
+  };
+
+  readonly #deliverLeased = (): void => {
+    const lease = this.#leased;
+    this.#leased = undefined;
+    if (lease !== undefined) this.#deliverReady(lease);
+  };
 
   // Delivers `first`, then — without going back to the event loop — every further ready item the
   // credit allows, so a burst of publishes leaves as one batch of sends (one write with
@@ -248,7 +281,7 @@ export class WsSession {
     for (let lease: Lease<Uint8Array> | undefined = first; lease !== undefined; lease = this.#queue.tryLease()) {
       this.#credit--;
       this.#ledger.hold(lease);
-      if (!safeSend(this.#peer, deliverFrame(lease.token, lease.attempt, lease.payload))) {
+      if (!safeSend(this.#peer, this.#frames.deliver(lease.token, lease.attempt, lease.payload))) {
         // The consumer never got it (socket gone, or its send buffer is full because it stopped
         // reading): put it straight back, uncounted, and hold further deliveries until it reads.
         this.#ledger.settle(lease.token);
@@ -261,11 +294,23 @@ export class WsSession {
     }
   }
 
-  #nack(frame: Frame): void {
-    const reason = frame.payload.byteLength === 0 ? ok(DEFAULT_NACK) : decodeNackPayload(frame.payload);
-    if (!reason.ok) return this.#error(reason.error, frame.id);
+  #ack(token: number): void {
+    const lease = this.#ledger.get(token);
+    if (lease === undefined) return this.#error(inactive(token), token);
+    const acked = this.#queue.ack(lease);
+    this.#ledger.settle(token);
+    if (!acked.ok) this.#error(acked.error, token);
+  }
+
+  #nack(token: number, payload: Uint8Array): void {
+    const reason = payload.byteLength === 0 ? ok(DEFAULT_NACK) : decodeNackPayload(payload);
+    if (!reason.ok) return this.#error(reason.error, token);
     const { code, message, requeue } = reason.value;
-    this.#settle(frame.id, (lease) => this.#queue.fail(lease, sluiceError(code, message), { requeue }));
+    const lease = this.#ledger.get(token);
+    if (lease === undefined) return this.#error(inactive(token), token);
+    const failed = this.#queue.fail(lease, sluiceError(code, message), { requeue });
+    this.#ledger.settle(token);
+    if (!failed.ok) this.#error(failed.error, token);
   }
 
   #touch(token: number): void {
@@ -274,14 +319,6 @@ export class WsSession {
     if (touched?.ok) return;
     this.#ledger.settle(token);
     this.#error(touched?.ok === false ? touched.error : inactive(token), token);
-  }
-
-  #settle(token: number, end: (lease: NonNullable<ReturnType<LeaseLedger<Uint8Array>["get"]>>) => Result<void>): void {
-    const lease = this.#ledger.get(token);
-    if (lease === undefined) return this.#error(inactive(token), token);
-    const ended = end(lease);
-    this.#ledger.settle(token);
-    if (!ended.ok) this.#error(ended.error, token);
   }
 
   #error(error: SluiceError, id = 0): void {

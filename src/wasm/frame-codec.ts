@@ -65,6 +65,41 @@ export interface DecodeResult {
 }
 
 /**
+ * What `decodeFirst` reads: the first entry of a decode plus the frame count, in one object the
+ * codec reuses (overwritten by its next call), so a WebSocket message — one frame — is
+ * decoded without allocating. `count` 0 means the bytes end inside the first frame
+ * (`partialNeeded` says how many it needs) and the other fields are 0.
+ *
+ * @example
+ * ```ts
+ * const f = codec.decodeFirst(message);
+ * if (f.count > 0 && f.status === FrameStatus.Ok) handle(f.type, f.id, f.arg, f.payloadLength);
+ * ```
+ */
+export interface FirstFrame {
+  count: number;
+  status: FrameStatusCode;
+  type: number;
+  flags: number;
+  id: number;
+  arg: number;
+  payloadLength: number;
+  partialNeeded: number;
+}
+
+/**
+ * A fresh, zeroed `FirstFrame` (each codec owns one).
+ *
+ * @example
+ * ```ts
+ * private readonly first = emptyFirstFrame();
+ * ```
+ */
+export function emptyFirstFrame(): FirstFrame {
+  return { count: 0, status: 0, type: 0, flags: 0, id: 0, arg: 0, payloadLength: 0, partialNeeded: 0 };
+}
+
+/**
  * Options of `createFrameCodec`.
  *
  * @example
@@ -111,6 +146,11 @@ export interface FrameCodec {
   decode(length: number): DecodeResult;
   /** Decodes `bytes` (copied into the arena for WASM). */
   decodeFrom(bytes: Uint8Array): DecodeResult;
+  /**
+   * Same decode as `decodeFrom(bytes)`, but reports only the count and the first entry, in the
+   * codec's reused `FirstFrame` (no typed-array views are created).
+   */
+  decodeFirst(bytes: Uint8Array): FirstFrame;
   /** CRC32C (Castagnoli) of `bytes`. */
   crc32c(bytes: Uint8Array): number;
   /** Writes a 24-byte header at `buf[offset]`; throws `RangeError` on bad fields or no room. */
@@ -169,13 +209,46 @@ export function encodeFrameHeader(buf: Uint8Array, offset: number, header: Frame
   const id = checkU32("id", header.id, MAX_FRAME_ID);
   const arg = checkU32("arg", header.arg ?? 0);
   const crc = checkU32("crc", header.crc ?? 0);
-  const view = new DataView(buf.buffer, buf.byteOffset + offset, FRAME_HEADER_BYTES);
-  view.setUint8(HeaderOffset.version, FRAME_VERSION);
-  view.setUint8(HeaderOffset.type, type);
-  view.setUint16(HeaderOffset.flags, flags, true);
-  view.setUint32(HeaderOffset.payloadLength, length, true);
-  view.setUint32(HeaderOffset.id, id % 0x100000000, true);
-  view.setUint32(HeaderOffset.id + 4, Math.floor(id / 0x100000000), true);
-  view.setUint32(HeaderOffset.arg, arg, true);
-  view.setUint32(HeaderOffset.crc, crc, true);
+  storeFrameHeader(buf, offset, type, flags, length, id, arg, crc);
+}
+
+/**
+ * Stores a frame header at `buf[at]` with no checks (callers pass fields they built, within
+ * range) and no DataView to allocate: the per-message send paths use it.
+ *
+ * @example
+ * ```ts
+ * storeFrameHeader(out, 0, FrameType.DELIVER, 0, payload.byteLength, lease.token, lease.attempt, 0);
+ * ```
+ */
+export function storeFrameHeader(
+  buf: Uint8Array,
+  at: number,
+  type: number,
+  flags: number,
+  payloadLength: number,
+  id: number,
+  arg: number,
+  crc: number,
+): void {
+  buf[at + HeaderOffset.version] = FRAME_VERSION;
+  buf[at + HeaderOffset.type] = type;
+  storeU16(buf, at + HeaderOffset.flags, flags);
+  storeU32(buf, at + HeaderOffset.payloadLength, payloadLength);
+  storeU32(buf, at + HeaderOffset.id, id % 0x100000000);
+  storeU32(buf, at + HeaderOffset.id + 4, Math.floor(id / 0x100000000));
+  storeU32(buf, at + HeaderOffset.arg, arg);
+  storeU32(buf, at + HeaderOffset.crc, crc);
+}
+
+function storeU16(buf: Uint8Array, at: number, value: number): void {
+  buf[at] = value;
+  buf[at + 1] = value >>> 8;
+}
+
+function storeU32(buf: Uint8Array, at: number, value: number): void {
+  buf[at] = value;
+  buf[at + 1] = value >>> 8;
+  buf[at + 2] = value >>> 16;
+  buf[at + 3] = value >>> 24;
 }

@@ -12,6 +12,8 @@ import { FRAME_HEADER_BYTES, FRAME_VERSION, FrameStatus, FrameType, MAX_FRAME_ID
 import { crc32c } from "./crc32c.ts";
 import {
   type DecodeResult,
+  emptyFirstFrame,
+  type FirstFrame,
   type FrameCodec,
   type FrameCodecOptions,
   type FrameHeader,
@@ -26,6 +28,14 @@ const KNOWN = new Uint8Array(256);
 for (const code of Object.values(FrameType)) KNOWN[code] = 1;
 const ID_HIGH_LIMIT = Math.floor(MAX_FRAME_ID / 0x100000000) + 1; // 2^21: high word of 2^53
 
+// Little-endian reads straight from the bytes: no DataView to allocate per decode.
+function u16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 class JsFrameCodec implements FrameCodec {
   readonly kind = "js" as const;
   readonly maxPayloadBytes: number;
@@ -38,6 +48,13 @@ class JsFrameCodec implements FrameCodec {
   private args = new Uint32Array(0);
   private lengths = new Uint32Array(0);
   private status = new Uint8Array(0);
+  private readonly first = emptyFirstFrame();
+  // What the last scan found besides the per-frame arrays.
+  private consumed = 0;
+  private errorOffset = -1;
+  private errorStatus: FrameStatusCode = FrameStatus.Ok;
+  private partialOffset = -1;
+  private partialNeeded = 0;
 
   constructor(options: FrameCodecOptions) {
     this.maxPayloadBytes = resolveCodecOptions(options).maxPayloadBytes;
@@ -64,6 +81,25 @@ class JsFrameCodec implements FrameCodec {
     return this.run(bytes, bytes.byteLength);
   }
 
+  decodeFirst(bytes: Uint8Array): FirstFrame {
+    const n = this.scan(bytes, bytes.byteLength);
+    const f = this.first;
+    f.count = n;
+    f.partialNeeded = n === 0 ? this.partialNeeded : 0;
+    if (n === 0) {
+      f.status = FrameStatus.Ok;
+      f.type = f.flags = f.id = f.arg = f.payloadLength = 0;
+    } else {
+      f.status = this.status[0]! as FrameStatusCode;
+      f.type = this.types[0]!;
+      f.flags = this.flags[0]!;
+      f.id = this.ids[0]!;
+      f.arg = this.args[0]!;
+      f.payloadLength = this.lengths[0]!;
+    }
+    return f;
+  }
+
   crc32c(bytes: Uint8Array): number {
     return crc32c(bytes);
   }
@@ -86,8 +122,27 @@ class JsFrameCodec implements FrameCodec {
   }
 
   private run(bytes: Uint8Array, len: number): DecodeResult {
+    const n = this.scan(bytes, len);
+    return {
+      count: n,
+      offsets: this.offsets.subarray(0, n),
+      types: this.types.subarray(0, n),
+      flags: this.flags.subarray(0, n),
+      ids: this.ids.subarray(0, n),
+      args: this.args.subarray(0, n),
+      payloadLengths: this.lengths.subarray(0, n),
+      status: this.status.subarray(0, n),
+      consumed: this.consumed,
+      errorOffset: this.errorOffset,
+      errorStatus: this.errorStatus,
+      partialOffset: this.partialOffset,
+      partialNeeded: this.partialNeeded,
+    };
+  }
+
+  /** Decodes into the per-frame arrays and the scan fields; returns the frame count. */
+  private scan(bytes: Uint8Array, len: number): number {
     this.ensure(Math.floor(len / FRAME_HEADER_BYTES));
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const max = this.maxPayloadBytes;
     const { offsets, types, flags: flagsOut, ids, args, lengths, status } = this;
     let pos = 0;
@@ -105,10 +160,10 @@ class JsFrameCodec implements FrameCodec {
       }
       const version = bytes[pos]!;
       const type = bytes[pos + 1]!;
-      const flags = view.getUint16(pos + 2, true);
-      const plen = view.getUint32(pos + 4, true);
-      const lo = view.getUint32(pos + 8, true);
-      const hi = view.getUint32(pos + 12, true);
+      const flags = u16(bytes, pos + 2);
+      const plen = u32(bytes, pos + 4);
+      const lo = u32(bytes, pos + 8);
+      const hi = u32(bytes, pos + 12);
       let st: FrameStatusCode = FrameStatus.Ok;
       if (version !== FRAME_VERSION || KNOWN[type] === 0 || hi >= ID_HIGH_LIMIT) st = FrameStatus.Malformed;
       else if (plen > max) st = FrameStatus.TooLarge;
@@ -117,12 +172,12 @@ class JsFrameCodec implements FrameCodec {
         partialNeeded = FRAME_HEADER_BYTES + plen;
         break;
       }
-      if (st === FrameStatus.Ok && (flags & 1) !== 0 && crc32c(bytes, pos + FRAME_HEADER_BYTES, plen) !== view.getUint32(pos + 20, true)) {
+      if (st === FrameStatus.Ok && (flags & 1) !== 0 && crc32c(bytes, pos + FRAME_HEADER_BYTES, plen) !== u32(bytes, pos + 20)) {
         st = FrameStatus.BadCrc;
       }
       ids[n] = hi * 4294967296 + lo;
       offsets[n] = pos;
-      args[n] = view.getUint32(pos + 16, true);
+      args[n] = u32(bytes, pos + 16);
       lengths[n] = plen;
       flagsOut[n] = flags;
       types[n] = type;
@@ -135,21 +190,12 @@ class JsFrameCodec implements FrameCodec {
       }
       pos += FRAME_HEADER_BYTES + plen;
     }
-    return {
-      count: n,
-      offsets: offsets.subarray(0, n),
-      types: types.subarray(0, n),
-      flags: flagsOut.subarray(0, n),
-      ids: ids.subarray(0, n),
-      args: args.subarray(0, n),
-      payloadLengths: lengths.subarray(0, n),
-      status: status.subarray(0, n),
-      consumed: pos,
-      errorOffset,
-      errorStatus,
-      partialOffset,
-      partialNeeded,
-    };
+    this.consumed = pos;
+    this.errorOffset = errorOffset;
+    this.errorStatus = errorStatus;
+    this.partialOffset = partialOffset;
+    this.partialNeeded = partialNeeded;
+    return n;
   }
 }
 

@@ -19,8 +19,8 @@ import { compileSluiceModule } from "./loader.ts";
 import { createWasmFrameCodecFrom } from "./wasm-frame-codec.ts";
 import { createWasmLeaseTableFrom } from "./wasm-lease-table.ts";
 
-export type { DecodeResult, FrameCodec, FrameCodecOptions, FrameHeader } from "./frame-codec.ts";
-export { encodeFrameHeader } from "./frame-codec.ts";
+export type { DecodeResult, FirstFrame, FrameCodec, FrameCodecOptions, FrameHeader } from "./frame-codec.ts";
+export { encodeFrameHeader, storeFrameHeader } from "./frame-codec.ts";
 export { crc32c } from "./crc32c.ts";
 export type { LeaseTable } from "./lease-table.ts";
 export { LEASE_GENERATION_LIMIT, LEASE_SLOT_BITS, LEASE_SLOT_SPAN } from "./lease-table.ts";

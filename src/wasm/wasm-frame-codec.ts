@@ -13,6 +13,8 @@
 import type { FrameStatusCode } from "../protocol/frame-layout.ts";
 import {
   type DecodeResult,
+  emptyFirstFrame,
+  type FirstFrame,
   type FrameCodec,
   type FrameCodecOptions,
   type FrameHeader,
@@ -32,6 +34,12 @@ class WasmFrameCodec implements FrameCodec {
   private buffer: ArrayBuffer | null = null;
   private words = new Uint32Array(0);
   private arena = new Uint8Array(0);
+  // Whole-memory views for `decodeFirst`: reading entry 0 through them creates no objects.
+  private mem8 = new Uint8Array(0);
+  private mem16 = new Uint16Array(0);
+  private mem32 = new Uint32Array(0);
+  private mem64 = new Float64Array(0);
+  private readonly first = emptyFirstFrame();
 
   constructor(module: WebAssembly.Module, options: FrameCodecOptions) {
     this.maxPayloadBytes = resolveCodecOptions(options).maxPayloadBytes;
@@ -62,6 +70,10 @@ class WasmFrameCodec implements FrameCodec {
     this.buffer = buffer;
     this.words = new Uint32Array(buffer, this.layoutAt, LAYOUT_BYTES / 4);
     this.arena = new Uint8Array(buffer, this.words[0]!, this.words[1]!);
+    this.mem8 = new Uint8Array(buffer);
+    this.mem16 = new Uint16Array(buffer, 0, buffer.byteLength >>> 1);
+    this.mem32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    this.mem64 = new Float64Array(buffer, 0, buffer.byteLength >>> 3);
   }
 
   inputBuffer(minBytes: number): Uint8Array {
@@ -99,6 +111,31 @@ class WasmFrameCodec implements FrameCodec {
     this.reserve(bytes.byteLength);
     this.arena.set(bytes);
     return this.decode(bytes.byteLength);
+  }
+
+  decodeFirst(bytes: Uint8Array): FirstFrame {
+    this.reserve(bytes.byteLength);
+    this.arena.set(bytes);
+    this.ex.codecDecode(bytes.byteLength, this.maxPayloadBytes);
+    if (this.buffer !== this.ex.memory.buffer) this.refresh();
+    const w = this.words;
+    const f = this.first;
+    const n = w[10]!;
+    f.count = n;
+    f.partialNeeded = n === 0 ? w[15]! : 0;
+    if (n === 0) {
+      f.status = 0;
+      f.type = f.flags = f.id = f.arg = f.payloadLength = 0;
+    } else {
+      // The result arrays are aligned to their element size (the views in `decode` rely on it too).
+      f.id = this.mem64[w[3]! >>> 3]!;
+      f.arg = this.mem32[w[5]! >>> 2]!;
+      f.payloadLength = this.mem32[w[6]! >>> 2]!;
+      f.flags = this.mem16[w[7]! >>> 1]!;
+      f.type = this.mem8[w[8]!]!;
+      f.status = this.mem8[w[9]!]! as FrameStatusCode;
+    }
+    return f;
   }
 
   crc32c(bytes: Uint8Array): number {

@@ -31,4 +31,22 @@ describe("LeaseLedger", () => {
     expect(again?.attempt).toBe(2);
     expect(again?.lastError?.code).toBe("unavailable");
   });
+  test("a newer lease in the slot of an ended one replaces it; the old token neither finds nor settles it", async () => {
+    const clock = new VirtualClock();
+    const queue = SafeTaskQueue.create<string>({ clock, leaseMs: 1000, heartbeatMs: 500, sweepMs: 100 });
+    await queue.enqueue("a");
+    const ledger = new LeaseLedger(queue);
+    const old = queue.tryLease()!;
+    ledger.hold(old);
+    await clock.advance(1000); // expired and requeued; the slot is free again
+    const renewed = queue.tryLease()!;
+    expect(renewed.token % 2 ** 24).toBe(old.token % 2 ** 24); // same slot, new generation
+    ledger.hold(renewed);
+    expect(ledger.size).toBe(1);
+    expect(ledger.get(old.token)).toBeUndefined();
+    ledger.settle(old.token);
+    expect(ledger.get(renewed.token)).toBe(renewed);
+    ledger.settle(renewed.token);
+    expect(ledger.size).toBe(0);
+  });
 });

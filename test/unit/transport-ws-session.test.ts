@@ -45,9 +45,9 @@ function consumer(options: { batching: boolean }) {
     accepting: () => true,
     ...(options.batching
       ? {
-          coalesce: () => {
+          coalesce: (run: () => void) => {
             coalescing++;
-            return new Promise<void>((resolve) => (release = resolve));
+            release = run;
           },
         }
       : {}),

@@ -3,7 +3,7 @@
 // SLUICE_FUZZ_SEED=<seed from the message>.
 import { describe, expect, test } from "../harness.ts";
 import { FRAME_HEADER_BYTES, FrameType } from "../../src/protocol/frame-layout.ts";
-import { type FrameCodec, createJsFrameCodec, createWasmFrameCodec, crc32c } from "../../src/wasm/mod.ts";
+import { type DecodeResult, type FrameCodec, createJsFrameCodec, createWasmFrameCodec, crc32c } from "../../src/wasm/mod.ts";
 import { diffDecode, fuzzSeed, mulberry32 } from "./wasm-test-util.ts";
 
 const TYPES = Object.values(FrameType) as number[];
@@ -60,6 +60,21 @@ function randomBuffer(rand: () => number): Uint8Array {
   return buf;
 }
 
+/** What `decodeFirst` must report for a decode result, as JSON (fields in FirstFrame order). */
+function firstOf(r: DecodeResult): string {
+  const some = r.count > 0;
+  return JSON.stringify({
+    count: r.count,
+    status: some ? r.status[0] : 0,
+    type: some ? r.types[0] : 0,
+    flags: some ? r.flags[0] : 0,
+    id: some ? r.ids[0] : 0,
+    arg: some ? r.args[0] : 0,
+    payloadLength: some ? r.payloadLengths[0] : 0,
+    partialNeeded: some ? 0 : r.partialNeeded,
+  });
+}
+
 /** How often each outcome occurred, so a generator that stops reaching a path fails the test. */
 const seen = { ok: 0, malformed: 0, tooLarge: 0, badCrc: 0, partial: 0, multi: 0 };
 
@@ -89,6 +104,12 @@ function compare(seed: number, wasm: FrameCodec, js: FrameCodec, rand: () => num
     }
     const diff = diffDecode(w, j);
     if (diff) return `seed ${seed} iteration ${i}: ${diff} (buffer ${Array.from(buf).join(",")})`;
+    // decodeFirst of either codec reports exactly the count and entry 0 of the full decode.
+    const expected = firstOf(w);
+    for (const codec of [wasm, js]) {
+      const got = JSON.stringify(codec.decodeFirst(buf));
+      if (got !== expected) return `seed ${seed} iteration ${i}: ${codec.kind} decodeFirst ${got} !== ${expected}`;
+    }
     if (w.consumed > buf.length) return `seed ${seed} iteration ${i}: consumed ${w.consumed} > ${buf.length}`;
     if (w.partialOffset >= 0 && w.partialOffset !== w.consumed) return `seed ${seed} iteration ${i}: partial != consumed`;
     for (let k = 0; k < w.count; k++) {

@@ -9,9 +9,9 @@ import { lookupQueue } from "./queue-lookup.ts";
 type Immediate = (callback: () => void) => unknown;
 const setImmediateFn = (globalThis as { setImmediate?: Immediate }).setImmediate;
 
-// One event-loop turn (no 1 ms timer clamp); only used where setImmediate exists (Bun).
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => void setImmediateFn!(resolve));
+// After the I/O callbacks now running (no 1 ms timer clamp); only used where setImmediate exists (Bun).
+function afterIo(run: () => void): void {
+  setImmediateFn!(run);
 }
 
 /**
@@ -57,9 +57,12 @@ export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: Upg
             close: (code, reason) => ws.close(code, reason),
             // Bun's ServerWebSocket can cork: a batch of deliveries then leaves in one write.
             batch: cork === undefined ? undefined : (sends) => void cork(sends),
+            // Bun's (the socket that corks) copies what it sends before returning, so frames can
+            // be built in one reused buffer (test/integration/bun-send-copies.test.ts).
+            copiesOnSend: cork !== undefined && rawSend !== undefined,
           },
           // Where sends can be corked, let a burst of publishes finish before delivering it.
-          coalesce: cork === undefined ? undefined : nextTurn,
+          coalesce: cork === undefined ? undefined : afterIo,
           accepting: () => broker.accepting,
         });
         unregister = broker.register(session);
