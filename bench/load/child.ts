@@ -53,7 +53,9 @@ export function spawnServer(config: Record<string, unknown>, bunFlags: readonly 
   const dir = mkdtempSync(join(tmpdir(), "sluice-load-"));
   const configPath = join(dir, "sluice.config.json");
   writeFileSync(configPath, JSON.stringify(config));
-  return start([...bunFlags, join(ROOT, "src/runtime/bun.ts")], dir, { SLUICE_CONFIG: configPath }, () => rmSync(dir, { recursive: true, force: true }));
+  // LOAD_SERVER_ENV="K=V,K=V": extra variables for the server only (e.g. BUN_JSC_logGC=1).
+  const extra = Object.fromEntries((process.env.LOAD_SERVER_ENV ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+  return start([...bunFlags, join(ROOT, "src/runtime/bun.ts")], dir, { SLUICE_CONFIG: configPath, ...extra }, () => rmSync(dir, { recursive: true, force: true }));
 }
 
 /**
@@ -91,6 +93,7 @@ async function start(args: string[], cwd: string, env: Record<string, string>, c
         output: () => output,
         async stop(graceMs = 5000) {
           if (exited) return;
+          if (process.env.LOAD_DUMP) writeFileSync(`${process.env.LOAD_DUMP}.${child.pid}`, output);
           child.kill("SIGTERM");
           const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
           await gone;
@@ -119,6 +122,24 @@ export function readRssBytes(pid: number): number {
   try {
     const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat; NaN where there is no /proc.
+ *
+ * @example
+ * ```ts
+ * const before = readCpuMs(server.pid); // … run … ; readCpuMs(server.pid) - before
+ * ```
+ */
+export function readCpuMs(pid: number): number {
+  try {
+    // Fields after "(comm) ": state is [0], utime [11], stime [12], in clock ticks (100 Hz on Linux).
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return NaN;
   }

@@ -11,10 +11,12 @@
 // Progress on stderr once per second; ends with a `BENCH_JSON {...}` line on stdout.
 // Options (flags): --producers 2 --consumers 2 --window 512 --credit 512 --rate 6000
 // --payload 256 --measure-ms 4000 --open-ms 6000 --quick (shorter phases) --cpu-prof (server profile).
+// Env: LOAD_SERVER_ENV="K=V,K=V" adds variables to the server only (e.g. BUN_JSC_logGC=1 to log its
+// collections); LOAD_DUMP=<path> writes each child's output to <path>.<pid> when it stops.
 import { parseArgs } from "node:util";
 import { cpus } from "node:os";
 import { connectEcho, connectSluice } from "./clients.ts";
-import { type Child, readRssBytes, spawnEcho, spawnServer } from "./child.ts";
+import { type Child, readCpuMs, readRssBytes, spawnEcho, spawnServer } from "./child.ts";
 import { closedLoop, openLoop, type ScenarioResult } from "./scenarios.ts";
 
 const { values } = parseArgs({
@@ -61,6 +63,8 @@ async function withChild<T>(child: Child, run: (child: Child) => Promise<T>): Pr
 
 const results: Record<string, ScenarioResult> = {};
 const rss: Record<string, number> = {};
+/** Per scenario: CPU time of the server and of this load generator, as % of one core. */
+const cpuShare: Record<string, { server: number; client: number }> = {};
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 if (wants("echo")) {
@@ -86,7 +90,14 @@ await withChild(await spawnServer(SERVER_CONFIG, values["cpu-prof"] ? ["--cpu-pr
   const scenario = async (name: string, kind: "ws" | "duplex", run: (c: Awaited<ReturnType<typeof connectSluice>>) => Promise<ScenarioResult>) => {
     if (!wants(name)) return;
     const clients = await connectSluice(server.url, QUEUE, connectOptions(kind));
+    const server0 = readCpuMs(server.pid);
+    const client0 = process.cpuUsage();
+    const wall0 = performance.now();
     results[name] = await run(clients);
+    const wallMs = performance.now() - wall0;
+    const client = process.cpuUsage(client0);
+    const percent = (ms: number) => Math.round((ms / wallMs) * 100);
+    cpuShare[name] = { server: percent(readCpuMs(server.pid) - server0), client: percent((client.user + client.system) / 1000) };
     settled += clients.rec.acked;
     await clients.close();
     rss[name] = mib(readRssBytes(server.pid));
@@ -117,6 +128,7 @@ console.log(`load: ${producers} producers, ${consumers} consumers, window ${wind
 for (const r of Object.values(results)) console.log(line(r));
 for (const [k, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${k}: ${v}`);
 console.log(`server RSS MiB: ${JSON.stringify(rss)}`);
+console.log(`CPU % of one core (server / load generator): ${JSON.stringify(cpuShare)}`);
 console.log(
   "BENCH_JSON " +
     JSON.stringify({
@@ -128,6 +140,7 @@ console.log(
       results,
       ratios,
       rssMiB: rss,
+      cpuShare,
       serverStats,
     }),
 );

@@ -1,8 +1,10 @@
 import { sluiceError, type SluiceError } from "../result/errors.ts";
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { Result } from "../result/result.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
 import { type Frame, frameIdOf, FrameStreamDecoder } from "../protocol/frames.ts";
-import { errorFrame, goawayFrame, publishEndFrame, receiptFrame } from "../protocol/frame-builders.ts";
+import { errorFrame, goawayFrame, publishEndFrame } from "../protocol/frame-builders.ts";
+import { FrameWriter } from "../protocol/frame-writer.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
 
 /**
@@ -52,6 +54,8 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
   const onOuterAbort = () => stop.abort(sluiceError("canceled", "request aborted"));
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   let finished = false;
+  // Fresh buffers: the response stream keeps each chunk it is given.
+  const receipts = FrameWriter.fresh();
   // After a cancel the controller is closed; anything still produced has nowhere to go.
   const emit = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
     if (!finished) controller.enqueue(bytes);
@@ -67,8 +71,9 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
     void reader.cancel().catch(() => {});
   };
 
-  // Handles one decoded frame; returns false when the stream must end.
-  const handle = async (frame: Frame, controller: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> => {
+  // Handles one decoded frame; returns false when the stream must end. Synchronous unless the
+  // queue is full and its fullMode is "wait": no promise per message on the common path.
+  const handle = (frame: Frame, controller: ReadableStreamDefaultController<Uint8Array>): boolean | Promise<boolean> => {
     if (frame.type === FrameType.PUBLISH_END) {
       finish(controller, publishEndFrame());
       return false;
@@ -82,9 +87,16 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
       finish(controller);
       return false;
     }
-    const added = await queue.enqueue(frame.payload, { signal: stop.signal });
+    const tried = queue.tryEnqueue(frame.payload);
+    if (!tried.ok && tried.error.code === "queue.full" && queue.options.fullMode !== "reject") {
+      return queue.enqueue(frame.payload, { signal: stop.signal }).then((added) => answer(frame, added, controller));
+    }
+    return answer(frame, tried, controller);
+  };
+
+  const answer = (frame: Frame, added: Result<{ sequenceId: number; duplicate: boolean }>, controller: ReadableStreamDefaultController<Uint8Array>): boolean => {
     if (added.ok) {
-      emit(controller, receiptFrame(frame.id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
+      emit(controller, receipts.receipt(frame.id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
       return true;
     }
     if (added.error.code === "queue.closed" || added.error.code === "canceled") {
@@ -127,7 +139,8 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
               fail(controller, item.error);
               continue;
             }
-            if (!(await handle(item.value, controller))) return;
+            const handled = handle(item.value, controller);
+            if (!(handled === true || (handled !== false && (await handled)))) return;
           }
           if (decoder.failed) {
             finish(controller);
