@@ -1,3 +1,14 @@
+import { storeFrameHeader } from "../wasm/mod.ts";
+import { FRAME_HEADER_BYTES, FrameType } from "./frame-layout.ts";
+import type { ReceiptPayload } from "./messages.ts";
+
+const DEFAULT_SCRATCH_BYTES = 64 * 1024;
+// Field keys of sluice.v1.Receipt: (field number << 3) | wire type.
+const SEQUENCE_ID_KEY = 0x08; // 1: uint64, varint
+const QUEUE_KEY = 0x12; // 2: string, length-delimited
+const DUPLICATE_KEY = 0x18; // 3: bool, varint
+const MAX_VARINT_BYTES = 8; // a safe integer (< 2^53) takes at most 8 varint bytes
+
 /**
  * `FrameWriter`: builds the frames a server sends once per message — DELIVER and RECEIPT —
  * without the per-frame garbage of the general builders (an init object, a DataView, a protobuf
@@ -21,17 +32,6 @@
  * const owned = FrameWriter.fresh().receipt(7, { sequenceId: 42, queue: "jobs", duplicate: false });
  * ```
  */
-import { storeFrameHeader } from "../wasm/mod.ts";
-import { FRAME_HEADER_BYTES, FrameType } from "./frame-layout.ts";
-import type { ReceiptPayload } from "./messages.ts";
-
-const DEFAULT_SCRATCH_BYTES = 64 * 1024;
-// Field keys of sluice.v1.Receipt: (field number << 3) | wire type.
-const SEQUENCE_ID_KEY = 0x08; // 1: uint64, varint
-const QUEUE_KEY = 0x12; // 2: string, length-delimited
-const DUPLICATE_KEY = 0x18; // 3: bool, varint
-const MAX_VARINT_BYTES = 8; // a safe integer (< 2^53) takes at most 8 varint bytes
-
 export class FrameWriter {
   readonly #scratch: Uint8Array | undefined;
   #queueName: string | undefined;

@@ -23,6 +23,31 @@ describe("SafeTaskQueue transitions", () => {
     expect(queue.ack(lease).ok).toBe(true);
     expect(queue.stats()).toMatchObject({ pending: 0, active: 0, enqueued: 1, acked: 1 });
   });
+  test("leaseWith: called back at once when ready, else inside the enqueue; canceled and closed like lease()", async () => {
+    const { queue } = setup();
+    const seen: string[] = [];
+    const record = (r: Result<Lease<string>>) => seen.push(r.ok ? `lease ${r.value.payload}` : r.error.code);
+    await queue.enqueue("a");
+    queue.leaseWith(record);
+    expect(seen).toEqual(["lease a"]); // synchronously
+    const controller = new AbortController();
+    queue.leaseWith(record, controller.signal);
+    queue.leaseWith(record);
+    expect(seen).toEqual(["lease a"]);
+    queue.tryEnqueue("b"); // served inside the enqueue, first parked first
+    expect(seen).toEqual(["lease a", "lease b"]);
+    expect(queue.stats()).toMatchObject({ pending: 0, active: 2 });
+    queue.leaseWith(record, controller.signal);
+    controller.abort();
+    expect(seen).toEqual(["lease a", "lease b", "canceled"]);
+    queue.leaseWith(record, controller.signal); // already aborted
+    expect(seen.at(-1)).toBe("canceled");
+    queue.close(); // the one still parked (no signal) ends with queue.closed
+    expect(seen.at(-1)).toBe("queue.closed");
+    queue.leaseWith(record);
+    expect(seen.at(-1)).toBe("queue.closed");
+    expect(seen.length).toBe(6);
+  });
   test("FIFO for fresh items", async () => {
     const { queue } = setup();
     for (const p of ["a", "b", "c"]) await queue.enqueue(p);
