@@ -35,6 +35,8 @@ const MAX_VARINT_BYTES = 8; // a safe integer (< 2^53) takes at most 8 varint by
 export class FrameWriter {
   readonly #scratch: Uint8Array | undefined;
   #queueName: string | undefined;
+  #deliverView: Uint8Array | undefined;
+  #receiptView: Uint8Array | undefined;
   #queueField = new Uint8Array(0);
 
   private constructor(scratchBytes: number | undefined) {
@@ -79,7 +81,7 @@ export class FrameWriter {
     const out = this.#buffer(total);
     storeFrameHeader(out, 0, FrameType.DELIVER, 0, payload.byteLength, token, attempt, 0);
     out.set(payload, FRAME_HEADER_BYTES);
-    return out.byteLength === total ? out : out.subarray(0, total);
+    return this.#frameOf(out, total);
   }
 
   /** RECEIPT for the PUBLISH with correlation `id`; throws `RangeError` for a bad sequence id. */
@@ -89,8 +91,11 @@ export class FrameWriter {
       throw new RangeError(`Receipt.sequenceId must be a non-negative safe integer, got ${sequenceId}`);
     }
     const queueField = this.#queueFieldOf(receipt.queue);
-    // proto3 leaves default values (0, "", false) out, as toBinary does.
-    const buffer = this.#buffer(FRAME_HEADER_BYTES + 1 + MAX_VARINT_BYTES + queueField.byteLength + 2);
+    // proto3 leaves default values (0, "", false) out, as toBinary does. Sized exactly: a
+    // subarray of a fresh buffer would make the runtime materialise its ArrayBuffer.
+    const payloadLength = (sequenceId === 0 ? 0 : 1 + varintLength(sequenceId)) + queueField.byteLength + (duplicate ? 2 : 0);
+    const total = FRAME_HEADER_BYTES + payloadLength;
+    const buffer = this.#buffer(total);
     let at = FRAME_HEADER_BYTES;
     if (sequenceId !== 0) {
       buffer[at++] = SEQUENCE_ID_KEY;
@@ -102,11 +107,24 @@ export class FrameWriter {
       buffer[at++] = DUPLICATE_KEY;
       buffer[at++] = 1;
     }
-    storeFrameHeader(buffer, 0, FrameType.RECEIPT, 0, at - FRAME_HEADER_BYTES, id, 0, 0);
-    return buffer.subarray(0, at);
+    storeFrameHeader(buffer, 0, FrameType.RECEIPT, 0, payloadLength, id, 0, 0);
+    return this.#frameOf(buffer, total);
   }
 
   // The scratch when the frame fits in it, else a buffer of exactly `total` bytes.
+  // The first `total` bytes of `buffer` as a view. Views of the scratch are cached per size:
+  // under load every DELIVER of a stream has the same size, so the same view object serves.
+  #frameOf(buffer: Uint8Array, total: number): Uint8Array {
+    if (buffer.byteLength === total) return buffer;
+    if (buffer !== this.#scratch) return buffer.subarray(0, total);
+    const cached = total === this.#deliverView?.byteLength ? this.#deliverView : total === this.#receiptView?.byteLength ? this.#receiptView : undefined;
+    if (cached !== undefined) return cached;
+    const view = buffer.subarray(0, total);
+    if (buffer[1] === FrameType.DELIVER) this.#deliverView = view;
+    else this.#receiptView = view;
+    return view;
+  }
+
   #buffer(total: number): Uint8Array {
     const scratch = this.#scratch;
     return scratch !== undefined && total <= scratch.byteLength ? scratch : new Uint8Array(total);
@@ -128,6 +146,13 @@ export class FrameWriter {
     this.#queueName = queue;
     return this.#queueField;
   }
+}
+
+// Bytes of the base-128 varint of a non-negative safe integer.
+function varintLength(value: number): number {
+  let bytes = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) bytes++;
+  return bytes;
 }
 
 // Base-128 varint of a non-negative safe integer; division, not shifts, above 2^31.
