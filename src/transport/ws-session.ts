@@ -1,12 +1,12 @@
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { ok, type Result } from "../result/result.ts";
-import { Fifo } from "../queue/fifo.ts";
 import type { Lease } from "../queue/lease.ts";
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import { FRAME_HEADER_BYTES, FrameType } from "../protocol/frame-layout.ts";
 import { frameIdOf, isProblem, readFrameMessage } from "../protocol/frames.ts";
 import { errorFrame, goawayFrame, pongFrame } from "../protocol/frame-builders.ts";
 import { FrameWriter } from "../protocol/frame-writer.ts";
+import { PublishIntake } from "./publish-intake.ts";
 import { decodeNackPayload, type NackPayload } from "../protocol/messages.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
@@ -38,12 +38,6 @@ export interface WsSessionOptions {
   readonly coalesce?: (run: () => void) => void;
 }
 
-/** A PUBLISH held while the queue is full. */
-interface HeldPublish {
-  readonly id: number;
-  readonly payload: Uint8Array;
-}
-
 const FRESH_FRAMES = FrameWriter.fresh();
 let reusingFrames: FrameWriter | undefined;
 // One scratch for every session whose peer copies on send: JS runs one send at a time.
@@ -61,9 +55,8 @@ const DEFAULT_NACK: NackPayload = { code: "internal", message: "nacked by consum
  * route feeds it messages and tells it when the socket closed).
  *
  * Producers send PUBLISH (id = their correlation id) and get a RECEIPT with the same id as soon
- * as the message is in the queue. Publishes of one connection are enqueued in order; while the
- * queue is full (fullMode "wait") they wait in a backlog of at most `maxPublishBacklog` frames,
- * beyond which a PUBLISH is answered with ERROR `queue.full` instead of being buffered.
+ * as the message is in the queue (see `PublishIntake`: in order, a bounded backlog while the
+ * queue is full, GOAWAY once the server stops accepting).
  *
  * Consumers send CREDIT n: credits add up and each DELIVER (id = lease token, arg = attempt)
  * uses one, so a consumer holds at most the credit it granted, however slow it acks. A DELIVER
@@ -85,13 +78,11 @@ export class WsSession {
   readonly #queue: SafeTaskQueue<Uint8Array>;
   readonly #codec: FrameCodec;
   readonly #peer: FramePeer;
-  readonly #accepting: () => boolean;
-  readonly #maxBacklog: number;
   readonly #schedule: (run: () => void) => void;
   readonly #ledger: LeaseLedger<Uint8Array>;
   readonly #stop = new AbortController();
-  readonly #backlog = new Fifo<HeldPublish>();
   readonly #frames: FrameWriter;
+  readonly #intake: PublishIntake;
   #credit = 0;
   /** Set when the runtime dropped a DELIVER: no more deliveries until the consumer speaks again. */
   #stalled = false;
@@ -99,18 +90,23 @@ export class WsSession {
   #parked = false;
   /** The lease handed over, waiting for the scheduled delivery. */
   #leased: Lease<Uint8Array> | undefined;
-  #backlogRunning = false;
   #blobs: Promise<void> = Promise.resolve();
 
   constructor(options: WsSessionOptions) {
     this.#queue = options.queue;
     this.#codec = options.codec;
     this.#peer = options.peer;
-    this.#accepting = options.accepting;
-    this.#maxBacklog = options.maxPublishBacklog ?? 1024;
     this.#schedule = options.coalesce ?? queueMicrotask;
     this.#ledger = new LeaseLedger(options.queue);
     this.#frames = options.peer.copiesOnSend === true ? sharedReusingWriter() : FRESH_FRAMES;
+    this.#intake = new PublishIntake({
+      queue: options.queue,
+      peer: options.peer,
+      frames: this.#frames,
+      accepting: options.accepting,
+      maxBacklog: options.maxPublishBacklog ?? 1024,
+      signal: this.#stop.signal,
+    });
   }
 
   /** Unused credit (deliveries the consumer still accepts). */
@@ -172,7 +168,7 @@ export class WsSession {
     switch (header.type) {
       case FrameType.PUBLISH:
         // A copy: the payload outlives the message (it is queued).
-        return this.#publish(id, bytes.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength));
+        return this.#intake.publish(id, bytes.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength));
       case FrameType.PUBLISH_END:
       case FrameType.PONG:
         return;
@@ -188,44 +184,6 @@ export class WsSession {
         return this.#touch(id);
       default:
         return this.#error(sluiceError("frame.malformed", `frame type 0x${header.type.toString(16)} is not sent by clients`), id);
-    }
-  }
-
-  #publish(id: number, payload: Uint8Array): void {
-    if (!this.#accepting()) return void safeSend(this.#peer, goawayFrame(id));
-    if (this.#backlog.length > 0) {
-      if (this.#backlog.length >= this.#maxBacklog) {
-        return this.#error(sluiceError("queue.full", `queue '${this.#queue.name}' is full and ${this.#maxBacklog} publishes already wait`), id);
-      }
-      this.#backlog.push({ id, payload });
-      return;
-    }
-    const added = this.#queue.tryEnqueue(payload);
-    if (added.ok || added.error.code !== "queue.full" || this.#queue.options.fullMode === "reject") return this.#answer(id, added);
-    this.#backlog.push({ id, payload });
-    if (!this.#backlogRunning) void this.#drainBacklog();
-  }
-
-  // Waits for room for each held publish in order; a closing queue ends it (GOAWAY per frame).
-  async #drainBacklog(): Promise<void> {
-    this.#backlogRunning = true;
-    const signal = this.#stop.signal;
-    for (let frame = this.#backlog.peek(); frame !== undefined && !signal.aborted; frame = this.#backlog.peek()) {
-      const added = await this.#queue.enqueue(frame.payload, { signal });
-      if (signal.aborted) break;
-      this.#backlog.shift();
-      this.#answer(frame.id, added);
-    }
-    this.#backlogRunning = false;
-  }
-
-  #answer(id: number, added: Result<{ sequenceId: number; duplicate: boolean }>): void {
-    if (added.ok) {
-      safeSend(this.#peer, this.#frames.receipt(id, { sequenceId: added.value.sequenceId, queue: this.#queue.name, duplicate: added.value.duplicate }));
-    } else if (added.error.code === "queue.closed") {
-      safeSend(this.#peer, goawayFrame(id));
-    } else {
-      this.#error(added.error, id);
     }
   }
 
