@@ -55,6 +55,14 @@ function closeWs(ws: WebSocket): Promise<void> {
   });
 }
 
+// `count` PUBLISH frames, each stamped with its own index and send time (WebSocket send copies).
+function sendStamped(ws: WebSocket, rec: LoadRecorder, writer: PublishWriter, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const now = performance.now();
+    ws.send(writer.write(rec.nextIndex(now), now));
+  }
+}
+
 export class WsPublisher implements Publisher {
   readonly #ws: WebSocket;
   readonly #rec: LoadRecorder;
@@ -73,10 +81,7 @@ export class WsPublisher implements Publisher {
   }
 
   publish(count: number): void {
-    for (let i = 0; i < count; i++) {
-      const now = performance.now();
-      this.#ws.send(this.#writer.write(this.#rec.nextIndex(now), now));
-    }
+    sendStamped(this.#ws, this.#rec, this.#writer, count);
   }
 
   close(): Promise<void> {
@@ -141,10 +146,7 @@ export class EchoClient implements Publisher {
   }
 
   publish(count: number): void {
-    for (let i = 0; i < count; i++) {
-      const now = performance.now();
-      this.#ws.send(this.#writer.write(this.#rec.nextIndex(now), now));
-    }
+    sendStamped(this.#ws, this.#rec, this.#writer, count);
   }
 
   close(): Promise<void> {

@@ -117,10 +117,18 @@ export class SafeTaskQueue<T> {
   async enqueue(payload: T, options: { signal?: AbortSignal; key?: string } = {}): Promise<Result<{ sequenceId: number; duplicate: boolean }>> {
     for (;;) {
       const added = this.tryEnqueue(payload, options.key);
-      if (added.ok || added.error.code !== "queue.full" || this.options.fullMode === "reject") return added;
+      if (!this.waitsForRoom(added)) return added;
       const room = await this.#roomWaiters.wait(options.signal);
       if (!room.ok) return room;
     }
+  }
+
+  /**
+   * True when `added` (a `tryEnqueue` result) is the `queue.full` that `enqueue()` waits out —
+   * the queue's `fullMode` is "wait" — rather than an answer to pass on.
+   */
+  waitsForRoom(added: Result<unknown>): boolean {
+    return !added.ok && added.error.code === "queue.full" && this.options.fullMode !== "reject";
   }
 
   /**

@@ -3,8 +3,7 @@ import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import type { Result } from "../result/result.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
 import { type Frame, frameIdOf, FrameStreamDecoder } from "../protocol/frames.ts";
-import { errorFrame, goawayFrame, publishEndFrame } from "../protocol/frame-builders.ts";
-import { FrameWriter } from "../protocol/frame-writer.ts";
+import { errorFrame, goawayFrame, publishEndFrame, receiptFrame } from "../protocol/frame-builders.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
 
 /**
@@ -54,8 +53,6 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
   const onOuterAbort = () => stop.abort(sluiceError("canceled", "request aborted"));
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   let finished = false;
-  // Fresh buffers: the response stream keeps each chunk it is given.
-  const receipts = FrameWriter.fresh();
   // After a cancel the controller is closed; anything still produced has nowhere to go.
   const emit = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
     if (!finished) controller.enqueue(bytes);
@@ -88,7 +85,7 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
       return false;
     }
     const tried = queue.tryEnqueue(frame.payload);
-    if (!tried.ok && tried.error.code === "queue.full" && queue.options.fullMode !== "reject") {
+    if (queue.waitsForRoom(tried)) {
       return queue.enqueue(frame.payload, { signal: stop.signal }).then((added) => answer(frame, added, controller));
     }
     return answer(frame, tried, controller);
@@ -96,7 +93,7 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
 
   const answer = (frame: Frame, added: Result<{ sequenceId: number; duplicate: boolean }>, controller: ReadableStreamDefaultController<Uint8Array>): boolean => {
     if (added.ok) {
-      emit(controller, receipts.receipt(frame.id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
+      emit(controller, receiptFrame(frame.id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
       return true;
     }
     if (added.error.code === "queue.closed" || added.error.code === "canceled") {

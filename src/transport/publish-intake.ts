@@ -66,7 +66,7 @@ export class PublishIntake {
       return;
     }
     const added = queue.tryEnqueue(payload);
-    if (added.ok || added.error.code !== "queue.full" || queue.options.fullMode === "reject") return this.#answer(id, added);
+    if (!queue.waitsForRoom(added)) return this.#answer(id, added);
     this.#backlog.push({ id, payload });
     if (!this.#backlogRunning) void this.#drainBacklog();
   }

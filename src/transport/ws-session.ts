@@ -253,22 +253,29 @@ export class WsSession {
   }
 
   #ack(token: number): void {
-    const lease = this.#ledger.get(token);
-    if (lease === undefined) return this.#error(inactive(token), token);
-    const acked = this.#queue.ack(lease);
-    this.#ledger.settle(token);
-    if (!acked.ok) this.#error(acked.error, token);
+    const lease = this.#held(token);
+    if (lease !== undefined) this.#ended(token, this.#queue.ack(lease));
   }
 
   #nack(token: number, payload: Uint8Array): void {
     const reason = payload.byteLength === 0 ? ok(DEFAULT_NACK) : decodeNackPayload(payload);
     if (!reason.ok) return this.#error(reason.error, token);
     const { code, message, requeue } = reason.value;
+    const lease = this.#held(token);
+    if (lease !== undefined) this.#ended(token, this.#queue.fail(lease, sluiceError(code, message), { requeue }));
+  }
+
+  // The lease this connection holds under `token`; undefined after answering lease.inactive.
+  #held(token: number): Lease<Uint8Array> | undefined {
     const lease = this.#ledger.get(token);
-    if (lease === undefined) return this.#error(inactive(token), token);
-    const failed = this.#queue.fail(lease, sluiceError(code, message), { requeue });
+    if (lease === undefined) this.#error(inactive(token), token);
+    return lease;
+  }
+
+  // The consumer ended the lease (ack / nack): drop it from the ledger, report a refusal.
+  #ended(token: number, result: Result<void>): void {
     this.#ledger.settle(token);
-    if (!failed.ok) this.#error(failed.error, token);
+    if (!result.ok) this.#error(result.error, token);
   }
 
   #touch(token: number): void {

@@ -116,8 +116,8 @@ class WasmFrameCodec implements FrameCodec {
   decodeFirst(bytes: Uint8Array): FirstFrame {
     this.reserve(bytes.byteLength);
     this.arena.set(bytes);
+    // codecReserve placed the result arrays: decoding never grows memory, the views stay valid.
     this.ex.codecDecode(bytes.byteLength, this.maxPayloadBytes);
-    if (this.buffer !== this.ex.memory.buffer) this.refresh();
     const w = this.words;
     const f = this.first;
     const n = w[10]!;
