@@ -126,6 +126,87 @@ function renderBridge(suite) {
   return md;
 }
 
+// Per-run values of one numeric path (e.g. ["ratios", "x"]), finite only, for a "runs: a–b" range.
+function runRange(suite, path, format) {
+  const xs = suite.runs.map((r) => path.reduce((o, k) => o?.[k], r)).filter((v) => typeof v === "number" && Number.isFinite(v));
+  if (xs.length < 2) return "";
+  return ` (runs ${format(Math.min(...xs))}–${format(Math.max(...xs))})`;
+}
+
+function renderDurable(suite) {
+  let md = `## Durable storage: SQLite vs in-memory Sluice, and NATS JetStream (issue 11)\n\n\`${suite.command}\` — ${runsNote(suite)}.\n`;
+  md += failureNote(suite);
+  const m = medianOf(suite.runs);
+  if (!m) return md;
+  const c = m.config;
+  const v = m.versions ?? {};
+  const r = m.results ?? {};
+  const mem = r.memory ?? {};
+  const sql = r.sqlite ?? {};
+  const js = r.jetstream ?? {};
+  md += `bun ${v.bun} (its bundled SQLite ${v.sqlite}), nats-server ${v.natsServer}, @nats-io/jetstream ${v.natsJetstream} + @nats-io/transport-node ${v.natsTransportNode} (run under bun).\n`;
+  md += `Three servers as child processes on loopback, one load-generator process (one clock), the load bench's clients and loops (\`bench/load/\`): `;
+  md += `Sluice with \`SLUICE_STORAGE=memory\`; Sluice with \`SLUICE_STORAGE=sqlite\` (fresh \`SLUICE_DATA_DIR\` per run, \`SLUICE_DURABILITY\`: ${c.durability}; a RECEIPT only after the commit); `;
+  md += `\`nats-server -js\` with file storage in a fresh temp dir (defaults: a PubAck once written to the file, fsync in the background), one work-queue stream, one durable pull consumer with explicit acks. `;
+  md += `${c.producers} producers, ${c.consumers} consumers acking every message (credit / pull batch ${c.credit}), ${c.payloadBytes}-byte payloads; closed loop = ${c.window} in flight end to end, ${c.measureMs / 1000} s measured after ${c.warmupMs / 1000} s warm-up; open loop = ${fmt(c.rate)} msg/s for ${c.openMs / 1000} s. `;
+  md += `Scenarios interleaved (memory, SQLite, JetStream for each loop). JetStream producers two ways: \`js.publish\` per message (the client's API: a promise, a timer and a JSON parse each), and lean (the same publish on the wire, a core PUB with a reply subject, PubAcks on one wildcard subscription — as lean as the Sluice load clients' raw frames); the consumer is \`consume()\` in callback mode in both.\n`;
+  if (m.storage?.sqliteWritten === false) {
+    md += `\n> **The SQLite server wrote no data file**: this build ignores \`SLUICE_STORAGE\`, so both Sluice rows ran in memory.\n`;
+  } else if (m.storage?.sqliteDataBytes !== undefined) {
+    md += `SQLite data dir at the end of a run: ${fmt(m.storage.sqliteDataBytes / 2 ** 20, 1)} MiB (median).\n`;
+  }
+  const cpu = (key) => {
+    const s = m.cpuShare?.[key];
+    return s ? `${fmt(s.server)} / ${fmt(s.client)} / ${fmt(s.other)}` : "–";
+  };
+  const rows = (loop) => [
+    ["Sluice memory, WS producers", mem[`ws${loop}`], `memory.ws${loop}`],
+    ["Sluice SQLite, WS producers", sql[`ws${loop}`], `sqlite.ws${loop}`],
+    ["Sluice memory, HTTP duplex producers", mem[`duplex${loop}`], `memory.duplex${loop}`],
+    ["Sluice SQLite, HTTP duplex producers", sql[`duplex${loop}`], `sqlite.duplex${loop}`],
+    ["NATS JetStream, js.publish", js[loop === "Closed" ? "closed" : "open"], `jetstream.${loop === "Closed" ? "closed" : "open"}`],
+    ["NATS JetStream, lean publish", js[`lean${loop}`], `jetstream.lean${loop}`],
+  ];
+  for (const [loop, title] of [["Closed", `Closed loop (${c.window} in flight)`], ["Open", `Open loop, ${fmt(c.rate)} msg/s`]]) {
+    md += `\n${title}:\n\n| server, producers | settled msg/s | publish→receipt p50 / p99 (ms) | publish→deliver p50 / p99 (ms) | publish→ack p99 (ms) | CPU % of one core: server / load gen / rest of box |\n|---|---|---|---|---|---|\n`;
+    for (const [name, s, key] of rows(loop)) {
+      if (!s) continue;
+      md += `| ${name} | ${fmt(s.msgsPerSec)} | ${ms(s.receipt.p50Ms)} / ${ms(s.receipt.p99Ms)} | ${ms(s.deliver.p50Ms)} / ${ms(s.deliver.p99Ms)} | ${ms(s.ack.p99Ms)} | ${cpu(key)} |\n`;
+    }
+  }
+  // Ratios of the medians in the tables; the per-run ratios' range says how steady they were.
+  const best = Math.max(js.closed?.msgsPerSec ?? 0, js.leanClosed?.msgsPerSec ?? 0) || undefined;
+  const bestName = best === undefined ? "" : best === js.leanClosed?.msgsPerSec ? "lean publish" : "js.publish";
+  md += `\nTargets (ratios of the medians above; "runs" = the range of the same ratio within each run):\n`;
+  if (best !== undefined) {
+    const vs = (s, ratioKey) => {
+      if (!s) return "–";
+      const k = s.msgsPerSec / best;
+      return `${fmt(s.msgsPerSec)} ÷ ${fmt(best)} = ${x(k)}${runRange(suite, ["ratios", `sqlite${ratioKey}ClosedVsJetStream`], x)} — ${mark(k >= 2)}`;
+    };
+    md += `- durable Sluice settled msg/s ≥ 2× JetStream's (closed loop, against the faster JetStream producer, ${bestName}): WS producers ${vs(sql.wsClosed, "Ws")}; HTTP duplex producers ${vs(sql.duplexClosed, "Duplex")}.`;
+    if (js.closed) md += ` Against \`js.publish\` (${fmt(js.closed.msgsPerSec)}): WS ${x(sql.wsClosed?.msgsPerSec / js.closed.msgsPerSec)}, duplex ${x(sql.duplexClosed?.msgsPerSec / js.closed.msgsPerSec)}.`;
+    md += `\n`;
+  }
+  const p99 = (kind) => {
+    const d = sql[`${kind}Open`];
+    const mm = mem[`${kind}Open`];
+    if (!d || !mm) return "–";
+    const k = d.receipt.p99Ms / mm.receipt.p99Ms;
+    return `${ms(d.receipt.p99Ms)} ÷ ${ms(mm.receipt.p99Ms)} ms = ${x(k)}${runRange(suite, ["ratios", `receiptP99SqliteVsMemory${kind === "ws" ? "Ws" : "Duplex"}Open`], x)} — ${mark(k <= 2)}`;
+  };
+  md += `- p99 publish→receipt at ${fmt(c.rate)} msg/s, durable ÷ memory ≤ 2×: WS producers ${p99("ws")}; HTTP duplex producers ${p99("duplex")}.\n`;
+  if (mem.wsClosed && sql.wsClosed) md += `- what durability costs in closed-loop throughput (SQLite ÷ memory): WS ${x(sql.wsClosed.msgsPerSec / mem.wsClosed.msgsPerSec)}, HTTP duplex ${x(sql.duplexClosed?.msgsPerSec / mem.duplexClosed?.msgsPerSec)}.\n`;
+  const b = m.box;
+  if (b) {
+    const maxes = suite.runs.map((run) => run.box?.otherCpuMaxPct).filter((n) => typeof n === "number");
+    const loaded = b.otherCpuMeanPct > 25 || Math.max(...maxes, 0) > 60;
+    md += `\nBox: the rest of the box (other processes) used a median ${fmt(b.otherCpuMeanPct)} % of one core per scenario (the busiest scenario of a run: median ${fmt(b.otherCpuMaxPct)} %, worst ${fmt(Math.max(...maxes, 0))} %); 1-min load average ${fmt(b.loadavg1Start, 2)} at the start of a run. `;
+    md += loaded ? `**The box was loaded by other work during these runs: read the numbers as lower bounds.**\n` : `Quiet enough that the numbers are the servers', not the neighbours'.\n`;
+  }
+  return md;
+}
+
 /** The whole bench/RESULTS.md. */
 export function renderResults(env, suites) {
   const by = (prefix) => suites.filter((s) => s.id.startsWith(prefix));
@@ -140,7 +221,30 @@ export function renderResults(env, suites) {
   if (by("wasm").length) md += renderWasm(by("wasm")) + "\n";
   const bridge = suites.find((s) => s.id.startsWith("bridge"));
   if (bridge) md += renderBridge(bridge) + "\n";
+  const durable = suites.find((s) => s.id === "durable");
+  if (durable) md += renderDurable(durable) + "\n";
   return md;
+}
+
+/**
+ * `existing` (a RESULTS.md) with the sections of `suites` replaced by fresh ones (appended when
+ * absent), each marked with when and how it was regenerated; every other section stays as it was.
+ * For SLUICE_BENCH_ONLY=… SLUICE_BENCH_SPLICE=1 npm run bench.
+ */
+export function spliceResults(existing, env, suites) {
+  const sections = (md) => md.split(/^(?=## )/m);
+  const title = (section) => section.split("\n")[0];
+  const fresh = sections(renderResults(env, suites)).slice(1); // [0] is the file header
+  const note = `_Section regenerated alone on ${env.date} in ${env.elapsedS} s (\`SLUICE_BENCH_ONLY=${suites.map((s) => s.id).join(",")} SLUICE_BENCH_SPLICE=1 npm run bench\`; bun ${env.bun}, node ${env.node}); the other sections are from the run named at the top._\n\n`;
+  const out = sections(existing);
+  for (const section of fresh) {
+    const lines = section.split("\n");
+    const marked = `${lines[0]}\n\n${note}${lines.slice(2).join("\n")}`;
+    const at = out.findIndex((s) => title(s) === title(section));
+    if (at >= 0) out[at] = marked;
+    else out.push((out.at(-1)?.endsWith("\n\n") ? "" : "\n") + marked);
+  }
+  return out.join("");
 }
 
 /** bench/SOAK.md from the soak run. */

@@ -2,18 +2,20 @@
 // `npm run bench`: every benchmark, each run as its own process, within a time budget, then
 // bench/RESULTS.md is rewritten from the runs' `BENCH_JSON {...}` lines (medians per metric).
 //   - load (bench/load/load.bench.ts, server + echo on Bun), queue and wasm (Bun and Deno),
-//     bridge (bench/bridge.bench.ts, Bun) when present;
+//     bridge (bench/bridge.bench.ts, Bun) when present; durable (bench/durable/durable.bench.ts,
+//     Bun: SQLite vs in-memory Sluice and NATS JetStream, which needs `nats-server`) when present;
 //   - up to 5 runs each, interleaved round by round (so box noise spreads over all of them); a
 //     round skips a bench whose slowest run so far no longer fits the budget (default 9.5 min),
 //     and RESULTS.md says how many runs each median is of;
 //   - a run that fails or passes its timeout is reported and that bench is not run again.
 // `npm run bench:soak` (`--soak`): the 60 s RSS soak only (bench/load/soak.ts), written to
 // bench/SOAK.md. Hand-written notes live in bench/HISTORY.md, which this never touches.
-// Env: SLUICE_BENCH_RUNS (5), SLUICE_BENCH_BUDGET_S (570), SLUICE_BENCH_ONLY (comma-separated ids).
+// Env: SLUICE_BENCH_RUNS (5), SLUICE_BENCH_BUDGET_S (570), SLUICE_BENCH_ONLY (comma-separated ids),
+// SLUICE_BENCH_SPLICE=1 (replace only the sections of the benches run in the existing RESULTS.md).
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { renderResults, renderSoak } from "./bench-report.mjs";
+import { renderResults, renderSoak, spliceResults } from "./bench-report.mjs";
 
 const soak = process.argv.includes("--soak");
 const RUNS = Number(process.env.SLUICE_BENCH_RUNS ?? 5);
@@ -33,6 +35,7 @@ const all = soak
       { id: "wasm-bun", bin: "bun", args: ["bench/wasm.bench.ts"], timeoutMs: 90_000 },
       { id: "wasm-deno", bin: "deno", args: ["run", "-A", "bench/wasm.bench.ts"], timeoutMs: 90_000 },
       ...(existsSync("bench/bridge.bench.ts") ? [{ id: "bridge-bun", bin: "bun", args: ["bench/bridge.bench.ts"], timeoutMs: 90_000 }] : []),
+      ...(existsSync("bench/durable/durable.bench.ts") ? [{ id: "durable", bin: "bun", args: ["bench/durable/durable.bench.ts"], timeoutMs: 180_000 }] : []),
     ];
 const benches = all.filter((b) => only === undefined || only.includes(b.id));
 
@@ -132,6 +135,10 @@ const suites = [...state.values()].map((s) => ({ id: s.bench.id, command: `${s.b
 if (soak) {
   writeFileSync("bench/SOAK.md", renderSoak(env, suites[0]));
   process.stderr.write(`[bench] wrote bench/SOAK.md in ${elapsedS} s\n`);
+} else if (process.env.SLUICE_BENCH_SPLICE === "1" && existsSync("bench/RESULTS.md")) {
+  // Only the sections of the benches run here are replaced; the rest of RESULTS.md stays.
+  writeFileSync("bench/RESULTS.md", spliceResults(readFileSync("bench/RESULTS.md", "utf8"), env, suites));
+  process.stderr.write(`[bench] spliced ${suites.map((s) => s.id).join(", ")} into bench/RESULTS.md in ${elapsedS} s\n`);
 } else {
   writeFileSync("bench/RESULTS.md", renderResults(env, suites));
   process.stderr.write(`[bench] wrote bench/RESULTS.md in ${elapsedS} s\n`);
