@@ -14,7 +14,8 @@
 // rest of the box used meanwhile (to tell when the box was loaded). Ends with `BENCH_JSON {...}`.
 // Options (flags): --producers 2 --consumers 2 --window 512 --credit 512 --rate 6000 --payload 64
 // --warmup-ms 1000 --measure-ms 3000 --open-ms 5000 --quick (short phases) --durability process|power
-// (SLUICE_DURABILITY for the durable server; default: the server's own) --only memory,sqlite,jetstream
+// (SLUICE_DURABILITY for the durable server; default process, which like JetStream's defaults
+// survives a crash of the server process, not a power cut; "" = the server's default) --only memory,sqlite,jetstream
 // Env: LOAD_SERVER_ENV="K=V,K=V" is passed on to both Sluice servers (see bench/load/child.ts);
 // NATS_SERVER_BIN=<path> picks the nats-server binary (default: from PATH).
 import { Database } from "bun:sqlite";
@@ -39,7 +40,7 @@ const { values } = parseArgs({
     "measure-ms": { type: "string" },
     "open-ms": { type: "string" },
     quick: { type: "boolean", default: false },
-    durability: { type: "string" },
+    durability: { type: "string", default: "process" },
     only: { type: "string" },
   },
 });
@@ -73,6 +74,41 @@ function boxBusyMs(): number {
   } catch {
     return NaN;
   }
+}
+
+/** CPU ms and command line of every process (from /proc), to name what else loads the box. */
+function processCpu(): Map<number, { cpuMs: number; name: string }> {
+  const out = new Map<number, { cpuMs: number; name: string }>();
+  try {
+    for (const entry of readdirSync("/proc")) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      const cpuMs = readCpuMs(pid);
+      if (!Number.isFinite(cpuMs)) continue;
+      let name = "";
+      try {
+        name = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ").slice(0, 80);
+      } catch {
+        // gone
+      }
+      out.set(pid, { cpuMs, name });
+    }
+  } catch {
+    // no /proc
+  }
+  return out;
+}
+
+/** The processes (other than `exclude`) that used the most CPU between two `processCpu()` snapshots. */
+function busiestOthers(before: Map<number, { cpuMs: number; name: string }>, exclude: readonly number[], wallMs: number): string {
+  const after = processCpu();
+  const rows: { pid: number; pct: number; name: string }[] = [];
+  for (const [pid, a] of after) {
+    if (exclude.includes(pid)) continue;
+    const pct = Math.round(((a.cpuMs - (before.get(pid)?.cpuMs ?? 0)) / wallMs) * 100);
+    if (pct >= 5) rows.push({ pid, pct, name: a.name || "?" });
+  }
+  return rows.sort((x, y) => y.pct - x.pct).slice(0, 4).map((r) => `${r.pct}% ${r.pid} ${r.name}`).join("; ");
 }
 
 function packageVersion(name: string): string {
@@ -155,6 +191,7 @@ const rss: Record<string, number> = {};
 async function measure(key: string, serverPid: number, connecting: Promise<Connected>, run: (c: Connected) => Promise<ScenarioResult>): Promise<ScenarioResult> {
   const clients = await connecting;
   try {
+    const procs0 = processCpu();
     const server0 = readCpuMs(serverPid);
     const box0 = boxBusyMs();
     const client0 = process.cpuUsage();
@@ -168,7 +205,9 @@ async function measure(key: string, serverPid: number, connecting: Promise<Conne
     const c = process.cpuUsage(client0);
     const client = (c.user + c.system) / 1000;
     const pct = (ms: number) => Math.round((ms / wallMs) * 100);
-    cpuShare[key] = { server: pct(server), client: pct(client), other: Math.max(0, pct(boxBusyMs() - box0 - server - client)) };
+    const other = Math.max(0, pct(boxBusyMs() - box0 - server - client));
+    cpuShare[key] = { server: pct(server), client: pct(client), other };
+    if (other >= 25) log(`${key}: the rest of the box used ${other} % of one core: ${busiestOthers(procs0, [serverPid, process.pid], wallMs) || "no single process (kernel, short-lived processes)"}`);
     return { ...r, receipt: clients.rec.summary("receipt") };
   } finally {
     await clients.close();
@@ -289,7 +328,7 @@ console.log(
       version: process.versions.bun,
       cpus: cpus().length,
       versions,
-      config: { producers, consumers, window, credit, rate, payloadBytes, warmupMs, measureMs, openMs, durability: durability ?? "server default" },
+      config: { producers, consumers, window, credit, rate, payloadBytes, warmupMs, measureMs, openMs, durability: durability || "server default" },
       results,
       ratios,
       storage,
