@@ -202,7 +202,8 @@ function renderDurable(suite) {
     const maxes = suite.runs.map((run) => run.box?.otherCpuMaxPct).filter((n) => typeof n === "number");
     const loaded = b.otherCpuMeanPct > 25 || Math.max(...maxes, 0) > 60;
     md += `\nBox: the rest of the box (other processes) used a median ${fmt(b.otherCpuMeanPct)} % of one core per scenario (the busiest scenario of a run: median ${fmt(b.otherCpuMaxPct)} %, worst ${fmt(Math.max(...maxes, 0))} %); 1-min load average ${fmt(b.loadavg1Start, 2)} at the start of a run. `;
-    md += loaded ? `**The box was loaded by other work during these runs: read the numbers as lower bounds.**\n` : `Quiet enough that the numbers are the servers', not the neighbours'.\n`;
+    const by = [...new Set(suite.runs.flatMap((run) => run.box?.loadedBy ?? []))];
+    md += loaded ? `**The box was loaded by other work during these runs${by.length ? ` (${by.map((n) => `\`${n}\``).join(", ")})` : ""}: read the numbers as lower bounds.**\n` : `Quiet enough that the numbers are the servers', not the neighbours'.\n`;
   }
   return md;
 }

@@ -108,8 +108,13 @@ function busiestOthers(before: Map<number, { cpuMs: number; name: string }>, exc
     const pct = Math.round(((a.cpuMs - (before.get(pid)?.cpuMs ?? 0)) / wallMs) * 100);
     if (pct >= 5) rows.push({ pid, pct, name: a.name || "?" });
   }
-  return rows.sort((x, y) => y.pct - x.pct).slice(0, 4).map((r) => `${r.pct}% ${r.pid} ${r.name}`).join("; ");
+  const top = rows.sort((x, y) => y.pct - x.pct).slice(0, 4);
+  for (const r of top) if (r.pct >= 20) loadedBy.add(r.name.split(" ").slice(0, 3).map((w) => w.split("/").at(-1)).join(" "));
+  return top.map((r) => `${r.pct}% ${r.pid} ${r.name}`).join("; ");
 }
+
+/** Short names of the other processes that used ≥ 20 % of a core during some scenario. */
+const loadedBy = new Set<string>();
 
 function packageVersion(name: string): string {
   try {
@@ -303,6 +308,7 @@ const box = {
   loadavg1End: Math.round(loadavg()[0]! * 100) / 100,
   otherCpuMaxPct: otherCpu.length ? Math.max(...otherCpu) : undefined,
   otherCpuMeanPct: otherCpu.length ? Math.round(otherCpu.reduce((a, b) => a + b, 0) / otherCpu.length) : undefined,
+  loadedBy: [...loadedBy],
 };
 const versions = {
   bun: process.versions.bun,

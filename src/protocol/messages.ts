@@ -39,7 +39,7 @@ export interface NackPayload {
 }
 
 /** The counters of `SafeTaskQueue.stats()`, all non-negative safe integers. */
-export type QueueCounters = Omit<QueueStats, "backpressure" | "capacity">;
+export type QueueCounters = Omit<QueueStats, "backpressure" | "capacity" | "held" | "stored">;
 
 /** A stats message: the queue's counters plus backpressure state and (optionally) its name. */
 export interface QueueStatsPayload extends QueueCounters {

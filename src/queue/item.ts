@@ -35,9 +35,15 @@ export interface AttemptRecord {
 export interface QueueItem<T> {
   payload: T;
   sequenceId: number;
-  /** Deliveries started since enqueue or the last replay. */
+  /** Deliveries started since enqueue or the last replay (the last lease's `attempt`). */
   attempts: number;
+  /** Explicit failures (`fail`, NACK) in this round: poison at `maxRetries`. */
+  failures: number;
+  /** Stalls (lease expiry, consumer disconnect, process crash) in this round: poison at `maxStalls`. */
+  stalls: number;
   enqueuedAt: number;
+  /** Payload bytes counted against a journaled queue's memory window (0 when not journaled). */
+  bytes: number;
   lastError: SluiceError | undefined;
   /** Idempotency key, while the item is alive. */
   key: string | undefined;
@@ -54,7 +60,7 @@ export interface QueueItem<T> {
  * ```
  */
 export function newItem<T>(payload: T, sequenceId: number, now: number, key: string | undefined): QueueItem<T> {
-  return { payload, sequenceId, attempts: 0, enqueuedAt: now, lastError: undefined, key, history: undefined };
+  return { payload, sequenceId, attempts: 0, failures: 0, stalls: 0, enqueuedAt: now, bytes: 0, lastError: undefined, key, history: undefined };
 }
 
 /**

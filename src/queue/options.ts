@@ -41,8 +41,12 @@ export interface SafeTaskQueueOptions {
   heartbeatMs?: number;
   /** How often expired leases are swept back into the queue. Default 1000. */
   sweepMs?: number;
-  /** Delivery attempts before an item goes to the poison queue. Default 5. */
+  /** Explicit failures (`fail`, NACK) before an item goes to the poison queue. Default 5. */
   maxRetries?: number;
+  /** Stalls (lease expiry, consumer disconnect, process crash) before an item goes to the poison queue. Default 3. */
+  maxStalls?: number;
+  /** Payload bytes a journaled queue keeps in memory; the rest waits in its store. Default 64 MiB. */
+  maxBytes?: number;
   /** Wait before a failed item is delivered again: fixed ms, or a per-attempt policy. Default 0. */
   requeueDelayMs?: number | RetryPolicy;
   /** Name of the dead-letter queue. Default "<name>.poison". */
@@ -78,6 +82,8 @@ export interface ResolvedQueueOptions {
   readonly heartbeatMs: number;
   readonly sweepMs: number;
   readonly maxRetries: number;
+  readonly maxStalls: number;
+  readonly maxBytes: number;
   readonly requeueDelayMs: number | RetryPolicy;
   readonly poisonQueueName: string;
   readonly highWatermark: number;
@@ -116,6 +122,8 @@ export function resolveQueueOptions(options: SafeTaskQueueOptions = {}): Resolve
   }
   const sweepMs = requireNumber(OWNER, "sweepMs", options.sweepMs ?? 1000, 1);
   const maxRetries = requireInteger(OWNER, "maxRetries", options.maxRetries ?? 5, 1);
+  const maxStalls = requireInteger(OWNER, "maxStalls", options.maxStalls ?? 3, 1);
+  const maxBytes = requireInteger(OWNER, "maxBytes", options.maxBytes ?? 64 * 1024 * 1024, 1);
   const requeueDelayMs = options.requeueDelayMs ?? 0;
   if (!(requeueDelayMs instanceof RetryPolicy)) requireNumber(OWNER, "requeueDelayMs", requeueDelayMs, 0);
   const poisonQueueName = options.poisonQueueName ?? `${name}.poison`;
@@ -140,6 +148,8 @@ export function resolveQueueOptions(options: SafeTaskQueueOptions = {}): Resolve
     heartbeatMs,
     sweepMs,
     maxRetries,
+    maxStalls,
+    maxBytes,
     requeueDelayMs,
     poisonQueueName,
     highWatermark,

@@ -1,5 +1,6 @@
 import type { SluiceError } from "../result/errors.ts";
 import type { AttemptRecord, QueueItem } from "./item.ts";
+import type { PoisonExhausted, StoredPoison } from "./journal.ts";
 
 /**
  * What the poison queue keeps of an item.
@@ -19,12 +20,15 @@ export interface PoisonEntry<T> {
   readonly history: readonly AttemptRecord[];
   readonly enqueuedAt: number;
   readonly poisonedAt: number;
+  /** Which budget ran out: "failures" (`maxRetries`), "stalls" (`maxStalls`) or "rejected" (`requeue: false`). */
+  readonly exhausted: PoisonExhausted;
 }
 
 /**
  * The dead-letter queue of a `SafeTaskQueue`. Items land here after their last
  * allowed attempt, on `fail(…, { requeue: false })` or `moveToPoison`, with their last error and
- * the history of their failed deliveries. `replay` puts them back (attempt 1 again, history kept).
+ * the history of their failed deliveries and which budget ran out. `replay` puts them back
+ * (attempt 1 again, both budgets reset, history kept). With a journal, every change is stored.
  *
  * @example
  * ```ts
@@ -34,27 +38,28 @@ export interface PoisonEntry<T> {
  * ```
  */
 export class PoisonQueue<T> {
-  readonly #entries = new Map<number, { item: QueueItem<T>; poisonedAt: number; error: SluiceError; attempts: number }>();
+  readonly #entries = new Map<number, StoredPoison<T>>();
 
   constructor(
     readonly name: string,
     private readonly putBack: (item: QueueItem<T>) => void,
-    private readonly onChange: () => void = () => {},
+    private readonly onPurge: (item: QueueItem<T>) => void = () => {},
   ) {}
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** Adds an item (called by the queue). */
-  add(item: QueueItem<T>, error: SluiceError, now: number): void {
-    this.#entries.set(item.sequenceId, { item, poisonedAt: now, error, attempts: item.attempts });
-    this.onChange();
+  /** Adds an item (called by the queue, also when it reloads its store); returns the entry. */
+  add(item: QueueItem<T>, error: SluiceError, now: number, exhausted: PoisonExhausted, attempts = item.attempts): StoredPoison<T> {
+    const entry: StoredPoison<T> = { item, poisonedAt: now, error, attempts, exhausted };
+    this.#entries.set(item.sequenceId, entry);
+    return entry;
   }
 
   /** Every entry, oldest poisoned first. */
   list(): PoisonEntry<T>[] {
-    return [...this.#entries.values()].map(({ item, poisonedAt, error, attempts }) => ({
+    return [...this.#entries.values()].map(({ item, poisonedAt, error, attempts, exhausted }) => ({
       sequenceId: item.sequenceId,
       payload: item.payload,
       lastError: error,
@@ -62,6 +67,7 @@ export class PoisonQueue<T> {
       history: item.history ?? [],
       enqueuedAt: item.enqueuedAt,
       poisonedAt,
+      exhausted,
     }));
   }
 
@@ -70,16 +76,17 @@ export class PoisonQueue<T> {
     const taken = this.#take(ids);
     for (const item of taken) {
       item.attempts = 0;
+      item.failures = 0;
+      item.stalls = 0;
       this.putBack(item);
     }
-    if (taken.length > 0) this.onChange();
     return taken.length;
   }
 
   /** Drops entries (all, or those with the given sequence ids) for good. Returns how many. */
   purge(ids?: readonly number[]): number {
     const taken = this.#take(ids);
-    if (taken.length > 0) this.onChange();
+    for (const item of taken) this.onPurge(item);
     return taken.length;
   }
 

@@ -15,6 +15,8 @@ import { PoisonQueue } from "./poison-queue.ts";
 import type { QueueStats } from "./stats.ts";
 import { createLeaseTable } from "../wasm/mod.ts";
 import { InFlight } from "./in-flight.ts";
+import type { PoisonExhausted, QueueJournal } from "./journal.ts";
+import { StoredWindow } from "./stored-window.ts";
 
 /**
  * Options of `fail`.
@@ -27,8 +29,10 @@ import { InFlight } from "./in-flight.ts";
 export interface FailOptions {
   /** Put the item back (default) or poison it at once. */
   requeue?: boolean;
-  /** False when the delivery ended through no fault of the item (cancel, shutdown): it does not use up an attempt. */
+  /** False when the delivery ended through no fault of the item (cancel, shutdown): it uses up neither budget. */
   countAttempt?: boolean;
+  /** True when the delivery stalled (its consumer vanished) rather than failed: it counts toward `maxStalls`, not `maxRetries`. */
+  stall?: boolean;
   /** Overrides the queue's requeue delay for this redelivery. */
   delayMs?: number;
 }
@@ -82,17 +86,18 @@ export class SafeTaskQueue<T> {
   readonly #roomWaiters = new Waiters<void>();
   readonly #idleWaiters = new Waiters<void>();
   readonly #backpressure: Backpressure;
+  readonly #window: StoredWindow<T> | undefined;
   #held = 0;
   #sequence = 0;
   #stamp: number | undefined;
   #state: State = "open";
 
   /** Creates a queue; throws `RangeError`/`TypeError` naming a bad option. */
-  static create<T>(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry } = {}): SafeTaskQueue<T> {
+  static create<T>(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry; journal?: QueueJournal<T> } = {}): SafeTaskQueue<T> {
     return new SafeTaskQueue<T>(options);
   }
 
-  private constructor(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry }) {
+  private constructor(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry; journal?: QueueJournal<T> }) {
     this.options = resolveQueueOptions(options);
     this.name = this.options.name;
     this.#inFlight = new InFlight<T>(
@@ -104,13 +109,32 @@ export class SafeTaskQueue<T> {
     );
     this.metrics = new QueueMetrics(options.metrics ?? new MetricsRegistry(), { queue: this.name, role: this.options.role });
     this.metrics.registry.addCollector(() => {
-      this.metrics.pending.set(this.#ready.length + this.#delayed.size);
+      this.metrics.pending.set(this.#ready.length + this.#delayed.size + (this.#window?.backlog ?? 0));
       this.metrics.activeLeases.set(this.#inFlight.size);
       this.metrics.poisonDepth.set(this.poison.size);
     });
     this.#delayed = new DelayLine<QueueItem<T>>(this.options.clock, (item) => this.#deliver(item));
     this.#backpressure = new Backpressure(this.options.highWatermark, this.options.lowWatermark, this.options.onBackpressure);
-    this.poison = new PoisonQueue<T>(this.options.poisonQueueName, (item) => this.#putBack(item));
+    this.poison = new PoisonQueue<T>(this.options.poisonQueueName, (item) => this.#putBack(item), (item) => options.journal?.purged(item));
+    if (options.journal !== undefined) {
+      this.#window = new StoredWindow(options.journal, this.options.maxBytes, () => this.#ready.length + this.#delayed.size, (item, notBefore) => this.#arrive(item, notBefore));
+      this.#open(options.journal);
+    }
+  }
+
+  /** The journal this queue writes through (undefined: memory only). */
+  get journal(): QueueJournal<T> | undefined {
+    return this.#window?.journal;
+  }
+
+  /**
+   * Runs `done` once everything this queue recorded so far is durable — at once for a memory
+   * queue or when nothing is pending. Receipts go out from here: a receipt is a promise.
+   */
+  afterCommit(done: (committed: Result<void>) => void): void {
+    const journal = this.#window?.journal;
+    if (journal === undefined || !journal.dirty) done(ok());
+    else journal.afterCommit(done);
   }
 
   /** Adds a message. Waits for room when full (or fails `queue.full` with `fullMode: "reject"`). */
@@ -138,6 +162,8 @@ export class SafeTaskQueue<T> {
    */
   tryEnqueue(payload: T, key?: string): Result<{ sequenceId: number; duplicate: boolean }> {
     if (this.#state !== "open") return err("queue.closed", `queue '${this.name}' is ${this.#state}`);
+    const failure = this.#window?.journal.failure;
+    if (failure !== undefined) return err("unavailable", `queue '${this.name}' cannot store new messages: ${failure.message}`, { cause: failure });
     if (key !== undefined) {
       const existing = this.#keys.get(key);
       if (existing !== undefined) return ok({ sequenceId: existing, duplicate: true });
@@ -153,7 +179,7 @@ export class SafeTaskQueue<T> {
     this.metrics.enqueued.value++;
     this.#backpressure.update(this.#held);
     this.#emit("enqueued", item);
-    this.#deliver(item);
+    if (this.#window === undefined || this.#window.admit(item)) this.#deliver(item);
     return ok({ sequenceId: item.sequenceId, duplicate: false });
   }
 
@@ -187,6 +213,7 @@ export class SafeTaskQueue<T> {
   tryLease(now?: number): Lease<T> | undefined {
     if (this.#state !== "open") return undefined;
     this.#delayed.releaseDue();
+    if (this.#window !== undefined && this.#ready.length < StoredWindow.PAGE) this.#window.pageIn();
     const item = this.#ready.shift();
     return item === undefined ? undefined : this.#start(item, now);
   }
@@ -205,6 +232,10 @@ export class SafeTaskQueue<T> {
     if (item === undefined) return this.#inactive(lease);
     this.#inFlight.end(lease);
     this.metrics.acked.value++;
+    if (this.#window !== undefined) {
+      this.#window.journal.removed(item);
+      this.#window.removed(item);
+    }
     this.#forget(item);
     this.#emit("acked", item, lease.attempt);
     return ok();
@@ -214,17 +245,20 @@ export class SafeTaskQueue<T> {
   fail(lease: Lease<T>, error: SluiceError, options: FailOptions = {}): Result<void> {
     const item = this.#inFlight.live(lease);
     if (item === undefined) return this.#inactive(lease);
-    const { requeue = true, countAttempt = true } = options;
+    const { requeue = true, countAttempt = true, stall = false } = options;
     this.#inFlight.end(lease);
     item.lastError = error;
     if (countAttempt) {
       recordFailure(item, lease.attempt, error, this.options.clock.now());
+      if (stall) item.stalls++;
+      else item.failures++;
       this.metrics.failed.value++;
     } else {
-      item.attempts--;
+      item.attempts--; // not a delivery that counts: the next one has the same number
     }
     this.#emit("failed", item, lease.attempt, error);
-    if (!requeue || item.attempts >= this.options.maxRetries) this.#toPoison(item, error);
+    if (!requeue) this.#toPoison(item, error, "rejected");
+    else if (countAttempt && this.#exhausted(item) !== undefined) this.#toPoison(item, error, this.#exhausted(item)!);
     else this.#requeue(item, options.delayMs ?? this.#requeueDelay(item.attempts));
     return ok();
   }
@@ -244,7 +278,7 @@ export class SafeTaskQueue<T> {
     if (item === undefined) return this.#inactive(lease);
     this.#inFlight.end(lease);
     recordFailure(item, lease.attempt, error, this.options.clock.now());
-    this.#toPoison(item, error);
+    this.#toPoison(item, error, "rejected");
     return ok();
   }
 
@@ -253,7 +287,7 @@ export class SafeTaskQueue<T> {
     // The metric cells are the counters: one increment per event, one source of truth.
     const m = this.metrics;
     return {
-      pending: this.#ready.length + this.#delayed.size,
+      pending: this.#ready.length + this.#delayed.size + (this.#window?.backlog ?? 0),
       active: this.#inFlight.size,
       poisoned: this.poison.size,
       enqueued: m.enqueued.value,
@@ -264,6 +298,8 @@ export class SafeTaskQueue<T> {
       poisonedTotal: m.poisoned.value,
       backpressure: this.#backpressure.active,
       capacity: this.options.capacity,
+      held: this.#held,
+      stored: this.#window?.backlog ?? 0,
     };
   }
 
@@ -328,10 +364,11 @@ export class SafeTaskQueue<T> {
       leasedAt: now,
       enqueuedAt: item.enqueuedAt,
       lastError: item.lastError,
-      isPoisoned: attempt >= this.options.maxRetries,
+      isPoisoned: item.failures + 1 >= this.options.maxRetries,
       queue: this.name,
     };
     this.#inFlight.attach(item, lease);
+    this.#window?.journal.changed(item, true, 0);
     this.metrics.deliveryAttempts.value++;
     this.#emit("leased", item, attempt);
     return lease;
@@ -361,15 +398,27 @@ export class SafeTaskQueue<T> {
     });
   }
 
-  /** A lease ran out: that counts as a failed attempt with `lease.expired`. */
+  /** A lease ran out: that is a stall (`maxStalls`), recorded as `lease.expired`. */
   #expire(item: QueueItem<T>, lease: Lease<T>): void {
     const error = sluiceError("lease.expired", `lease of item ${item.sequenceId} expired after ${this.options.leaseMs} ms`);
-    item.lastError = error;
-    recordFailure(item, lease.attempt, error, this.options.clock.now());
+    this.#stall(item, lease.attempt, error);
     this.metrics.expired.value++;
     this.#emit("expired", item, lease.attempt, error);
-    if (item.attempts >= this.options.maxRetries) this.#toPoison(item, error);
+    const exhausted = this.#exhausted(item);
+    if (exhausted !== undefined) this.#toPoison(item, error, exhausted);
     else this.#requeue(item, this.#requeueDelay(item.attempts));
+  }
+
+  #stall(item: QueueItem<T>, attempt: number, error: SluiceError): void {
+    recordFailure(item, attempt, error, this.options.clock.now());
+    item.stalls++;
+  }
+
+  /** Which budget `item` has used up, if any. */
+  #exhausted(item: QueueItem<T>): PoisonExhausted | undefined {
+    if (item.failures >= this.options.maxRetries) return "failures";
+    if (item.stalls >= this.options.maxStalls) return "stalls";
+    return undefined;
   }
 
   #requeueDelay(attempt: number): number {
@@ -380,8 +429,18 @@ export class SafeTaskQueue<T> {
   #requeue(item: QueueItem<T>, delayMs: number): void {
     this.metrics.requeued.value++;
     this.#emit("requeued", item, item.attempts);
-    if (delayMs <= 0 || this.#state === "closed") return this.#deliver(item);
+    const immediate = delayMs <= 0 || this.#state === "closed";
+    this.#window?.journal.changed(item, false, immediate ? 0 : this.options.clock.now() + delayMs);
+    if (immediate) return this.#deliver(item);
     this.#delayed.add(item, delayMs);
+  }
+
+  /** An item paged in from the store: ready now, or after its requeue delay. */
+  #arrive(item: QueueItem<T>, notBefore: number): void {
+    if (item.key !== undefined) this.#keys.set(item.key, item.sequenceId);
+    const wait = notBefore - this.options.clock.now();
+    if (wait > 0 && this.#state !== "closed") this.#delayed.add(item, wait);
+    else this.#deliver(item);
   }
 
   /** Hands an item to the oldest waiting consumer, or appends it to the ready line. */
@@ -394,14 +453,38 @@ export class SafeTaskQueue<T> {
     this.#held++;
     if (item.key !== undefined) this.#keys.set(item.key, item.sequenceId);
     this.#backpressure.update(this.#held);
-    this.#deliver(item);
+    if (this.#window === undefined || this.#window.replayed(item)) this.#deliver(item);
   }
 
-  #toPoison(item: QueueItem<T>, error: SluiceError): void {
+  #toPoison(item: QueueItem<T>, error: SluiceError, exhausted: PoisonExhausted): void {
     this.#forget(item);
+    this.#window?.removed(item);
     this.metrics.poisoned.value++;
-    this.poison.add(item, error, this.options.clock.now());
+    const entry = this.poison.add(item, error, this.options.clock.now(), exhausted);
+    this.#window?.journal.poisoned(entry);
     this.#emit("poisoned", item, item.attempts, error);
+  }
+
+  /**
+   * Reads the journal back: leases that were live when the process died become stalls (and
+   * poison past `maxStalls`), then the counts, the poison queue and the first memory window.
+   */
+  #open(journal: QueueJournal<T>): void {
+    const crashed = sluiceError("lease.expired", "the process stopped while this message was leased");
+    for (const item of journal.recover()) {
+      this.#stall(item, item.attempts, crashed);
+      item.lastError = crashed;
+      const exhausted = this.#exhausted(item);
+      if (exhausted === undefined) journal.changed(item, false, 0);
+      else journal.poisoned(this.poison.add(item, crashed, this.options.clock.now(), exhausted));
+    }
+    const state = journal.load();
+    for (const entry of state.poison) this.poison.add(entry.item, entry.error, entry.poisonedAt, entry.exhausted, entry.attempts);
+    for (const [key, sequenceId] of state.keys) this.#keys.set(key, sequenceId);
+    this.#sequence = state.lastSequence;
+    this.#held = state.items;
+    this.#backpressure.update(this.#held);
+    this.#window!.start(state.items);
   }
 
   /** The item leaves the queue proper (acked or poisoned): free its room and its key. */

@@ -9,7 +9,7 @@
  * ```
  */
 export interface QueueStats {
-  /** Ready plus waiting out a requeue delay. */
+  /** Ready, waiting out a requeue delay, or waiting in the store. */
   readonly pending: number;
   /** Leases in flight. */
   readonly active: number;
@@ -25,4 +25,8 @@ export interface QueueStats {
   /** True between the high and the low watermark crossing. */
   readonly backpressure: boolean;
   readonly capacity: number;
+  /** Items held against `capacity`: pending + in flight. */
+  readonly held: number;
+  /** Pending items that wait only in the store (a journaled queue's backlog past its memory window). */
+  readonly stored: number;
 }

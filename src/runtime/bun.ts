@@ -4,7 +4,7 @@
  *
  * @example
  * ```sh
- * PORT=9000 SLUICE_SNAPSHOT_PATH=/var/lib/sluice/snapshot.json bun src/runtime/bun.ts
+ * PORT=9000 SLUICE_DATA_DIR=/var/lib/sluice bun src/runtime/bun.ts
  * ```
  */
 import process from "node:process";
@@ -14,7 +14,7 @@ import { createApp } from "../server/app.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
 
 const log = (line: string) => console.log(line);
-const booted = boot(process.env, log);
+const booted = await boot(process.env, log);
 if (!booted.ok) {
   console.error(booted.error.message);
   process.exit(1);
@@ -33,7 +33,7 @@ const server = Bun.serve({
 });
 log(`sluice listening on ${listenUrl(config.host, server.port ?? config.port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: bun ${Bun.version})`);
 
-const shutdown = shutdownOnSignal({ config, broker }, log, async (code) => {
+const shutdown = shutdownOnSignal(booted.value, log, async (code) => {
   await server.stop(true);
   process.exit(code);
 });

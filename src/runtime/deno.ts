@@ -24,7 +24,7 @@ declare const Deno: {
 };
 
 const log = (line: string) => console.log(line);
-const booted = boot(Deno.env.toObject(), log);
+const booted = await boot(Deno.env.toObject(), log);
 if (!booted.ok) {
   console.error(booted.error.message);
   Deno.exit(1);
@@ -42,6 +42,6 @@ Deno.serve(
 );
 
 // Exit without server.shutdown(): it waits for open duplex streams, which the drain already answered.
-const shutdown = shutdownOnSignal({ config, broker }, log, (code) => Deno.exit(code));
+const shutdown = shutdownOnSignal(booted.value, log, (code) => Deno.exit(code));
 Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
 Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));

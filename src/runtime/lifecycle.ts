@@ -1,69 +1,91 @@
 /**
  * What both runtime entries (bun.ts, deno.ts) do around serving: boot (config from
- * sluice.config.json + env, the broker, the snapshot restore) and stop (graceful shutdown, the
- * snapshot write, the final log line). Only the listening and the signal wiring differ per runtime.
+ * sluice.config.json + env, the durable store, the broker whose stored queues load from it) and
+ * stop (graceful shutdown, the store's last commit, the final log line). Only the listening and
+ * the signal wiring differ per runtime.
  *
- * Without `snapshotPath`, queues are in memory only: the items still pending at shutdown are
- * counted in the final log line and are lost when the process exits.
+ * Stored queues (`storage: "sqlite"`, the default) need nothing at shutdown: every receipted
+ * message is already committed. Memory queues lose what they hold, and the final line says so.
  *
  * @example
  * ```ts
- * const booted = boot(env, console.log);
+ * const booted = await boot(env, console.log);
  * if (!booted.ok) { console.error(booted.error.message); exit(1); }
  * // …serve createApp(booted.value.config, { broker: booted.value.broker, upgradeWebSocket })…
  * const code = await stop(booted.value, console.log);
  * ```
  */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { delay } from "../result/delay.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { Broker } from "../server/broker.ts";
 import type { SluiceConfig } from "../server/config.ts";
-import { restoreSnapshot, snapshotCounts } from "../server/snapshot.ts";
+import { SqlStore } from "../store/sql-store.ts";
 import { loadConfigFromFile } from "./config-file.ts";
-import { markSnapshotRestored, readSnapshotFile, writeSnapshotFile } from "./snapshot-file.ts";
+import { openSqlite } from "./sqlite.ts";
 
 /** How long `stop` waits for WebSockets to finish closing after the drain. */
 const CLOSE_GRACE_MS = 1000;
 
-/** A booted server: its configuration and broker. */
+/** A booted server: its configuration, broker and (when any queue is stored) store. */
 export interface Booted {
   readonly config: SluiceConfig;
   readonly broker: Broker;
+  readonly store?: SqlStore;
 }
 
 /**
- * Loads the configuration, creates the broker, restores the snapshot (if configured and present)
- * and starts the queue bridges (queues with a `bridge` config section).
+ * Loads the configuration, opens the store in `dataDir` when any queue is stored there (a
+ * corrupt, unreadable or locked database stops start-up with a message naming the file and the
+ * cause — never an empty start over an existing store), creates the broker (stored queues load
+ * their first memory window; crashed leases become stalls), and starts the queue bridges.
  *
  * @example
  * ```ts
- * const r = boot(process.env, (line) => console.log(line));
+ * const r = await boot(process.env, (line) => console.log(line));
  * ```
  */
-export function boot(env: Readonly<Record<string, string | undefined>>, log: (line: string) => void): Result<Booted> {
+export async function boot(env: Readonly<Record<string, string | undefined>>, log: (line: string) => void): Promise<Result<Booted>> {
   const loaded = loadConfigFromFile({ env });
   if (!loaded.ok) return err("validation", `sluice: invalid configuration\n${loaded.error.message}`);
   const config = loaded.value;
-  const broker = new Broker({ config });
-  if (config.snapshotPath !== undefined) {
-    const snapshot = readSnapshotFile(config.snapshotPath);
-    if (!snapshot.ok) return snapshot;
-    if (snapshot.value !== undefined) {
-      const restored = restoreSnapshot(snapshot.value, broker.queues);
-      if (!restored.ok) return err("validation", `sluice: cannot restore ${config.snapshotPath}: ${restored.error.message}`);
-      const moved = markSnapshotRestored(config.snapshotPath);
-      if (!moved.ok) return moved;
-      log(`sluice: restored ${restored.value.pending} pending and ${restored.value.poisoned} poisoned item(s) from ${config.snapshotPath}`);
+  const storedQueues = Object.entries(config.queues).filter(([, q]) => (q.storage ?? config.storage) === "sqlite").map(([name]) => name);
+  let store: SqlStore | undefined;
+  if (storedQueues.length > 0) {
+    const path = join(config.dataDir, "sluice.db");
+    try {
+      mkdirSync(config.dataDir, { recursive: true });
+      const opened = SqlStore.open({ driver: await openSqlite(path), path, durability: config.durability, log });
+      if (!opened.ok) return err("unavailable", `sluice: ${opened.error.message}`);
+      store = opened.value;
+    } catch (thrown) {
+      return err("unavailable", `sluice: store: cannot open ${path}: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
     }
   }
-  // After the restore, so restored items are bridged too; shutdown stops them before the drain.
+  const started = Date.now();
+  let broker: Broker;
+  try {
+    broker = new Broker({ config, store });
+  } catch (thrown) {
+    store?.close();
+    return err("unavailable", `sluice: store: cannot read ${store?.path}: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+  }
+  if (store !== undefined) {
+    const counts = storedQueues.map((name) => {
+      const s = broker.queue(name)!.stats();
+      return `${name}: ${s.held} held, ${s.poisoned} poisoned`;
+    });
+    log(`sluice: store ${store.path} (durability ${config.durability}) loaded in ${Date.now() - started} ms (${counts.join("; ")})`);
+  }
+  // After the load, so stored items are bridged too; shutdown stops them before the drain.
   broker.startBridges({ log });
-  return ok({ config, broker });
+  return ok({ config, broker, store });
 }
 
 /**
- * Graceful shutdown: drain, write the snapshot, log the final line. Returns the exit code
- * (0, or 1 when the snapshot could not be written — then the items are lost and the log says so).
+ * Graceful shutdown: drain, commit and close the store, log the final line. Returns the exit
+ * code (0, or 1 when the store's last commit failed — the log then says what may be redelivered).
  *
  * @example
  * ```ts
@@ -71,25 +93,24 @@ export function boot(env: Readonly<Record<string, string | undefined>>, log: (li
  * ```
  */
 export async function stop(booted: Booted, log: (line: string) => void): Promise<number> {
-  const { config, broker } = booted;
-  const report = await broker.shutdown({ drainMs: config.drainMs });
+  const { broker, store } = booted;
+  const report = await broker.shutdown({ drainMs: booted.config.drainMs });
   // Let the 1001 close frames reach the peers before the process exits (bounded).
   for (let waited = 0; broker.sessions > 0 && waited < CLOSE_GRACE_MS; waited += 10) await delay(10);
-  const counts = snapshotCounts(report.snapshot);
-  const held = counts.pending + counts.poisoned;
-  if (config.snapshotPath === undefined) {
-    log(
-      `sluice: stopped; ${counts.pending} pending and ${counts.poisoned} poisoned item(s) were in memory and are lost` +
-        (held > 0 ? " (set SLUICE_SNAPSHOT_PATH to keep them across restarts)" : ""),
-    );
-    return 0;
+  let kept = 0;
+  let lost = 0;
+  for (const q of Object.values(report.queues)) {
+    if (q.stored) kept += q.pending + q.poisoned;
+    else lost += q.pending + q.poisoned;
   }
-  const written = writeSnapshotFile(config.snapshotPath, report.snapshot);
-  if (!written.ok) {
-    log(`sluice: stopped; ${written.error.message}; ${counts.pending} pending and ${counts.poisoned} poisoned item(s) are lost`);
+  const closed = store?.close() ?? ok();
+  const parts = [`${kept} item(s) stored${store === undefined ? "" : ` in ${store.path}`}`];
+  if (lost > 0) parts.push(`${lost} item(s) of memory queues are lost`);
+  if (!closed.ok) {
+    log(`sluice: stopped; ${closed.error.message}; changes since the last commit (acks, requeues) will be replayed at-least-once`);
     return 1;
   }
-  log(`sluice: stopped; ${counts.pending} pending and ${counts.poisoned} poisoned item(s) saved to ${config.snapshotPath}`);
+  log(`sluice: stopped; ${parts.join("; ")}`);
   return 0;
 }
 

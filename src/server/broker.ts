@@ -9,7 +9,8 @@ import { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import { createFrameCodec, type FrameCodec } from "../wasm/mod.ts";
 import type { SluiceConfig } from "./config.ts";
 import { IdempotencyCache } from "./idempotency.ts";
-import { type Snapshot, takeSnapshot } from "./snapshot.ts";
+import { bytesCodec } from "../store/payload-codec.ts";
+import type { SqlStore } from "../store/sql-store.ts";
 import type { Bridge } from "../transport/bridge.ts";
 import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./bridges.ts";
 
@@ -39,6 +40,11 @@ export interface BrokerOptions {
   readonly metrics?: MetricsRegistry;
   readonly clock?: Clock;
   readonly codec?: FrameCodec;
+  /**
+   * The durable store (runtime/lifecycle.ts opens it). Queues whose storage is "sqlite" journal
+   * to it; without a store every queue is in memory.
+   */
+  readonly store?: SqlStore;
 }
 
 /**
@@ -47,14 +53,12 @@ export interface BrokerOptions {
  * @example
  * ```ts
  * const report = await broker.shutdown({ drainMs: 5000 });
- * writeSnapshotFile(path, report.snapshot);
+ * console.log(`${report.pending} pending, ${report.stored} of them stored`);
  * ```
  */
 export interface ShutdownReport {
-  /** Per queue: items left pending (now in the snapshot), in the poison queue, and in-flight leases put back. */
-  readonly queues: Readonly<Record<string, { pending: number; poisoned: number; requeuedInFlight: number }>>;
-  /** Everything still held, to persist. */
-  readonly snapshot: Snapshot;
+  /** Per queue: items left pending, in the poison queue, and in-flight leases put back. */
+  readonly queues: Readonly<Record<string, { pending: number; poisoned: number; requeuedInFlight: number; stored: boolean }>>;
   readonly pending: number;
   readonly poisoned: number;
 }
@@ -92,6 +96,7 @@ export class Broker {
   readonly codec: FrameCodec;
   readonly idempotency: IdempotencyCache;
   readonly queues: ReadonlyMap<string, SafeTaskQueue<Uint8Array>>;
+  readonly store: SqlStore | undefined;
   readonly #sessions = new Set<BrokerSession>();
   #bridges: ReadonlyMap<string, Bridge> = new Map();
   #state: State = "running";
@@ -102,9 +107,11 @@ export class Broker {
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.clock = options.clock ?? systemClock;
     this.codec = options.codec ?? createFrameCodec({ maxPayloadBytes: options.config.maxFrameBytes });
-    this.idempotency = new IdempotencyCache({ windowMs: options.config.idempotencyWindowMs, clock: this.clock });
+    this.store = options.store;
+    this.idempotency = new IdempotencyCache({ windowMs: options.config.idempotencyWindowMs, clock: this.clock, keys: options.store });
     const queues = new Map<string, SafeTaskQueue<Uint8Array>>();
     for (const [name, q] of Object.entries(options.config.queues)) {
+      const stored = options.store !== undefined && (q.storage ?? options.config.storage) === "sqlite";
       queues.set(
         name,
         SafeTaskQueue.create<Uint8Array>({
@@ -115,9 +122,12 @@ export class Broker {
           heartbeatMs: q.heartbeatMs,
           sweepMs: q.sweepMs,
           maxRetries: q.maxRetries,
+          maxStalls: q.maxStalls,
+          maxBytes: q.maxBytes,
           requeueDelayMs: q.requeueDelayMs,
           clock: this.clock,
           metrics: this.metrics,
+          journal: stored ? options.store!.journal(name, bytesCodec) : undefined,
         }),
       );
     }
@@ -169,7 +179,8 @@ export class Broker {
    * Graceful shutdown, once (later calls get the same report): stop accepting (readyz 503,
    * publishes 503/GOAWAY), tell every session GOAWAY, stop the queue bridges, give in-flight leases up to `drainMs` in
    * total to be acked and requeue the rest, close sessions with 1001, close the queues, and
-   * return what is left for the snapshot.
+   * report what is left. Stored queues need no serialising: the store already holds it all
+   * (the caller closes the store, which commits the last window).
    */
   shutdown(options: { drainMs?: number } = {}): Promise<ShutdownReport> {
     this.#shutdown ??= this.#runShutdown(options.drainMs ?? this.config.drainMs);
@@ -182,22 +193,22 @@ export class Broker {
     // Bridges first: their in-flight leases go straight back to the queue (attempt not counted).
     await stopBridges(this.#bridges);
     const deadline = this.clock.now() + drainMs;
-    const queues: Record<string, { pending: number; poisoned: number; requeuedInFlight: number }> = {};
+    const queues: Record<string, { pending: number; poisoned: number; requeuedInFlight: number; stored: boolean }> = {};
     // One budget for all queues: each drain gets what is left of it.
     for (const [name, queue] of this.queues) {
       const drained = await queue.drain({ deadlineMs: Math.max(0, deadline - this.clock.now()) });
-      queues[name] = drained.ok ? { ...drained.value } : { pending: queue.stats().pending, poisoned: queue.stats().poisoned, requeuedInFlight: 0 };
+      const stored = queue.journal !== undefined;
+      queues[name] = drained.ok ? { ...drained.value, stored } : { pending: queue.stats().pending, poisoned: queue.stats().poisoned, requeuedInFlight: 0, stored };
     }
     for (const session of [...this.#sessions]) session.close(CLOSE_GOING_AWAY, "server shutting down");
     for (const queue of this.queues.values()) queue.close();
     this.#state = "stopped";
-    const snapshot = takeSnapshot(this.queues, this.clock.now());
     let pending = 0;
     let poisoned = 0;
     for (const q of Object.values(queues)) {
       pending += q.pending;
       poisoned += q.poisoned;
     }
-    return { queues, snapshot, pending, poisoned };
+    return { queues, pending, poisoned };
   }
 }

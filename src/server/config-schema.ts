@@ -53,8 +53,25 @@ export interface QueueConfig {
   /** Delivery attempts before an item is poisoned. */
   readonly maxRetries: number;
   readonly requeueDelayMs: number;
+  /** Stalls (expiry, disconnect, crash) before an item is poisoned. */
+  readonly maxStalls: number;
+  /** Payload bytes a stored queue keeps in memory; its backlog past that waits in the store. */
+  readonly maxBytes: number;
+  /** Overrides the server's `storage` for this queue. */
+  readonly storage?: Storage;
   readonly bridge?: BridgeConfig;
 }
+
+/**
+ * Where a queue's items live: `"sqlite"` (the embedded store in `dataDir`, survives kill -9) or
+ * `"memory"` (lost when the process ends).
+ *
+ * @example
+ * ```ts
+ * const storage: Storage = "memory";
+ * ```
+ */
+export type Storage = "sqlite" | "memory";
 
 /**
  * The whole server configuration, as `loadConfig` returns it (frozen).
@@ -76,12 +93,12 @@ export interface SluiceConfig {
   readonly idempotencyWindowMs: number;
   /** Accepted bearer tokens; empty disables authentication. */
   readonly authTokens: readonly string[];
-  /**
-   * Where a graceful shutdown writes the items still pending (and poisoned), and where startup
-   * loads them from. Unset: queues are in memory only and what is pending at exit is lost
-   * (the final log line says how many).
-   */
-  readonly snapshotPath?: string;
+  /** Default storage of every queue (`queues.<name>.storage` overrides it). */
+  readonly storage: Storage;
+  /** Directory of the SQLite store (`sluice.db`). */
+  readonly dataDir: string;
+  /** What a stored receipt survives: "process" (kill -9) or "power" (fsync per commit). */
+  readonly durability: "process" | "power";
   readonly queues: Readonly<Record<string, QueueConfig>>;
 }
 
@@ -111,6 +128,8 @@ export const DEFAULT_QUEUE_CONFIG: QueueConfig = Object.freeze({
   sweepMs: 1_000,
   maxRetries: 5,
   requeueDelayMs: 0,
+  maxStalls: 3,
+  maxBytes: 64 * 1024 * 1024,
 });
 
 /**
@@ -130,6 +149,9 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   maxFrameBytes: 1024 * 1024,
   idempotencyWindowMs: 300_000,
   authTokens: Object.freeze([]) as readonly string[],
+  storage: "sqlite",
+  dataDir: "./data",
+  durability: "process",
   queues: Object.freeze({ default: DEFAULT_QUEUE_CONFIG }),
 });
 
@@ -168,7 +190,9 @@ export const SERVER_RULES: Readonly<Record<Exclude<keyof SluiceConfig, "queues">
   maxFrameBytes: { kind: "int", min: 1, max: 0xffff_ffff },
   idempotencyWindowMs: nonNegative,
   authTokens: { kind: "tokens" },
-  snapshotPath: { kind: "string" },
+  storage: { kind: "enum", values: ["sqlite", "memory"] },
+  dataDir: { kind: "string" },
+  durability: { kind: "enum", values: ["process", "power"] },
 };
 
 /**
@@ -187,6 +211,9 @@ export const QUEUE_RULES: Readonly<Record<Exclude<keyof QueueConfig, "bridge">, 
   sweepMs: positive,
   maxRetries: positive,
   requeueDelayMs: nonNegative,
+  maxStalls: positive,
+  maxBytes: positive,
+  storage: { kind: "enum", values: ["sqlite", "memory"] },
 };
 
 /**

@@ -9,13 +9,14 @@
  * ```json
  * {
  *   "port": 8787, "host": "0.0.0.0", "drainMs": 10000, "maxFrameBytes": 1048576,
- *   "idempotencyWindowMs": 300000, "authTokens": ["s3cret"], "snapshotPath": "/var/lib/sluice/snapshot.json",
+ *   "idempotencyWindowMs": 300000, "authTokens": ["s3cret"],
+ *   "storage": "sqlite", "dataDir": "/var/lib/sluice", "durability": "process",
  *   "queueDefaults": { "leaseMs": 60000 },
  *   "queues": {
  *     "default": {},
  *     "jobs": {
  *       "capacity": 1024, "fullMode": "wait", "leaseMs": 30000, "heartbeatMs": 5000, "sweepMs": 1000,
- *       "maxRetries": 5, "requeueDelayMs": 0,
+ *       "maxRetries": 5, "maxStalls": 3, "requeueDelayMs": 0, "maxBytes": 67108864, "storage": "memory",
  *       "bridge": { "wsUrl": "wss://worker.internal/sluice", "rpcUrl": "https://worker.internal",
  *                   "sendTimeoutMs": 3000, "pingIntervalMs": 15000, "concurrency": 8 }
  *     }
@@ -24,7 +25,8 @@
  * ```
  * Environment (wins over the file): `PORT` (or `SLUICE_PORT`, which wins over `PORT`),
  * `SLUICE_HOST`, `SLUICE_AUTH_TOKENS` (comma-separated; empty disables auth), `SLUICE_DRAIN_MS`,
- * `SLUICE_MAX_FRAME_BYTES`, `SLUICE_IDEMPOTENCY_WINDOW_MS`, `SLUICE_SNAPSHOT_PATH`.
+ * `SLUICE_MAX_FRAME_BYTES`, `SLUICE_IDEMPOTENCY_WINDOW_MS`, `SLUICE_STORAGE` (`sqlite`|`memory`),
+ * `SLUICE_DATA_DIR`, `SLUICE_DURABILITY` (`process`|`power`).
  *
  * @example
  * ```ts
@@ -78,7 +80,9 @@ const ENV_KEYS: readonly (readonly [string, keyof typeof SERVER_RULES])[] = [
   ["SLUICE_DRAIN_MS", "drainMs"],
   ["SLUICE_MAX_FRAME_BYTES", "maxFrameBytes"],
   ["SLUICE_IDEMPOTENCY_WINDOW_MS", "idempotencyWindowMs"],
-  ["SLUICE_SNAPSHOT_PATH", "snapshotPath"],
+  ["SLUICE_STORAGE", "storage"],
+  ["SLUICE_DATA_DIR", "dataDir"],
+  ["SLUICE_DURABILITY", "durability"],
 ];
 
 /**

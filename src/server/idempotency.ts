@@ -14,6 +14,20 @@ export interface IdempotentOutcome {
   readonly duplicate: boolean;
 }
 
+/**
+ * Where keys outlive the process (the SQL store): looked up when the in-memory cache has no
+ * entry, written with the publish's commit.
+ *
+ * @example
+ * ```ts
+ * const cache = new IdempotencyCache({ windowMs: 300_000, keys: store });
+ * ```
+ */
+export interface DurableKeys {
+  rememberKey(scope: string, key: string, sequenceId: number, expiresAt: number): void;
+  findKey(scope: string, key: string, now: number): number | undefined;
+}
+
 interface Entry {
   readonly expiresAt: number;
   readonly outcome: Promise<Result<{ sequenceId: number }>>;
@@ -23,8 +37,9 @@ interface Entry {
  * Remembers `Idempotency-Key`s for `windowMs`, so a retried POST returns the
  * first publish's sequence id instead of enqueueing the message twice.
  *
- * Bounded: entries expire after the window and at most `maxEntries` are kept (the oldest go
- * first). Since every entry lives for the same window, insertion order is expiry order and
+ * Bounded: entries expire after the window and at most `maxEntries` are kept in memory (the
+ * oldest go first); with `keys` (the store) every key is also kept durably for its whole window,
+ * so neither eviction nor a restart forgets it. Since every entry lives for the same window, insertion order is expiry order and
  * eviction only ever looks at the front of the map. A publish still in progress is shared by
  * concurrent requests with the same key; a failed publish is forgotten so a retry can succeed.
  *
@@ -40,11 +55,13 @@ export class IdempotencyCache {
   readonly maxEntries: number;
   readonly #clock: Clock;
   readonly #entries = new Map<string, Entry>();
+  readonly #durable: DurableKeys | undefined;
 
-  constructor(options: { windowMs: number; maxEntries?: number; clock?: Clock }) {
+  constructor(options: { windowMs: number; maxEntries?: number; clock?: Clock; keys?: DurableKeys }) {
     this.windowMs = options.windowMs;
     this.maxEntries = options.maxEntries ?? 100_000;
     this.#clock = options.clock ?? systemClock;
+    this.#durable = options.keys;
   }
 
   /** Keys currently remembered. */
@@ -64,11 +81,15 @@ export class IdempotencyCache {
       return first.ok ? ok({ sequenceId: first.value.sequenceId, duplicate: true }) : this.#fresh(await publish());
     }
     this.#entries.delete(id);
+    // Past the in-memory cache (evicted, or from before a restart), the store still knows it.
+    const stored = existing === undefined ? this.#durable?.findKey(scope, key, now) : undefined;
+    if (stored !== undefined) return ok({ sequenceId: stored, duplicate: true });
     const outcome = publish();
     const entry: Entry = { expiresAt: now + this.windowMs, outcome };
     this.#entries.set(id, entry);
     const result = await outcome;
     if (!result.ok && this.#entries.get(id) === entry) this.#entries.delete(id);
+    if (result.ok && !result.value.duplicate) this.#durable?.rememberKey(scope, key, result.value.sequenceId, entry.expiresAt);
     return this.#fresh(result);
   }
 

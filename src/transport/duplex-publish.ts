@@ -28,7 +28,8 @@ export interface DuplexPublishOptions {
  * response body (a stream of RECEIPT / ERROR / GOAWAY frames).
  *
  * The request body is a stream of PUBLISH frames; the returned response body streams one
- * RECEIPT per PUBLISH as soon as that message is in the queue, long before the request ends.
+ * RECEIPT per PUBLISH as soon as that message is in the queue (for a stored queue: committed),
+ * long before the request ends.
  * Backpressure runs end to end because the pump is pull-driven: the next request chunk is read
  * only when the response wants more and every PUBLISH of the previous chunk is enqueued (waiting
  * for room when the queue is full). So a full queue stops the server reading the body — TCP
@@ -53,6 +54,8 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
   const onOuterAbort = () => stop.abort(sluiceError("canceled", "request aborted"));
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   let finished = false;
+  // Resolves once every receipt handed to `afterCommit` so far has been emitted.
+  const committed = () => new Promise<unknown>((done) => queue.afterCommit(done));
   // After a cancel the controller is closed; anything still produced has nowhere to go.
   const emit = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
     if (!finished) controller.enqueue(bytes);
@@ -72,8 +75,10 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
   // queue is full and its fullMode is "wait": no promise per message on the common path.
   const handle = (frame: Frame, controller: ReadableStreamDefaultController<Uint8Array>): boolean | Promise<boolean> => {
     if (frame.type === FrameType.PUBLISH_END) {
-      finish(controller, publishEndFrame());
-      return false;
+      return committed().then(() => {
+        finish(controller, publishEndFrame());
+        return false;
+      });
     }
     if (frame.type !== FrameType.PUBLISH) {
       emit(controller, errorFrame(sluiceError("frame.malformed", `only PUBLISH and PUBLISH_END frames may be sent on a publish stream (got 0x${frame.type.toString(16)})`), frame.id));
@@ -93,7 +98,16 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
 
   const answer = (frame: Frame, added: Result<{ sequenceId: number; duplicate: boolean }>, controller: ReadableStreamDefaultController<Uint8Array>): boolean => {
     if (added.ok) {
-      emit(controller, receiptFrame(frame.id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
+      const id = frame.id;
+      const { sequenceId, duplicate } = added.value;
+      if (queue.journal === undefined) {
+        emit(controller, receiptFrame(id, { sequenceId, queue: queue.name, duplicate }));
+        return true;
+      }
+      // A stored queue's receipt waits for its commit (the pull awaits it before reading on).
+      queue.afterCommit((committed) =>
+        emit(controller, committed.ok ? receiptFrame(id, { sequenceId, queue: queue.name, duplicate }) : errorFrame(committed.error, id))
+      );
       return true;
     }
     if (added.error.code === "queue.closed" || added.error.code === "canceled") {
@@ -125,6 +139,7 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
             return;
           }
           if (next.done) {
+            await committed();
             const end = decoder.end();
             if (!end.ok) fail(controller, end.error);
             finish(controller);
@@ -139,6 +154,7 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
             const handled = handle(item.value, controller);
             if (!(handled === true || (handled !== false && (await handled)))) return;
           }
+          if (queue.journal?.dirty) await committed();
           if (decoder.failed) {
             finish(controller);
             return;

@@ -34,7 +34,8 @@ export interface PublishIntakeOptions {
 
 /**
  * The producer half of a WebSocket connection (`WsSession`): each PUBLISH is enqueued and
- * answered with a RECEIPT (same id) as soon as the message is in the queue, in order. While the
+ * answered with a RECEIPT (same id) as soon as the message is in the queue — for a stored
+ * queue, once it is committed (an `unavailable` ERROR if the commit failed) — in order. While the
  * queue is full (fullMode "wait") publishes wait in a backlog of at most `maxBacklog` frames;
  * beyond it a PUBLISH gets ERROR `queue.full` instead of being buffered. A closing queue or a
  * server that stopped accepting answers GOAWAY (id = the PUBLISH's id): not enqueued.
@@ -85,6 +86,13 @@ export class PublishIntake {
   }
 
   #answer(id: number, added: Result<{ sequenceId: number; duplicate: boolean }>): void {
+    // A stored queue answers once the commit window holding this message has committed: a
+    // receipt is a promise. Every answer takes that path so answers keep the publishes' order.
+    if (this.#options.queue.journal === undefined) return this.#send(id, added);
+    this.#options.queue.afterCommit((committed) => this.#send(id, committed.ok ? added : committed));
+  }
+
+  #send(id: number, added: Result<{ sequenceId: number; duplicate: boolean }>): void {
     const { peer, queue, frames } = this.#options;
     if (added.ok) {
       safeSend(peer, frames.receipt(id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));

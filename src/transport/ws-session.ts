@@ -173,7 +173,8 @@ export class WsSession {
       case FrameType.PONG:
         return;
       case FrameType.PING:
-        return void safeSend(this.#peer, pongFrame(id));
+        // A durability barrier: the PONG follows the commit of everything enqueued before it.
+        return this.#queue.afterCommit(() => void safeSend(this.#peer, pongFrame(id)));
       case FrameType.CREDIT:
         return this.#grant(header.arg);
       case FrameType.ACK:

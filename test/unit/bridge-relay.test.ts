@@ -162,7 +162,7 @@ describe("queue bridges in the broker", () => {
     for (let i = 0; i < 100 && jobs.stats().active < 2; i++) await new Promise((r) => setTimeout(r, 1));
     expect(jobs.stats().active).toBe(2);
     const report = await broker.shutdown({ drainMs: 0 });
-    expect(report.queues.jobs).toEqual({ pending: 5, poisoned: 0, requeuedInFlight: 0 });
+    expect(report.queues.jobs).toEqual({ pending: 5, poisoned: 0, requeuedInFlight: 0, stored: false });
     expect(jobs.stats()).toMatchObject({ failed: 0, acked: 0 });
     expect(bridges.get("jobs")!.downstream!.state).toBe("closed");
   });

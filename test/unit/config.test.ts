@@ -36,6 +36,7 @@ describe("defaults", () => {
     expect(config.maxFrameBytes).toBe(1024 * 1024);
     expect(config.idempotencyWindowMs).toBe(300_000);
     expect(config.authTokens).toEqual([]);
+    expect([config.storage, config.dataDir, config.durability]).toEqual(["sqlite", "./data", "process"]);
     expect(Object.keys(config.queues)).toEqual(["default"]);
     expect(config.queues.default).toEqual({
       capacity: 1024,
@@ -45,6 +46,8 @@ describe("defaults", () => {
       sweepMs: 1_000,
       maxRetries: 5,
       requeueDelayMs: 0,
+      maxStalls: 3,
+      maxBytes: 64 * 1024 * 1024,
     });
   });
 

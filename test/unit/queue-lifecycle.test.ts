@@ -128,8 +128,8 @@ describe("SafeTaskQueue transitions", () => {
     for (const l of second) expect(queue.ack(l).ok).toBe(true);
     expect(queue.stats()).toMatchObject({ expired: 4, pending: 0, active: 0, acked: 4 });
   });
-  test("expiry on the last attempt poisons", async () => {
-    const { queue, clock } = setup({ maxRetries: 1 });
+  test("expiry is a stall: the last allowed stall poisons (exhausted: stalls), whatever maxRetries says", async () => {
+    const { queue, clock } = setup({ maxRetries: 1, maxStalls: 1 });
     await queue.enqueue("a");
     value(await queue.lease());
     await clock.advance(1000);

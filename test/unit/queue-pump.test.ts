@@ -238,7 +238,7 @@ describe("backpressure, events, metrics", () => {
     expect(changes).toEqual([true, false]);
   });
   test("lifecycle events reach subscribers", async () => {
-    const { queue, clock } = setup({ maxRetries: 2 });
+    const { queue, clock } = setup({ maxRetries: 2, maxStalls: 1 });
     const seen: string[] = [];
     const off = queue.events.subscribe((e) => seen.push(e.type));
     await queue.enqueue(1);
@@ -246,7 +246,7 @@ describe("backpressure, events, metrics", () => {
     queue.heartbeat(a);
     queue.fail(a, sluiceError("unavailable", "x"));
     queue.tryLease();
-    await clock.advance(1000); // expires the last attempt → poisoned
+    await clock.advance(1000); // expires the last allowed stall → poisoned
     await queue.enqueue(2);
     queue.ack(queue.tryLease()!);
     await queue.drain({ deadlineMs: 0 });

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { sluiceError } from "../../result/errors.ts";
+import type { Result } from "../../result/result.ts";
 import type { Broker } from "../broker.ts";
 import { base64FromBytes } from "../base64.ts";
 import { errorResponse } from "../http-errors.ts";
@@ -85,6 +86,9 @@ export function registerQueueRoutes(app: Hono, broker: Broker): void {
       if (added.error.code === "queue.closed") return errorResponse(c, sluiceError("unavailable", "server is shutting down; the message was not enqueued"));
       return errorResponse(c, added.error);
     }
+    // 202 is a promise: for a stored queue it waits for the commit holding the message.
+    const committed = await new Promise<Result<void>>((done) => queue.afterCommit(done));
+    if (!committed.ok) return errorResponse(c, committed.error);
     return c.json({ queue: queue.name, sequenceId: added.value.sequenceId, duplicate: added.value.duplicate }, 202);
   });
 }

@@ -1,0 +1,203 @@
+import { type Clock, systemClock, type TimerHandle } from "../result/clock.ts";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import type { QueueJournal } from "../queue/journal.ts";
+import type { PayloadCodec } from "./payload-codec.ts";
+import { type JournalHost, SqlQueueJournal } from "./queue-journal.ts";
+import { type Durability, prepareDatabase } from "./schema.ts";
+import type { SqlDriver } from "./sql-driver.ts";
+import { prepareStatements, type SqlStatements } from "./statements.ts";
+
+/**
+ * Options of `SqlStore.open`.
+ *
+ * @example
+ * ```ts
+ * const options: SqlStoreOptions = { driver, path: "data/sluice.db", durability: "process" };
+ * ```
+ */
+export interface SqlStoreOptions {
+  readonly driver: SqlDriver;
+  /** The database file, named in every error. */
+  readonly path: string;
+  readonly durability?: Durability;
+  /** Group commit window: changes are committed this long after the first one (0 = next timer turn). Default 0. */
+  readonly commitDelayMs?: number;
+  /** After a failed commit, how long until it is retried. Default 1000. */
+  readonly retryMs?: number;
+  readonly clock?: Clock;
+  /** Told about a failed commit and about the recovery after it. */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The durable store of a server: one SQLite database, a `QueueJournal` per queue, and the
+ * idempotency keys, all written by one **group commit** — every change of a commit window in
+ * one transaction, so a receipt costs no fsync of its own.
+ *
+ * A failed commit (disk full, I/O error) is rolled back and kept: it is retried every `retryMs`
+ * with everything recorded since, and until one succeeds `failure` is set (queues refuse new
+ * messages with `unavailable`; consumers keep working, their acks wait in memory for the disk).
+ *
+ * @example
+ * ```ts
+ * const opened = SqlStore.open({ driver: openSqlite("data/sluice.db"), path: "data/sluice.db" });
+ * if (!opened.ok) throw new Error(opened.error.message);
+ * const queue = SafeTaskQueue.create<Uint8Array>({ name: "jobs", journal: opened.value.journal("jobs", bytesCodec) });
+ * queue.afterCommit(() => sendReceipt());
+ * ```
+ */
+export class SqlStore implements JournalHost {
+  readonly path: string;
+  readonly #driver: SqlDriver;
+  readonly #sql: SqlStatements;
+  readonly #clock: Clock;
+  readonly #commitDelayMs: number;
+  readonly #retryMs: number;
+  readonly #log: (line: string) => void;
+  readonly #dirty = new Set<SqlQueueJournal<unknown>>();
+  readonly #keys = new Map<string, { queue: string; key: string; seq: number; expiresAt: number }>();
+  #waiting: Array<(committed: Result<void>) => void> = [];
+  #timer: TimerHandle | undefined;
+  #failure: SluiceError | undefined;
+  #closed = false;
+  #commits = 0;
+
+  /** Opens (creating if needed) and locks the database; errors name the file and the cause. */
+  static open(options: SqlStoreOptions): Result<SqlStore> {
+    try {
+      prepareDatabase(options.driver, options.durability ?? "process");
+      return ok(new SqlStore(options, prepareStatements(options.driver)));
+    } catch (thrown) {
+      try {
+        options.driver.close();
+      } catch {
+        // The open error is the one worth reporting.
+      }
+      return err("unavailable", `store: cannot open ${options.path}: ${describe(thrown)}`, { cause: thrown });
+    }
+  }
+
+  private constructor(options: SqlStoreOptions, sql: SqlStatements) {
+    this.path = options.path;
+    this.#driver = options.driver;
+    this.#sql = sql;
+    this.#clock = options.clock ?? systemClock;
+    this.#commitDelayMs = options.commitDelayMs ?? 0;
+    this.#retryMs = options.retryMs ?? 1000;
+    this.#log = options.log ?? (() => {});
+  }
+
+  /** Set while commits fail; cleared by the next successful one. */
+  get failure(): SluiceError | undefined {
+    return this.#failure;
+  }
+
+  /** Transactions committed so far. */
+  get commits(): number {
+    return this.#commits;
+  }
+
+  /** The journal of queue `name` (one per queue and store). */
+  journal<T>(name: string, codec: PayloadCodec<T>): QueueJournal<T> {
+    return new SqlQueueJournal<T>(name, codec, this.#sql, this);
+  }
+
+  /** Remembers an idempotency key of `queue` until `expiresAt` (clock ms), committed with the next group. */
+  rememberKey(queue: string, key: string, seq: number, expiresAt: number): void {
+    this.#keys.set(`${queue}\u0000${key}`, { queue, key, seq, expiresAt });
+    this.#schedule();
+  }
+
+  /** The sequence id an unexpired idempotency key of `queue` stands for, if any. */
+  findKey(queue: string, key: string, now: number): number | undefined {
+    const pending = this.#keys.get(`${queue}\u0000${key}`);
+    if (pending !== undefined) return pending.expiresAt > now ? pending.seq : undefined;
+    const row = this.#sql.findKey.all(queue, key, now)[0];
+    return row === undefined ? undefined : (row.seq as number);
+  }
+
+  markDirty(journal: SqlQueueJournal<unknown>): void {
+    this.#dirty.add(journal);
+    this.#schedule();
+  }
+
+  afterCommit(done: (committed: Result<void>) => void): void {
+    if (this.#dirty.size === 0 && this.#keys.size === 0) return done(ok());
+    this.#waiting.push(done);
+    this.#schedule();
+  }
+
+  /** Commits everything pending now, in one transaction, and tells the waiters. */
+  flush(): Result<void> {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    // With nothing pending, a failed store still needs a write to find out it has recovered.
+    if (this.#dirty.size === 0 && this.#keys.size === 0 && this.#failure === undefined) return this.#answer(ok());
+    if (this.#closed) return this.#answer(err("unavailable", `store: ${this.path} is closed`));
+    try {
+      this.#driver.exec("BEGIN IMMEDIATE");
+      try {
+        for (const journal of this.#dirty) journal.write();
+        for (const k of this.#keys.values()) this.#sql.putKey.run(k.queue, k.key, k.seq, k.expiresAt);
+        if (++this.#commits % 1024 === 0) this.#sql.expireKeys.run(this.#clock.now());
+        if (this.#failure !== undefined) this.#sql.probe.run(String(this.#clock.now()));
+        this.#driver.exec("COMMIT");
+      } catch (thrown) {
+        this.#driver.exec("ROLLBACK");
+        throw thrown;
+      }
+    } catch (thrown) {
+      return this.#failed(thrown);
+    }
+    for (const journal of this.#dirty) journal.committed();
+    this.#dirty.clear();
+    this.#keys.clear();
+    if (this.#failure !== undefined) this.#log(`store: writes to ${this.path} work again`);
+    this.#failure = undefined;
+    return this.#answer(ok());
+  }
+
+  /** Commits what is pending and closes the database. */
+  close(): Result<void> {
+    const flushed = this.flush();
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    try {
+      this.#driver.close();
+    } catch (thrown) {
+      return err("unavailable", `store: cannot close ${this.path}: ${describe(thrown)}`);
+    }
+    return flushed;
+  }
+
+  #schedule(): void {
+    if (this.#timer === undefined && !this.#closed) {
+      this.#timer = this.#clock.setTimeout(() => {
+        this.#timer = undefined;
+        this.flush();
+      }, this.#failure === undefined ? this.#commitDelayMs : this.#retryMs);
+    }
+  }
+
+  #failed(thrown: unknown): Result<void> {
+    const first = this.#failure === undefined;
+    this.#failure = sluiceError("unavailable", `store: cannot write ${this.path}: ${describe(thrown)}`, { cause: thrown });
+    if (first) this.#log(`${this.#failure.message}; new messages are refused until it recovers (retry every ${this.#retryMs} ms)`);
+    const answered = this.#answer(err(this.#failure));
+    this.#schedule();
+    return answered;
+  }
+
+  #answer(committed: Result<void>): Result<void> {
+    const waiting = this.#waiting;
+    if (waiting.length === 0) return committed;
+    this.#waiting = [];
+    for (const done of waiting) done(committed);
+    return committed;
+  }
+}
+
+function describe(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
