@@ -74,7 +74,9 @@ export class SqlStore implements JournalHost {
       } catch {
         // The open error is the one worth reporting.
       }
-      return err("unavailable", `store: cannot open ${options.path}: ${describe(thrown)}`, { cause: thrown });
+      const why = describe(thrown);
+      const hint = /locked|busy/i.test(why) ? " — another Sluice server (or another program) has this data dir open" : "";
+      return err("unavailable", `store: cannot open ${options.path}: ${why}${hint}`, { cause: thrown });
     }
   }
 
