@@ -8,6 +8,12 @@ import { describe, expect, test } from "../harness.ts";
 import { sluiceError, VirtualClock } from "../../src/result/mod.ts";
 import { SafeTaskQueue, type Lease } from "../../src/queue/mod.ts";
 import { mulberry32 } from "../seeded-random.ts";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { QueueJournal } from "../../src/queue/journal.ts";
+import { jsonCodec, SqlStore } from "../../src/store/mod.ts";
+import { openSqlite } from "../../src/runtime/sqlite.ts";
 
 const SEED = 0x5eed1;
 const OPS = 20_000;
@@ -26,10 +32,59 @@ describe("SafeTaskQueue model", () => {
   test(`random operations never lose or double-ack an item (seed ${SEED})`, () => runModel(SEED, false));
   // With consumers parked in lease(): a requeue (by fail, expiry or replay) hands the item
   // straight to one of them, in the middle of whatever the queue was doing.
-  test(`…also with consumers waiting in lease() (seed ${SEED + 1})`, () => runModel(SEED + 1, true));
+  test(`…also with consumers waiting in lease() (seed ${SEED + 1})`, () => runModel(SEED + 1, true), 60_000);
+  // With the SQLite store: after every step the store is copied and a fresh queue loaded from the
+  // copy (a crash at that instant) must hold exactly the model's pending + in-flight items, each
+  // next delivered as attempt + 1, and exactly its poison set.
+  test(`…also journaled to the store, reloaded after every step (seed ${SEED + 2})`, () => runStoredModel(SEED + 2), 120_000);
 });
 
-async function runModel(SEED: number, withWaiters: boolean): Promise<void> {
+async function runStoredModel(seed: number): Promise<void> {
+  // tmpfs where there is one: the check copies the database after every step.
+  const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "sluice-model-"));
+  const path = join(dir, "live.db");
+  const clock = new VirtualClock();
+  const opened = SqlStore.open({ driver: await openSqlite(path), path, clock });
+  if (!opened.ok) throw new Error(opened.error.message);
+  const store = opened.value;
+  let step = 0;
+  try {
+    await runModel(seed, false, {
+      ops: 300,
+      journal: store.journal("model", jsonCodec<number>()),
+      async check(model, fail) {
+        const copy = join(dir, `copy-${step++ % 2}.db`);
+        rmSync(copy, { force: true });
+        store.backupTo(copy);
+        const reopened = SqlStore.open({ driver: await openSqlite(copy), path: copy, clock: new VirtualClock(clock.now()) });
+        if (!reopened.ok) return fail(reopened.error.message);
+        const fresh = SafeTaskQueue.create<number>({ name: "model", capacity: 1000, maxStalls: 1000, journal: reopened.value.journal("model", jsonCodec<number>()) });
+        const want = [...model].filter(([, i]) => i.state === "pending" || i.state === "inflight").map(([id]) => id).sort((a, b) => a - b);
+        const got: number[] = [];
+        for (let lease = fresh.tryLease(); lease !== undefined; lease = fresh.tryLease()) {
+          got.push(lease.sequenceId);
+          if (lease.attempt !== model.get(lease.sequenceId)!.attempt + 1) fail(`reloaded ${lease.sequenceId} as attempt ${lease.attempt}, model says ${model.get(lease.sequenceId)!.attempt} so far`);
+        }
+        if (got.join() !== want.join()) fail(`reloaded pending+inflight [${got}] but the model holds [${want}]`);
+        const poisoned = fresh.poison.list().map((e) => e.sequenceId).sort((a, b) => a - b);
+        const wantPoison = [...model].filter(([, i]) => i.state === "poisoned").map(([id]) => id).sort((a, b) => a - b);
+        if (poisoned.join() !== wantPoison.join()) fail(`reloaded poison [${poisoned}] but the model holds [${wantPoison}]`);
+        reopened.value.close();
+      },
+    });
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface StoredModel {
+  readonly ops: number;
+  readonly journal: QueueJournal<number>;
+  check(model: Map<number, ModelItem>, fail: (message: string) => void): Promise<void>;
+}
+
+async function runModel(SEED: number, withWaiters: boolean, stored?: StoredModel): Promise<void> {
   {
     const random = mulberry32(SEED);
     // Mostly recent leases (likely live), sometimes any earlier one (likely stale).
@@ -38,7 +93,7 @@ async function runModel(SEED: number, withWaiters: boolean): Promise<void> {
     const leaseMs = 1000;
     const maxRetries = 3;
     const capacity = 64;
-    const queue = SafeTaskQueue.create<number>({ clock, leaseMs, heartbeatMs: 300, sweepMs: 100, maxRetries, capacity, fullMode: "reject" });
+    const queue = SafeTaskQueue.create<number>({ name: "model", clock, leaseMs, heartbeatMs: 300, sweepMs: 100, maxRetries, capacity, fullMode: "reject", journal: stored?.journal });
     const model = new Map<number, ModelItem>();
     const issued: Lease<number>[] = [];
     const problems: string[] = [];
@@ -76,7 +131,7 @@ async function runModel(SEED: number, withWaiters: boolean): Promise<void> {
       return item.state === "inflight" && item.token === lease.token && clock.now() < item.deadline;
     };
 
-    for (let op = 0; op < OPS && problems.length === 0; op++) {
+    for (let op = 0; op < (stored?.ops ?? OPS) && problems.length === 0; op++) {
       const roll = random();
       // With waiters, fewer enqueues: consumers only park while nothing is pending.
       if (roll < (withWaiters ? 0.1 : 0.25)) {
@@ -138,10 +193,11 @@ async function runModel(SEED: number, withWaiters: boolean): Promise<void> {
       if (s.pending !== count("pending") || s.active !== count("inflight") || s.poisoned !== count("poisoned") || s.acked !== count("acked")) {
         fail(`stats ${JSON.stringify(s)} vs model pending=${count("pending")} inflight=${count("inflight")} poisoned=${count("poisoned")} acked=${count("acked")}`);
       }
+      if (stored !== undefined) await stored.check(model, fail);
     }
 
     expect(problems.slice(0, 5)).toEqual([]);
-    expect(model.size).toBeGreaterThan(1000);
+    expect(model.size).toBeGreaterThan(stored === undefined ? 1000 : 50);
     for (const item of model.values()) {
       expect(["pending", "inflight", "acked", "poisoned"]).toContain(item.state);
       expect(item.ackedTimes).toBeLessThanOrEqual(1);
