@@ -9,8 +9,8 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 
 const runs = [
-  { label: "bun (wasm)", cmd: "bun", args: ["test"], env: { SLUICE_WASM: "1" }, parse: parseBun },
-  { label: "bun (js reference)", cmd: "bun", args: ["test"], env: { SLUICE_WASM: "0" }, parse: parseBun },
+  { label: "bun (wasm)", cmd: "bun", args: ["test", "--timeout", "60000"], env: { SLUICE_WASM: "1" }, parse: parseBun },
+  { label: "bun (js reference)", cmd: "bun", args: ["test", "--timeout", "60000"], env: { SLUICE_WASM: "0" }, parse: parseBun },
   {
     label: "deno (unit)",
     cmd: "deno",

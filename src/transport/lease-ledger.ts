@@ -80,7 +80,8 @@ export class LeaseLedger<T> {
     this.#held.clear();
     let released = 0;
     // A lease that expired or was drained meanwhile reports lease.inactive: nothing to undo.
-    for (const lease of leases) if (this.#queue.fail(lease, reason, { requeue: true, delayMs: 0 }).ok) released++;
+    // A vanished consumer is a stall (`maxStalls`), not a failure of the message.
+    for (const lease of leases) if (this.#queue.fail(lease, reason, { requeue: true, delayMs: 0, stall: true }).ok) released++;
     return released;
   }
 }
