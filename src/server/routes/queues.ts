@@ -36,6 +36,7 @@ export function registerQueueRoutes(app: Hono, broker: Broker): void {
       payload: base64FromBytes(e.payload),
       lastError: { code: e.lastError.code, message: e.lastError.message },
       attempts: e.attempts,
+      exhausted: e.exhausted,
       history: e.history,
       enqueuedAt: e.enqueuedAt,
       poisonedAt: e.poisonedAt,
