@@ -327,18 +327,6 @@ export class SafeTaskQueue<T> {
     return ok({ pending: this.#ready.length, requeuedInFlight, poisoned: this.poison.size });
   }
 
-  /**
-   * The items waiting for delivery (ready, then those waiting out a requeue delay), without
-   * taking them: what a shutdown snapshot must persist so an in-memory queue loses nothing.
-   */
-  pendingItems(): Array<{ sequenceId: number; payload: T; attempts: number; enqueuedAt: number; key: string | undefined }> {
-    const out = [];
-    for (const item of [...this.#ready, ...this.#delayed]) {
-      out.push({ sequenceId: item.sequenceId, payload: item.payload, attempts: item.attempts, enqueuedAt: item.enqueuedAt, key: item.key });
-    }
-    return out;
-  }
-
   /** Closes the queue: waiting `lease`/`enqueue` calls end with `queue.closed`. Live leases can still be acked or failed. */
   close(): void {
     this.#state = "closed";

@@ -26,7 +26,7 @@ export interface StartBridgesOptions {
  * Starts one `bridge()` per queue whose config has a `bridge` section (issue 6) —
  * the server side of the socket bridge. The broker starts them at boot and stops them at the
  * start of a graceful shutdown, before the drain, so their in-flight leases are back in the
- * queue (not counted as attempts) when the snapshot is taken.
+ * queue (not counted as attempts) before the queues are drained and closed.
  *
  * @example
  * ```ts

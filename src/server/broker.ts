@@ -161,7 +161,7 @@ export class Broker {
 
   /**
    * Starts a bridge pump for every queue with a `bridge` config section (once; the runtime entry
-   * calls this at boot, after the snapshot restore). Shutdown stops them before the drain.
+   * calls this at boot, after the stored queues are loaded). Shutdown stops them before the drain.
    */
   startBridges(options: StartBridgesOptions = {}): ReadonlyMap<string, Bridge> {
     if (this.#bridges.size === 0 && this.#state === "running") this.#bridges = startQueueBridges(this.queues, this.config, options);
