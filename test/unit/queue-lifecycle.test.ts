@@ -279,6 +279,33 @@ describe("SafeTaskQueue transitions", () => {
     const report = value(await draining);
     expect(report).toEqual({ pending: 1, requeuedInFlight: 0, poisoned: 0 });
   });
+  test("drain wakes as soon as the sweeper expires the last lease, not at its deadline", async () => {
+    const { queue, clock } = setup({ leaseMs: 1000, sweepMs: 100 });
+    await queue.enqueue("a");
+    value(await queue.lease());
+    let doneAt = -1;
+    const drained = queue.drain({ deadlineMs: 60_000 }).then((r) => ((doneAt = clock.now()), r));
+    await clock.advance(1100); // the sweep at t=1000 expires the only lease (deadline 1000)
+    await Promise.resolve();
+    expect(doneAt).toBe(1000);
+    expect(value(await drained)).toMatchObject({ pending: 1, requeuedInFlight: 0 });
+  });
+  test("a lease of queue A cannot settle queue B's item, even with the same token", async () => {
+    const clock = new VirtualClock();
+    const a = SafeTaskQueue.create<string>({ name: "a", clock, leaseMs: 1000, heartbeatMs: 400 });
+    const b = SafeTaskQueue.create<string>({ name: "b", clock, leaseMs: 1000, heartbeatMs: 400 });
+    await a.enqueue("from-a");
+    await b.enqueue("from-b");
+    const leaseA = value(await a.lease());
+    const leaseB = value(await b.lease());
+    for (const settle of [() => b.ack(leaseA), () => b.fail(leaseA, boom), () => b.heartbeat(leaseA), () => b.moveToPoison(leaseA, boom)]) {
+      const r = settle();
+      expect(!r.ok && r.error.code).toBe("lease.inactive");
+    }
+    expect(b.stats()).toMatchObject({ active: 1, acked: 0, failed: 0, poisoned: 0 });
+    expect(b.ack(leaseB).ok).toBe(true);
+    expect(a.ack(leaseA).ok).toBe(true);
+  });
   test("drain puts leases still running at the deadline back, attempt not counted", async () => {
     const { queue, clock } = setup({ leaseMs: 10_000, heartbeatMs: 1000 });
     await queue.enqueue("a");

@@ -26,6 +26,11 @@ interface ModelItem {
   token: number;
   deadline: number;
   ackedTimes: number;
+  /** Explicit failures and stalls (expiries) since enqueue or replay: the two poison budgets. */
+  failures: number;
+  stalls: number;
+  /** The last `fail` asked for no requeue. */
+  rejected: boolean;
 }
 
 describe("SafeTaskQueue model", () => {
@@ -92,8 +97,9 @@ async function runModel(SEED: number, withWaiters: boolean, stored?: StoredModel
     const clock = new VirtualClock();
     const leaseMs = 1000;
     const maxRetries = 3;
+    const maxStalls = 2;
     const capacity = 64;
-    const queue = SafeTaskQueue.create<number>({ name: "model", clock, leaseMs, heartbeatMs: 300, sweepMs: 100, maxRetries, capacity, fullMode: "reject", journal: stored?.journal });
+    const queue = SafeTaskQueue.create<number>({ name: "model", clock, leaseMs, heartbeatMs: 300, sweepMs: 100, maxRetries, maxStalls, capacity, fullMode: "reject", journal: stored?.journal });
     const model = new Map<number, ModelItem>();
     const issued: Lease<number>[] = [];
     const problems: string[] = [];
@@ -106,13 +112,22 @@ async function runModel(SEED: number, withWaiters: boolean, stored?: StoredModel
         if (item.state !== "inflight" || item.attempt !== e.attempt) fail(`expired event for ${e.sequenceId} in state ${item.state}`);
         if (e.at < item.deadline) fail(`item ${e.sequenceId} expired at ${e.at} before its deadline ${item.deadline}`);
         item.state = "ended";
+        item.stalls++;
       } else if (e.type === "failed") {
         item.state = "ended";
+        item.failures++;
       } else if (e.type === "requeued") {
         if (item.state !== "ended") fail(`requeued event for ${e.sequenceId} in state ${item.state}`);
+        // The retry/poison boundary: requeued only while both budgets have room and no reject.
+        if (item.failures >= maxRetries || item.stalls >= maxStalls || item.rejected) {
+          fail(`item ${e.sequenceId} requeued with ${item.failures} failures, ${item.stalls} stalls, rejected=${item.rejected}`);
+        }
         item.state = "pending";
       } else if (e.type === "poisoned") {
         if (item.state !== "ended" && item.state !== "inflight") fail(`poisoned event for ${e.sequenceId} in state ${item.state}`);
+        if (item.failures < maxRetries && item.stalls < maxStalls && !item.rejected) {
+          fail(`item ${e.sequenceId} poisoned with only ${item.failures} failures and ${item.stalls} stalls`);
+        }
         item.state = "poisoned";
       }
     });
@@ -140,7 +155,7 @@ async function runModel(SEED: number, withWaiters: boolean, stored?: StoredModel
         if (held >= capacity) {
           if (r.ok || r.error.code !== "queue.full") fail(`enqueue beyond capacity: ${JSON.stringify(r)}`);
         } else if (!r.ok) fail(`enqueue failed: ${r.error.code}`);
-        else model.set(r.value.sequenceId, { state: "pending", attempt: 0, token: -1, deadline: 0, ackedTimes: 0 });
+        else model.set(r.value.sequenceId, { state: "pending", attempt: 0, token: -1, deadline: 0, ackedTimes: 0, failures: 0, stalls: 0, rejected: false });
       } else if (withWaiters && roll < 0.35) {
         if (parked >= 8) continue;
         parked++;
@@ -171,7 +186,9 @@ async function runModel(SEED: number, withWaiters: boolean, stored?: StoredModel
       } else if (roll < 0.8 && issued.length > 0) {
         const lease = pick(issued);
         const expected = current(lease);
-        const r = queue.fail(lease, sluiceError("unavailable", `op ${op}`), { requeue: random() < 0.9 });
+        const requeue = random() < 0.9;
+        if (expected) model.get(lease.sequenceId)!.rejected = !requeue;
+        const r = queue.fail(lease, sluiceError("unavailable", `op ${op}`), { requeue });
         if (r.ok !== expected) fail(`fail of ${lease.sequenceId} gave ${r.ok ? "ok" : r.error.code}, expected ${expected}`);
       } else if (roll < 0.88 && issued.length > 0) {
         const lease = pick(issued);
@@ -184,7 +201,9 @@ async function runModel(SEED: number, withWaiters: boolean, stored?: StoredModel
       } else {
         const replayed = queue.poison.replay();
         if (replayed !== count("poisoned")) fail(`replayed ${replayed} of ${count("poisoned")}`);
-        for (const item of model.values()) if (item.state === "poisoned") Object.assign(item, { state: "pending", attempt: 0 });
+        for (const item of model.values()) {
+          if (item.state === "poisoned") Object.assign(item, { state: "pending", attempt: 0, failures: 0, stalls: 0, rejected: false });
+        }
       }
       if (issued.length > 500) issued.splice(0, 250);
       // Let parked lease() promises settle (they were served synchronously) before comparing.
