@@ -11,6 +11,8 @@
  * ```
  */
 
+import { resolveQueueOptions } from "../queue/options.ts";
+
 /**
  * Where one queue's leases go when no WebSocket consumer takes them (issue 6): a downstream
  * socket first (`wsUrl`), the Connect/gRPC `Relay` service as fallback (`rpcUrl`).
@@ -113,24 +115,40 @@ export interface SluiceConfig {
 export const DEFAULT_BRIDGE_CONFIG: BridgeConfig = Object.freeze({ sendTimeoutMs: 3000, pingIntervalMs: 15000, concurrency: 8 });
 
 /**
- * Queue defaults (the `SafeTaskQueue` defaults of DESIGN.md), applied under every queue.
+ * Queue defaults: exactly the library's (`resolveQueueOptions({})`), shown for reference; a
+ * queue's unset keys are resolved by the library from the keys that are set.
  *
  * @example
  * ```ts
  * DEFAULT_QUEUE_CONFIG.maxRetries; // 5
  * ```
  */
-export const DEFAULT_QUEUE_CONFIG: QueueConfig = Object.freeze({
-  capacity: 1024,
-  fullMode: "wait",
-  leaseMs: 30_000,
-  heartbeatMs: 5_000,
-  sweepMs: 1_000,
-  maxRetries: 5,
-  requeueDelayMs: 0,
-  maxStalls: 3,
-  maxBytes: 64 * 1024 * 1024,
-});
+export const DEFAULT_QUEUE_CONFIG: QueueConfig = Object.freeze(libraryQueueDefaults());
+
+/**
+ * The library's own queue defaults (`resolveQueueOptions`), given the keys a config sets that
+ * other defaults derive from (`heartbeatMs` from `leaseMs`, watermarks from `capacity`): the
+ * server keeps no second copy of them.
+ *
+ * @example
+ * ```ts
+ * libraryQueueDefaults({ leaseMs: 4000 }).heartbeatMs; // 2000
+ * ```
+ */
+export function libraryQueueDefaults(set: { readonly leaseMs?: number; readonly capacity?: number } = {}): QueueConfig {
+  const o = resolveQueueOptions(set);
+  return {
+    capacity: o.capacity,
+    fullMode: o.fullMode,
+    leaseMs: o.leaseMs,
+    heartbeatMs: o.heartbeatMs,
+    sweepMs: o.sweepMs,
+    maxRetries: o.maxRetries,
+    requeueDelayMs: typeof o.requeueDelayMs === "number" ? o.requeueDelayMs : 0,
+    maxStalls: o.maxStalls,
+    maxBytes: o.maxBytes,
+  };
+}
 
 /**
  * The configuration used when there is no file and no environment override. The host is

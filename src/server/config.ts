@@ -42,7 +42,7 @@ import {
   checkRule,
   DEFAULT_BRIDGE_CONFIG,
   DEFAULT_CONFIG,
-  DEFAULT_QUEUE_CONFIG,
+  libraryQueueDefaults,
   QUEUE_NAME_PATTERN,
   QUEUE_RULES,
   type QueueConfig,
@@ -104,7 +104,9 @@ export function loadConfig(input: LoadConfigInput = {}): Result<SluiceConfig> {
   rejectUnknown(file, known, "", problems);
   overlay(server, file, SERVER_RULES, "", problems);
 
-  const queueDefaults: Record<string, unknown> = { ...DEFAULT_QUEUE_CONFIG };
+  // Only what the file sets: every unset key takes the library's default (resolveQueueOptions),
+  // so a derived default such as heartbeatMs = min(5000, leaseMs / 2) follows the keys set.
+  const queueDefaults: Record<string, unknown> = {};
   const rawDefaults = section(file.queueDefaults, "queueDefaults", problems);
   rejectUnknown(rawDefaults, Object.keys(QUEUE_RULES), "queueDefaults.", problems);
   overlay(queueDefaults, rawDefaults, QUEUE_RULES, "queueDefaults.", problems);
@@ -160,17 +162,26 @@ function buildQueue(
   }
   const section_ = section(raw, path, problems);
   rejectUnknown(section_, [...Object.keys(QUEUE_RULES), "bridge"], `${path}.`, problems);
-  const queue: Record<string, unknown> = { ...defaults };
-  overlay(queue, section_, QUEUE_RULES, `${path}.`, problems);
+  const set: Record<string, unknown> = { ...defaults };
+  const before = problems.length;
+  overlay(set, section_, QUEUE_RULES, `${path}.`, problems);
+  const queue: Record<string, unknown> = { ...resolvedDefaults(set), ...set };
 
   // A heartbeat must land within the lease, or a healthy consumer's lease expires between beats.
   const { heartbeatMs, leaseMs } = queue as { heartbeatMs: number; leaseMs: number };
-  if (Number.isSafeInteger(heartbeatMs) && Number.isSafeInteger(leaseMs) && heartbeatMs >= leaseMs) {
+  if (problems.length === before && heartbeatMs >= leaseMs) {
     problems.push(`config: ${path}.heartbeatMs must be less than ${path}.leaseMs (got ${heartbeatMs} >= ${leaseMs})`);
   }
 
   if (section_.bridge !== undefined) queue.bridge = buildBridge(section_.bridge, `${path}.bridge`, problems);
   return Object.freeze(queue) as unknown as QueueConfig;
+}
+
+// The library's defaults for the keys not set, given those that are (one home for defaults).
+function resolvedDefaults(set: Record<string, unknown>): QueueConfig {
+  const known: { leaseMs?: number; capacity?: number } = {};
+  for (const key of ["leaseMs", "capacity"] as const) if (Number.isSafeInteger(set[key]) && (set[key] as number) > 0) known[key] = set[key] as number;
+  return libraryQueueDefaults(known);
 }
 
 function buildBridge(raw: unknown, path: string, problems: string[]): BridgeConfig {

@@ -209,6 +209,13 @@ describe("bad input", () => {
     ]);
   });
 
+  test("a short lease alone is accepted: unset keys take the library's defaults, derived from the keys set", () => {
+    const config = value(loadConfig(file({ queues: { jobs: { leaseMs: 4000 } } })));
+    expect(config.queues.jobs).toMatchObject({ leaseMs: 4000, heartbeatMs: 2000, maxRetries: 5, maxStalls: 3 });
+    const viaDefaults = value(loadConfig(file({ queueDefaults: { leaseMs: 3000 }, queues: { jobs: {} } })));
+    expect(viaDefaults.queues.jobs).toMatchObject({ leaseMs: 3000, heartbeatMs: 1500 });
+  });
+
   test("bridges need a URL with the right scheme", () => {
     const list = problems(
       loadConfig(file({ queues: { a: { bridge: {} }, b: { bridge: { wsUrl: "http://x", rpcUrl: "not a url", sendTimeoutMs: 0 } } } })),
