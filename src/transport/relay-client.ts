@@ -1,4 +1,4 @@
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { type Client, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
@@ -29,6 +29,18 @@ export interface RelayClientOptions {
   /** Sent with every call (e.g. `authorization: "Bearer …"`). */
   readonly headers?: Readonly<Record<string, string>>;
 }
+
+/**
+ * Response header / trailer in which Sluice's Relay service names the Sluice error code of a
+ * failed call, where the Connect code is ambiguous (`resource_exhausted`: `queue.full` or
+ * `frame.too_large`; `invalid_argument`: `validation` or `frame.malformed`).
+ *
+ * @example
+ * ```ts
+ * new ConnectError("too large", Code.ResourceExhausted, { [SLUICE_ERROR_CODE_HEADER]: "frame.too_large" });
+ * ```
+ */
+export const SLUICE_ERROR_CODE_HEADER = "sluice-error-code";
 
 /** The parts of a reply that say what became of a command. */
 interface Outcome {
@@ -76,7 +88,7 @@ export class RelayClient {
       const response = await this.#client.send({ command }, { signal: options.signal, headers: this.#headers });
       return outcomeOf(response, idText(command));
     } catch (thrown) {
-      return err(sluiceErrorOf(thrown));
+      return err(callError(thrown));
     }
   }
 
@@ -99,7 +111,7 @@ export class RelayClient {
         options.onReply(id, outcomeOf(reply, String(id)));
       }
     } catch (thrown) {
-      failure = sluiceErrorOf(thrown);
+      failure = callError(thrown);
     }
     failure ??= unanswered.size > 0 ? sluiceError("unavailable", `relay Execute ended without replies for ${unanswered.size} command(s)`) : undefined;
     for (const id of unanswered) options.onReply(id, err(failure!));
@@ -111,6 +123,14 @@ function defaultTransport(options: RelayClientOptions): Transport {
   if (options.baseUrl === undefined) throw new TypeError("RelayClient: baseUrl or transport is required");
   const init = { baseUrl: options.baseUrl, useBinaryFormat: true, fetch: options.fetch };
   return options.protocol === "grpc-web" ? createGrpcWebTransport(init) : createConnectTransport(init);
+}
+
+// The mapped error, with the code the server named when it named one (a too-large payload must
+// not read as `queue.full`, which would be retried).
+function callError(thrown: unknown): SluiceError {
+  const error = sluiceErrorOf(thrown);
+  const named = thrown instanceof ConnectError ? thrown.metadata.get(SLUICE_ERROR_CODE_HEADER) : null;
+  return named !== null && isErrorCode(named) && named !== error.code ? { ...error, code: named } : error;
 }
 
 function idText(command: Command): string {
