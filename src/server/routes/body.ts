@@ -14,7 +14,7 @@ import { err, ok, type Result } from "../../result/result.ts";
  */
 export async function readBodyLimited(request: Request, limit: number): Promise<Result<Uint8Array>> {
   const tooLarge = (size: number | string) =>
-    err(sluiceError("frame.too_large", `message body of ${size} bytes exceeds the limit of ${limit}`, { metadata: { limit } }));
+    err(sluiceError("frame.too_large", `request body of ${size} bytes exceeds the limit of ${limit}`, { metadata: { limit } }));
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > limit) return tooLarge(declared);
   if (request.body === null) return ok(new Uint8Array(0));
@@ -43,4 +43,33 @@ export async function readBodyLimited(request: Request, limit: number): Promise<
     offset += chunk.byteLength;
   }
   return ok(out);
+}
+
+/**
+ * Reads a JSON request body within `limit` bytes (past it: `frame.too_large`, 413, without
+ * reading the rest) and parses it; an empty, non-UTF-8 or non-JSON body is `validation` (400).
+ * Each JSON route passes its own limit.
+ *
+ * @example
+ * ```ts
+ * const body = await readJsonBody(c.req.raw, 64 * 1024);
+ * if (!body.ok) return errorResponse(c, body.error);
+ * const value: unknown = body.value;
+ * ```
+ */
+export async function readJsonBody(request: Request, limit: number): Promise<Result<unknown>> {
+  const bytes = await readBodyLimited(request, limit);
+  if (!bytes.ok) return bytes;
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.value);
+  } catch {
+    return err("validation", "the request body is not UTF-8 text");
+  }
+  if (text.trim() === "") return err("validation", "the request body is empty; a JSON body is required");
+  try {
+    return ok(JSON.parse(text) as unknown);
+  } catch (thrown) {
+    return err("validation", `the request body is not JSON: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+  }
 }

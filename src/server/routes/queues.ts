@@ -1,18 +1,56 @@
 import type { Hono } from "hono";
 import { sluiceError } from "../../result/errors.ts";
-import type { Result } from "../../result/result.ts";
+import { err, ok, type Result } from "../../result/result.ts";
 import type { Broker } from "../broker.ts";
 import { base64FromBytes } from "../base64.ts";
 import { errorResponse } from "../http-errors.ts";
-import { readBodyLimited } from "./body.ts";
+import { readBodyLimited, readJsonBody } from "./body.ts";
 import { lookupQueue } from "./queue-lookup.ts";
 
 const MAX_KEY_LENGTH = 256;
 
 /**
+ * Byte limit of a poison replay body: room for about 4,000 sequence ids; larger → 413 unread.
+ *
+ * @example
+ * ```ts
+ * REPLAY_BODY_LIMIT; // 65536
+ * ```
+ */
+export const REPLAY_BODY_LIMIT = 64 * 1024;
+
+const REPLAY_SHAPE = 'replay body must be {"ids":[sequenceId, …]} (positive integers) or {"all":true}';
+
+/**
+ * Checks a parsed replay body: exactly `{"ids":[positive integers…]}` (those entries) or
+ * `{"all":true}` (every entry). Anything else — `null`, arrays, strings, other or extra keys,
+ * `{"all":false}` — is `validation`, so a typo can never replay the whole poison queue.
+ *
+ * @example
+ * ```ts
+ * parseReplayBody({ ids: [3, 4] }); // ok({ ids: [3, 4] })
+ * parseReplayBody({ all: true });   // ok({ all: true })
+ * parseReplayBody({ idz: [1] });    // err validation
+ * ```
+ */
+export function parseReplayBody(body: unknown): Result<{ readonly ids: readonly number[] } | { readonly all: true }> {
+  const invalid = (why: string) => err(sluiceError("validation", `${REPLAY_SHAPE}; ${why}`));
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return invalid(`got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`);
+  const keys = Object.keys(body);
+  if (keys.length !== 1 || (keys[0] !== "ids" && keys[0] !== "all")) return invalid(`got the key(s) ${JSON.stringify(keys)}`);
+  const value: unknown = (body as Record<string, unknown>)[keys[0]];
+  if (keys[0] === "all") return value === true ? ok({ all: true }) : invalid(`"all" must be true (got ${JSON.stringify(value)})`);
+  if (!Array.isArray(value) || !value.every((id) => Number.isSafeInteger(id) && (id as number) > 0)) {
+    return invalid('"ids" must be an array of positive integer sequence ids');
+  }
+  return ok({ ids: value as number[] });
+}
+
+/**
  * Registers the queue HTTP routes: `GET /v1/queues/:queue` (stats), `GET /v1/queues/:queue/poison`,
- * `POST /v1/queues/:queue/poison/replay` (optional JSON `{ "ids": [sequenceId, ...] }`; no body
- * = replay all) and `POST /v1/queues/:queue/messages` (one message, body bytes; an
+ * `POST /v1/queues/:queue/poison/replay` (JSON `{ "ids": [sequenceId, ...] }` or `{ "all": true }`,
+ * at most `REPLAY_BODY_LIMIT` bytes; anything else is 400 and replays nothing) and
+ * `POST /v1/queues/:queue/messages` (one message, body bytes; an
  * `Idempotency-Key` header dedups within `idempotencyWindowMs`; 202 `{ sequenceId, queue, duplicate }`).
  *
  * @example
@@ -48,22 +86,14 @@ export function registerQueueRoutes(app: Hono, broker: Broker): void {
     const queue = lookupQueue(c, broker);
     if (queue instanceof Response) return queue;
     if (!broker.accepting) return errorResponse(c, sluiceError("unavailable", "server is shutting down"));
-    const text = await c.req.text();
-    let ids: number[] | undefined;
-    if (text.trim() !== "") {
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return errorResponse(c, sluiceError("validation", 'replay body must be JSON like {"ids":[1,2]} (or empty to replay all)'));
-      }
-      const raw = (body as { ids?: unknown } | null)?.ids;
-      if (raw !== undefined && (!Array.isArray(raw) || !raw.every((id) => Number.isSafeInteger(id) && id > 0))) {
-        return errorResponse(c, sluiceError("validation", "ids must be an array of positive integer sequence ids"));
-      }
-      ids = raw as number[] | undefined;
+    const body = await readJsonBody(c.req.raw, REPLAY_BODY_LIMIT);
+    if (!body.ok) {
+      const hint = body.error.code === "validation" ? `${REPLAY_SHAPE}; ${body.error.message}` : body.error.message;
+      return errorResponse(c, sluiceError(body.error.code, hint));
     }
-    const replayed = queue.poison.replay(ids);
+    const request = parseReplayBody(body.value);
+    if (!request.ok) return errorResponse(c, request.error);
+    const replayed = queue.poison.replay("all" in request.value ? undefined : request.value.ids);
     return c.json({ queue: queue.name, replayed });
   });
 
