@@ -126,7 +126,7 @@ describe("queue bridge in the server process (Bun)", () => {
 
     await socket.restart();
     await relay.restart();
-    const replay = await fetch(`${server.url}/v1/queues/jobs/poison/replay`, { method: "POST" });
+    const replay = await fetch(`${server.url}/v1/queues/jobs/poison/replay`, { method: "POST", body: JSON.stringify({ all: true }) });
     expect(((await replay.json()) as { replayed: number }).replayed).toBe(20);
     await waitFor(async () => (await metricsOf(server!.url)).acked === 20, 20_000, "20 acks after replay");
     const seen = deliveredOnce(20);

@@ -140,7 +140,7 @@ describe("server app: queue routes", () => {
     const one = await app.request("/v1/queues/jobs/poison/replay", post(JSON.stringify({ ids: [2] })));
     expect(await one.json()).toEqual({ queue: "jobs", replayed: 1 });
     expect(queue.stats()).toMatchObject({ pending: 1, poisoned: 1 });
-    const rest = await app.request("/v1/queues/jobs/poison/replay", post(null));
+    const rest = await app.request("/v1/queues/jobs/poison/replay", post(JSON.stringify({ all: true })));
     expect(await rest.json()).toEqual({ queue: "jobs", replayed: 1 });
     expect(queue.stats()).toMatchObject({ pending: 2, poisoned: 0 });
   });
