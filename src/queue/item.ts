@@ -42,6 +42,8 @@ export interface QueueItem<T> {
   /** Stalls (lease expiry, consumer disconnect, process crash) in this round: poison at `maxStalls`. */
   stalls: number;
   enqueuedAt: number;
+  /** Its last consumer vanished holding other leases too: redeliver it alone (crash attribution). */
+  suspect: boolean;
   /** Payload bytes counted against a journaled queue's memory window (0 when not journaled). */
   bytes: number;
   lastError: SluiceError | undefined;
@@ -60,7 +62,7 @@ export interface QueueItem<T> {
  * ```
  */
 export function newItem<T>(payload: T, sequenceId: number, now: number, key: string | undefined): QueueItem<T> {
-  return { payload, sequenceId, attempts: 0, failures: 0, stalls: 0, enqueuedAt: now, bytes: 0, lastError: undefined, key, history: undefined };
+  return { payload, sequenceId, attempts: 0, failures: 0, stalls: 0, enqueuedAt: now, suspect: false, bytes: 0, lastError: undefined, key, history: undefined };
 }
 
 /**

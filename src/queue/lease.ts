@@ -30,6 +30,11 @@ export interface Lease<T> {
   readonly lastError: SluiceError | undefined;
   /** True when this is the last allowed attempt: failing it poisons the item. */
   readonly isPoisoned: boolean;
+  /**
+   * True when the previous consumer vanished holding this and other leases: deliver it alone
+   * (the consumer should hold nothing else while it runs), so a crash it causes names it.
+   */
+  readonly suspect: boolean;
   /** Name of the queue this lease belongs to. */
   readonly queue: string;
 }

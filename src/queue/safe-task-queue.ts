@@ -5,7 +5,7 @@ import { Waiters } from "./waiters.ts";
 import { Backpressure } from "./backpressure.ts";
 import { DelayLine } from "./delay-line.ts";
 import { QueueEvents, type QueueEventType } from "./events.ts";
-import { Fifo } from "./fifo.ts";
+import { ReadyLine } from "./ready-line.ts";
 import { newItem, type QueueItem, recordFailure } from "./item.ts";
 import type { Lease } from "./lease.ts";
 import { QueueMetrics } from "./metrics/queue-metrics.ts";
@@ -33,6 +33,11 @@ export interface FailOptions {
   countAttempt?: boolean;
   /** True when the delivery stalled (its consumer vanished) rather than failed: it counts toward `maxStalls`, not `maxRetries`. */
   stall?: boolean;
+  /**
+   * The consumer vanished holding this and other leases: charge nothing, and redeliver it alone
+   * to a consumer holding nothing else (`ReadyLine`), so a crash there names the culprit.
+   */
+  suspect?: boolean;
   /** Overrides the queue's requeue delay for this redelivery. */
   delayMs?: number;
 }
@@ -79,10 +84,9 @@ export class SafeTaskQueue<T> {
   readonly events = new QueueEvents();
   readonly metrics: QueueMetrics;
   readonly #inFlight: InFlight<T>;
-  readonly #ready = new Fifo<QueueItem<T>>(64);
+  readonly #ready = new ReadyLine<T>();
   readonly #delayed: DelayLine<QueueItem<T>>;
   readonly #keys = new Map<string, number>();
-  readonly #leaseWaiters = new Waiters<Lease<T>>();
   readonly #roomWaiters = new Waiters<void>();
   readonly #idleWaiters = new Waiters<void>();
   readonly #backpressure: Backpressure;
@@ -189,7 +193,7 @@ export class SafeTaskQueue<T> {
     const lease = this.tryLease();
     if (lease !== undefined) return Promise.resolve(ok(lease));
     if (this.#state !== "open") return Promise.resolve(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
-    return this.#leaseWaiters.wait(options.signal);
+    return new Promise((resolve) => this.#ready.park(resolve, options.signal, true));
   }
 
   /**
@@ -198,23 +202,29 @@ export class SafeTaskQueue<T> {
    * synchronously when an item is ready, else inside the call that makes one ready (an enqueue,
    * a requeue) or that ends the wait (abort, close). Do little there: defer delivery work.
    */
-  leaseWith(onLease: (leased: Result<Lease<T>>) => void, signal?: AbortSignal): void {
+  leaseWith(onLease: (leased: Result<Lease<T>>) => void, signal?: AbortSignal, free = true): void {
     if (signal?.aborted) return onLease(err(canceledError(signal)));
-    const lease = this.tryLease();
+    const lease = this.tryLease(undefined, free);
     if (lease !== undefined) return onLease(ok(lease));
     if (this.#state !== "open") return onLease(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
-    this.#leaseWaiters.park(onLease, signal);
+    this.#ready.park(onLease, signal, free);
+  }
+
+  /** Consumers parked in `lease` / `leaseWith`: a consumer that has more credit steps back for them. */
+  get waitingConsumers(): number {
+    return this.#ready.waiting;
   }
 
   /**
    * Takes the next ready item without waiting; `undefined` if none (or the queue is not open).
    * `now`: the current clock time if the caller has just read it (saves a clock read).
+   * `free`: false when the caller holds other leases of this queue — it then gets no suspect.
    */
-  tryLease(now?: number): Lease<T> | undefined {
+  tryLease(now?: number, free = true): Lease<T> | undefined {
     if (this.#state !== "open") return undefined;
     this.#delayed.releaseDue();
     if (this.#window !== undefined && this.#ready.length < StoredWindow.PAGE) this.#window.pageIn();
-    const item = this.#ready.shift();
+    const item = this.#ready.take(free);
     return item === undefined ? undefined : this.#start(item, now);
   }
 
@@ -245,9 +255,11 @@ export class SafeTaskQueue<T> {
   fail(lease: Lease<T>, error: SluiceError, options: FailOptions = {}): Result<void> {
     const item = this.#inFlight.live(lease);
     if (item === undefined) return this.#inactive(lease);
-    const { requeue = true, countAttempt = true, stall = false } = options;
+    const { requeue = true, stall = false, suspect = false } = options;
+    const countAttempt = options.countAttempt !== false && !suspect;
     this.#inFlight.end(lease);
     item.lastError = error;
+    item.suspect = suspect;
     if (countAttempt) {
       recordFailure(item, lease.attempt, error, this.options.clock.now());
       if (stall) item.stalls++;
@@ -259,7 +271,7 @@ export class SafeTaskQueue<T> {
     this.#emit("failed", item, lease.attempt, error);
     if (!requeue) this.#toPoison(item, error, "rejected");
     else if (countAttempt && this.#exhausted(item) !== undefined) this.#toPoison(item, error, this.#exhausted(item)!);
-    else this.#requeue(item, options.delayMs ?? this.#requeueDelay(item.attempts));
+    else this.#requeue(item, suspect ? 0 : (options.delayMs ?? this.#requeueDelay(item.attempts)));
     return ok();
   }
 
@@ -353,8 +365,10 @@ export class SafeTaskQueue<T> {
       enqueuedAt: item.enqueuedAt,
       lastError: item.lastError,
       isPoisoned: item.failures + 1 >= this.options.maxRetries,
+      suspect: item.suspect,
       queue: this.name,
     };
+    item.suspect = false;
     this.#inFlight.attach(item, lease);
     this.#window?.journal.changed(item, true, 0);
     this.metrics.deliveryAttempts.value++;
@@ -433,7 +447,7 @@ export class SafeTaskQueue<T> {
 
   /** Hands an item to the oldest waiting consumer, or appends it to the ready line. */
   #deliver(item: QueueItem<T>): void {
-    if (this.#state === "open" && this.#leaseWaiters.size > 0) this.#leaseWaiters.serve(ok(this.#start(item)));
+    if (this.#state === "open") this.#ready.offer(item, this.#startItem);
     else this.#ready.push(item);
   }
 
@@ -483,8 +497,10 @@ export class SafeTaskQueue<T> {
     if (this.#roomWaiters.size > 0) this.#roomWaiters.serve(ok());
   }
 
+  readonly #startItem = (item: QueueItem<T>): Lease<T> => this.#start(item);
+
   #wakeAll(closed: Result<never>): void {
-    this.#leaseWaiters.failAll(closed);
+    this.#ready.failAll(closed);
     this.#roomWaiters.failAll(closed);
   }
 

@@ -74,6 +74,7 @@ export function itemFromRow<T>(row: Record<string, SqlValue>, codec: PayloadCode
     failures: row.failures as number,
     stalls: row.stalls as number,
     enqueuedAt: row.enqueued_at as number,
+    suspect: false,
     bytes: 0,
     lastError,
     key: row.key == null ? undefined : (row.key as string),

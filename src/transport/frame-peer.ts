@@ -27,6 +27,12 @@ export interface FramePeer {
    * `ServerWebSocket.cork`. Without it every send may be its own write.
    */
   batch?(sends: () => void): void;
+  /**
+   * Optional: bytes sent but still queued in the runtime (Bun's `getBufferedAmount()`, the
+   * standard `bufferedAmount`). A consumer whose buffer passes 1 MiB gets no deliveries until it
+   * drains: a message buffered for a consumer that is not reading is not a delivery in progress.
+   */
+  bufferedAmount?(): number;
 }
 
 /**

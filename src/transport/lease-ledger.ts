@@ -9,9 +9,10 @@ import { SmallIntMap } from "./small-int-map.ts";
  * requeue at once (they are redelivered now rather than after `leaseMs`) and an ACK can only
  * end a lease this connection was given.
  *
- * Acking a lease drops it here, so a later disconnect can never fail back an acked delivery. The
- * disconnect counts as an attempt: a message that crashes its consumer every time must still end
- * in the poison queue.
+ * Acking a lease drops it here, so a later disconnect can never fail back an acked delivery. A
+ * disconnect holding one lease counts as a stall of that message (a message that crashes its
+ * consumer every time must still end in the poison queue); holding several, as none: they become
+ * suspects, redelivered one at a time, so the next crash names the culprit.
  *
  * Per delivery this costs one `SmallIntMap` entry keyed by the token's slot — a small integer
  * (a token itself outgrows 31 bits) — and no closure, scope or hash-table churn per lease
@@ -56,6 +57,16 @@ export class LeaseLedger<T> {
     if (this.#held.get(slot)?.token === token) this.#held.delete(slot);
   }
 
+  /** A stuck consumer's live leases go back at once, each charged a stall (it expired in its hands). */
+  releaseStuck(reason: SluiceError): number {
+    let released = 0;
+    for (const lease of this.#held.values()) {
+      this.#held.delete(tokenSlot(lease.token));
+      if (this.#queue.fail(lease, reason, { requeue: true, delayMs: 0, stall: true }).ok) released++;
+    }
+    return released;
+  }
+
   /**
    * Drops entries whose lease ended on the queue's side (expired, drained) without word from the
    * consumer, so a consumer that keeps granting credit but never acks cannot grow the ledger past
@@ -76,12 +87,15 @@ export class LeaseLedger<T> {
    * delay: the consumer is gone, not the message's retry). Returns how many were still live.
    */
   async releaseAll(reason: SluiceError = sluiceError("unavailable", "consumer went away")): Promise<number> {
-    const leases = [...this.#held.values()];
+    // Leases that expired or were drained meanwhile are not this consumer's any more.
+    const live = [...this.#held.values()].filter((lease) => this.#queue.leaseByToken(lease.token) === lease);
     this.#held.clear();
+    // Crash attribution: a consumer that dies holding one lease charges that message a stall
+    // (`maxStalls`). One that dies holding several cannot say which killed it, so none is
+    // charged: each goes back as a suspect, to be redelivered alone (see `ReadyLine`).
+    const options = live.length === 1 ? { requeue: true, delayMs: 0, stall: true } : { requeue: true, delayMs: 0, suspect: true };
     let released = 0;
-    // A lease that expired or was drained meanwhile reports lease.inactive: nothing to undo.
-    // A vanished consumer is a stall (`maxStalls`), not a failure of the message.
-    for (const lease of leases) if (this.#queue.fail(lease, reason, { requeue: true, delayMs: 0, stall: true }).ok) released++;
+    for (const lease of live) if (this.#queue.fail(lease, reason, options).ok) released++;
     return released;
   }
 }

@@ -48,6 +48,12 @@ function sharedReusingWriter(): FrameWriter {
 
 // Credits are u32 on the wire; the running total is capped so it stays an exact small integer.
 const MAX_CREDIT = 0x7fffffff;
+/** Deliveries per turn before a consumer steps back, so ready items spread across consumers. */
+const FAIR_BATCH = 32;
+/** Bytes queued in the runtime's send buffer past which a consumer gets nothing more until it drains. */
+const SEND_BUFFER_HIGH = 1 << 20;
+/** How often a consumer whose send buffer is full is checked for having drained it. */
+const DRAIN_POLL_MS = 20;
 const DEFAULT_NACK: NackPayload = { code: "internal", message: "nacked by consumer", requeue: true };
 
 /**
@@ -84,8 +90,17 @@ export class WsSession {
   readonly #frames: FrameWriter;
   readonly #intake: PublishIntake;
   #credit = 0;
-  /** Set when the runtime dropped a DELIVER: no more deliveries until the consumer speaks again. */
+  /**
+   * No more deliveries until the consumer speaks again: the runtime dropped a DELIVER, or the
+   * consumer held leases for a whole `leaseMs` without sending a single frame (stuck).
+   */
   #stalled = false;
+  /** Its send buffer is over `SEND_BUFFER_HIGH`: deliveries wait until it drains. */
+  #backpressured = false;
+  /** The token of a suspect delivered alone: nothing else is delivered until it is settled. */
+  #isolated = 0;
+  /** Clock time of the last frame received (stuck-consumer detection). */
+  #lastReadAt: number;
   /** A `leaseWith` is outstanding (at most one at a time). */
   #parked = false;
   /** The lease handed over, waiting for the scheduled delivery. */
@@ -99,6 +114,7 @@ export class WsSession {
     this.#schedule = options.coalesce ?? queueMicrotask;
     this.#ledger = new LeaseLedger(options.queue);
     this.#frames = options.peer.copiesOnSend === true ? sharedReusingWriter() : FRESH_FRAMES;
+    this.#lastReadAt = options.queue.options.clock.now();
     this.#intake = new PublishIntake({
       queue: options.queue,
       peer: options.peer,
@@ -122,6 +138,7 @@ export class WsSession {
   /** Feeds one WebSocket message (ArrayBuffer, typed array or Blob; text is answered with ERROR). */
   handleMessage(data: unknown): void {
     if (this.#stop.signal.aborted) return;
+    this.#lastReadAt = this.#queue.options.clock.now();
     // Bun hands over a Uint8Array (Buffer): use it as is — reading `.buffer` would copy it.
     if (data instanceof Uint8Array) return this.#handleBytes(data);
     if (data instanceof ArrayBuffer) return this.#handleBytes(new Uint8Array(data));
@@ -198,9 +215,11 @@ export class WsSession {
   // Parks for one lease while the consumer has credit. Callbacks, not an async loop: a promise,
   // its resolvers and a continuation per message were most of this path's garbage.
   #pump(): void {
-    if (this.#parked || this.#leased !== undefined || this.#credit <= 0 || this.#stalled || this.#stop.signal.aborted) return;
+    if (this.#parked || this.#leased !== undefined || this.#credit <= 0 || this.#stalled || this.#backpressured || this.#isolated !== 0) return;
+    if (this.#stop.signal.aborted) return;
     this.#parked = true;
-    this.#queue.leaseWith(this.#onLease, this.#stop.signal);
+    // Holding nothing, it may take a suspect (delivered alone); holding leases, only ordinary items.
+    this.#queue.leaseWith(this.#onLease, this.#stop.signal, this.#ledger.size === 0);
   }
 
   // May run inside another connection's enqueue: only take the lease and schedule its delivery.
@@ -215,42 +234,92 @@ export class WsSession {
   readonly #flush = (): void => {
     const lease = this.#leased;
     if (lease === undefined) return;
-    if (this.#stop.signal.aborted) {
-      // Handed over just as the socket closed (or while coalescing): straight back, not the message's fault.
-      this.#leased = undefined;
-      this.#queue.fail(lease, sluiceError("canceled", "consumer disconnected"), { requeue: true, countAttempt: false, delayMs: 0 });
+    this.#leased = undefined;
+    if (this.#stop.signal.aborted || this.#stuck()) {
+      // Handed over just as the socket closed, or to a consumer that stopped reading: straight
+      // back, not the message's fault; a stuck consumer gets nothing more until it reads again.
+      this.#queue.fail(lease, sluiceError("canceled", "consumer not reading"), { requeue: true, countAttempt: false, delayMs: 0 });
+      if (!this.#stop.signal.aborted) this.#takeBack();
       return;
     }
-    if (this.#peer.batch === undefined) this.#deliverLeased();
-    else this.#peer.batch(this.#deliverLeased);
+    const batch = this.#leaseBatch(lease);
+    // A stored queue writes each lease ahead of its DELIVER: a crash after the consumer saw it
+    // must find it leased, so that the redelivery is attempt + 1 and the crash counts a stall.
+    if (this.#queue.journal === undefined) this.#send(batch);
+    else this.#queue.afterCommit(() => this.#send(batch));
     this.#pump();
   };
 
-  readonly #deliverLeased = (): void => {
-    const lease = this.#leased;
-    this.#leased = undefined;
-    if (lease !== undefined) this.#deliverReady(lease);
-  };
-
-  // Delivers `first`, then — without going back to the event loop — every further ready item the
-  // credit allows, so a burst of publishes leaves as one batch of sends (one write with
-  // `peer.batch`) instead of one await and one syscall per message.
-  #deliverReady(first: Lease<Uint8Array>): void {
-    const signal = this.#stop.signal;
-    for (let lease: Lease<Uint8Array> | undefined = first; lease !== undefined; lease = this.#queue.tryLease()) {
+  // `first`, then — without going back to the event loop — further ready items the credit allows
+  // (at most FAIR_BATCH, so other consumers get their turn), so a burst of publishes leaves as one
+  // batch of sends instead of one syscall per message. A suspect always travels alone.
+  #leaseBatch(first: Lease<Uint8Array>): Lease<Uint8Array>[] {
+    const batch = [first];
+    this.#credit--;
+    this.#ledger.hold(first);
+    if (first.suspect) {
+      this.#isolated = first.token;
+      return batch;
+    }
+    while (this.#credit > 0 && batch.length < FAIR_BATCH) {
+      const lease = this.#queue.tryLease(undefined, false);
+      if (lease === undefined) break;
       this.#credit--;
       this.#ledger.hold(lease);
-      if (!safeSend(this.#peer, this.#frames.deliver(lease.token, lease.attempt, lease.payload))) {
-        // The consumer never got it (socket gone, or its send buffer is full because it stopped
-        // reading): put it straight back, uncounted, and hold further deliveries until it reads.
-        this.#ledger.settle(lease.token);
-        this.#queue.fail(lease, sluiceError("unavailable", "delivery dropped: consumer not reading"), { requeue: true, countAttempt: false, delayMs: 0 });
-        this.#credit++;
-        this.#stalled = true;
+      batch.push(lease);
+    }
+    return batch;
+  }
+
+  #send(batch: Lease<Uint8Array>[]): void {
+    if (this.#peer.batch === undefined) this.#sendAll(batch);
+    else this.#peer.batch(() => this.#sendAll(batch));
+    if ((this.#peer.bufferedAmount?.() ?? 0) > SEND_BUFFER_HIGH) this.#waitForDrain();
+  }
+
+  #sendAll(batch: Lease<Uint8Array>[]): void {
+    for (let i = 0; i < batch.length; i++) {
+      const lease = batch[i]!;
+      if (this.#stop.signal.aborted || !safeSend(this.#peer, this.#frames.deliver(lease.token, lease.attempt, lease.payload))) {
+        // The consumer never got these (socket gone, or the runtime dropped the frame because
+        // the consumer stopped reading): straight back, uncounted; wait until it reads again.
+        for (let j = i; j < batch.length; j++) this.#giveBack(batch[j]!);
+        this.#stalled = !this.#stop.signal.aborted;
         return;
       }
-      if (this.#credit <= 0 || signal.aborted) return;
     }
+  }
+
+  #giveBack(lease: Lease<Uint8Array>): void {
+    this.#ledger.settle(lease.token);
+    if (this.#isolated === lease.token) this.#isolated = 0;
+    this.#queue.fail(lease, sluiceError("unavailable", "delivery dropped: consumer not reading"), { requeue: true, countAttempt: false, delayMs: 0 });
+    this.#credit++;
+  }
+
+  // Holding leases for a whole lease period without sending one frame (no ACK, no TOUCH): the
+  // consumer is stuck. Its leases would expire anyway; nothing more should join them.
+  #stuck(): boolean {
+    return this.#ledger.size > 0 && this.#queue.options.clock.now() - this.#lastReadAt >= this.#queue.options.leaseMs;
+  }
+
+  // A stuck consumer's leases go back now, each as the stall it is, rather than at their deadlines.
+  #takeBack(): void {
+    this.#stalled = true;
+    this.#ledger.releaseStuck(sluiceError("lease.expired", "consumer stopped reading"));
+  }
+
+  #waitForDrain(): void {
+    if (this.#backpressured) return;
+    this.#backpressured = true;
+    const clock = this.#queue.options.clock;
+    const poll = () => {
+      if (this.#stop.signal.aborted) return;
+      if ((this.#peer.bufferedAmount?.() ?? 0) > SEND_BUFFER_HIGH / 2) return void clock.setTimeout(poll, DRAIN_POLL_MS);
+      this.#backpressured = false;
+      this.#pump();
+    };
+    clock.setTimeout(poll, DRAIN_POLL_MS);
   }
 
   #ack(token: number): void {
@@ -275,15 +344,23 @@ export class WsSession {
 
   // The consumer ended the lease (ack / nack): drop it from the ledger, report a refusal.
   #ended(token: number, result: Result<void>): void {
-    this.#ledger.settle(token);
+    this.#settled(token);
     if (!result.ok) this.#error(result.error, token);
+  }
+
+  #settled(token: number): void {
+    this.#ledger.settle(token);
+    if (this.#isolated === token) {
+      this.#isolated = 0;
+      this.#pump();
+    }
   }
 
   #touch(token: number): void {
     const lease = this.#ledger.get(token);
     const touched = lease === undefined ? undefined : this.#queue.heartbeat(lease);
     if (touched?.ok) return;
-    this.#ledger.settle(token);
+    this.#settled(token);
     this.#error(touched?.ok === false ? touched.error : inactive(token), token);
   }
 

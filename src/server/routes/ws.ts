@@ -42,7 +42,9 @@ export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: Upg
     const upgrade = upgradeWebSocket(() => ({
       onOpen(_event, ws) {
         // Deno's server socket starts with binaryType "blob"; ArrayBuffers are cheaper to decode.
-        const raw = ws.raw as { binaryType?: string; cork?: (sends: () => void) => unknown; send?: unknown } | undefined;
+        const raw = ws.raw as
+          | { binaryType?: string; cork?: (sends: () => void) => unknown; send?: unknown; getBufferedAmount?: () => number; bufferedAmount?: number }
+          | undefined;
         if (raw?.binaryType === "blob") raw.binaryType = "arraybuffer";
         const rawSend = typeof raw?.send === "function" ? (raw.send.bind(raw) as (frame: Uint8Array) => unknown) : undefined;
         const cork = typeof raw?.cork === "function" && setImmediateFn !== undefined ? raw.cork.bind(raw) : undefined;
@@ -60,6 +62,8 @@ export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: Upg
             // Bun's (the socket that corks) copies what it sends before returning, so frames can
             // be built in one reused buffer (test/integration/bun-send-copies.test.ts).
             copiesOnSend: cork !== undefined && rawSend !== undefined,
+            // What the runtime still holds for a consumer that is not reading (Bun, or the standard property).
+            bufferedAmount: () => raw?.getBufferedAmount?.() ?? raw?.bufferedAmount ?? 0,
           },
           // Where sends can be corked, let a burst of publishes finish before delivering it.
           coalesce: cork === undefined ? undefined : afterIo,
