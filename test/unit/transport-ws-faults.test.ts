@@ -24,7 +24,6 @@ function setup(options: { leaseMs?: number; journal?: QueueJournal<Uint8Array> }
   const clock = new VirtualClock();
   const leaseMs = options.leaseMs ?? 1000;
   const queue = SafeTaskQueue.create<Uint8Array>({ name: "t", capacity: 1000, clock, leaseMs, heartbeatMs: leaseMs / 2, sweepMs: 100, maxStalls: 3, journal: options.journal });
-  const consumers: ReturnType<typeof attach>[] = [];
   function attach() {
     const sent: Frame[] = [];
     let buffered = 0;
@@ -51,7 +50,6 @@ function setup(options: { leaseMs?: number; journal?: QueueJournal<Uint8Array> }
         for (const f of sent.splice(0)) if (f.type === FrameType.DELIVER) session.handleMessage(ackFrame(f.id));
       },
     };
-    consumers.push(c);
     return c;
   }
   return { clock, queue, attach };
