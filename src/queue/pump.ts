@@ -150,6 +150,9 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
       }
       self.current = lease;
       scope.register(failBack);
+      // A stored queue commits the lease before the handler sees it: if the handler takes the
+      // process down, the restart finds it leased (attempt + 1, a stall) instead of fresh.
+      if (queue.journal?.dirty) await new Promise((committed) => queue.afterCommit(committed));
       let result: Result<unknown>;
       try {
         result = await handler(lease, context);
