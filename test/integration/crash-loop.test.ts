@@ -92,19 +92,14 @@ async function post(server: ServerProcess, body: string): Promise<void> {
  * When the consumer kills the server:
  * - "durable": the moment the pill's lease is durable — on the PONG of a PING sent as soon as its
  *   DELIVER arrived (the PONG follows the commit of everything before it, the lease included);
- * - "on-deliver": inside the DELIVER callback itself. Skipped unless SLUICE_CRASH_ON_DELIVER=1: the
- *   server sends a DELIVER before the commit that records its lease (WsSession delivers on the next
- *   setImmediate, the store commits on the next setTimeout), so a kill that lands in between loses the
- *   lease — the pill comes back at the same attempt with no stall counted, and a message that crashes
- *   the server at once would loop forever. Enable it once deliveries wait for that commit.
+ * - "on-deliver": inside the DELIVER callback itself. This holds because a stored queue sends a
+ *   DELIVER only after the commit that records its lease (WsSession waits for it): before that fix,
+ *   a kill in between lost the lease and the pill came back at the same attempt, uncounted.
  */
-const MODES = [
-  { kill: "durable", enabled: true },
-  { kill: "on-deliver", enabled: process.env.SLUICE_CRASH_ON_DELIVER === "1" },
-] as const;
+const MODES = [{ kill: "durable" }, { kill: "on-deliver" }] as const;
 
 for (const mode of MODES) describe(`crash loop (server on bun, sqlite store; kill ${mode.kill})`, () => {
-  test.skipIf(!mode.enabled)("a message that kills the server on every delivery is poisoned after maxStalls restarts; the others are unaffected", async () => {
+  test("a message that kills the server on every delivery is poisoned after maxStalls restarts; the others are unaffected", async () => {
     const dataDir = tempDir();
     dirs.push(dataDir);
     const start = async () => {
