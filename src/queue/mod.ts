@@ -19,3 +19,4 @@ export * from "./stats.ts";
 export * from "./metrics/registry.ts";
 export * from "./metrics/queue-metrics.ts";
 export type { AttemptRecord } from "./item.ts";
+export * from "./memory-budget.ts";

@@ -45,7 +45,10 @@ export interface SafeTaskQueueOptions {
   maxRetries?: number;
   /** Stalls (lease expiry, consumer disconnect, process crash) before an item goes to the poison queue. Default 3. */
   maxStalls?: number;
-  /** Payload bytes a journaled queue keeps in memory; the rest waits in its store. Default 64 MiB. */
+  /**
+   * Payload bytes held in memory (ready + delayed + in flight). A memory queue past it holds
+   * producers back like a full queue; a journaled one keeps the rest in its store. Default 64 MiB.
+   */
   maxBytes?: number;
   /** Wait before a failed item is delivered again: fixed ms, or a per-attempt policy. Default 0. */
   requeueDelayMs?: number | RetryPolicy;

@@ -17,6 +17,8 @@ import { createLeaseTable } from "../wasm/mod.ts";
 import { InFlight } from "./in-flight.ts";
 import type { PoisonExhausted, QueueJournal } from "./journal.ts";
 import { StoredWindow } from "./stored-window.ts";
+import { defaultSizeOf, HeldBytes } from "./held-bytes.ts";
+import type { MemoryBudget } from "./memory-budget.ts";
 
 /**
  * Options of `fail`.
@@ -58,6 +60,25 @@ export interface DrainReport {
   poisoned: number;
 }
 
+/**
+ * Everything `SafeTaskQueue.create` takes: the queue options plus what it is wired to.
+ *
+ * @example
+ * ```ts
+ * SafeTaskQueue.create<Uint8Array>({ name: "jobs", journal: store.journal("jobs", bytesCodec), memoryBudget, metrics });
+ * ```
+ */
+export interface QueueCreateOptions<T> extends SafeTaskQueueOptions {
+  /** Where its metrics go (default: a registry of its own). */
+  metrics?: MetricsRegistry;
+  /** A durable store to journal to (`src/store/`); without one the queue lives in memory. */
+  journal?: QueueJournal<T>;
+  /** The server-wide budget its in-memory payload bytes count against, besides its own `maxBytes`. */
+  memoryBudget?: MemoryBudget;
+  /** Bytes a payload counts for `maxBytes` (memory queues; a journal sizes what it stores). Default `defaultSizeOf`. */
+  sizeOf?: (payload: T) => number;
+}
+
 type State = "open" | "draining" | "closed";
 
 /**
@@ -91,17 +112,18 @@ export class SafeTaskQueue<T> {
   readonly #idleWaiters = new Waiters<void>();
   readonly #backpressure: Backpressure;
   readonly #window: StoredWindow<T> | undefined;
+  readonly #bytes: HeldBytes<T>;
   #held = 0;
   #sequence = 0;
   #stamp: number | undefined;
   #state: State = "open";
 
   /** Creates a queue; throws `RangeError`/`TypeError` naming a bad option. */
-  static create<T>(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry; journal?: QueueJournal<T> } = {}): SafeTaskQueue<T> {
+  static create<T>(options: QueueCreateOptions<T> = {}): SafeTaskQueue<T> {
     return new SafeTaskQueue<T>(options);
   }
 
-  private constructor(options: SafeTaskQueueOptions & { metrics?: MetricsRegistry; journal?: QueueJournal<T> }) {
+  private constructor(options: QueueCreateOptions<T>) {
     this.options = resolveQueueOptions(options);
     this.name = this.options.name;
     this.#inFlight = new InFlight<T>(
@@ -116,13 +138,16 @@ export class SafeTaskQueue<T> {
       this.metrics.pending.set(this.#ready.length + this.#delayed.size + (this.#window?.backlog ?? 0));
       this.metrics.activeLeases.set(this.#inFlight.size);
       this.metrics.poisonDepth.set(this.poison.size);
+      this.metrics.heldBytes.set(this.#bytes.held);
     });
     this.#delayed = new DelayLine<QueueItem<T>>(this.options.clock, (item) => this.#deliver(item));
     this.#backpressure = new Backpressure(this.options.highWatermark, this.options.lowWatermark, this.options.onBackpressure);
     this.poison = new PoisonQueue<T>(this.options.poisonQueueName, (item) => this.#putBack(item), (item) => options.journal?.purged(item));
-    if (options.journal !== undefined) {
-      this.#window = new StoredWindow(options.journal, this.options.maxBytes, () => this.#ready.length + this.#delayed.size, (item, notBefore) => this.#arrive(item, notBefore));
-      this.#open(options.journal);
+    const journal = options.journal;
+    this.#bytes = new HeldBytes<T>(this.options.maxBytes, options.memoryBudget, journal ? (p) => journal.sizeOf(p) : (options.sizeOf ?? defaultSizeOf));
+    if (journal !== undefined) {
+      this.#window = new StoredWindow(journal, this.#bytes, () => this.#ready.length + this.#delayed.size, (item, notBefore) => this.#arrive(item, notBefore));
+      this.#open(journal);
     }
   }
 
@@ -177,13 +202,23 @@ export class SafeTaskQueue<T> {
         metadata: { capacity: this.options.capacity },
       });
     }
+    // A memory queue is bounded in bytes too; a stored one leaves what does not fit in its store.
+    const size = this.#window === undefined ? this.#bytes.sizeOf(payload) : 0;
+    if (this.#window === undefined && !this.#bytes.fits(size)) {
+      return err("queue.full", `queue '${this.name}' is full (${this.#bytes.held} payload bytes held; maxBytes ${this.options.maxBytes} or the server's memory budget reached)`, {
+        metadata: { maxBytes: this.options.maxBytes, heldBytes: this.#bytes.held },
+      });
+    }
     const item = newItem(payload, ++this.#sequence, this.#enqueueStamp(), key);
     if (key !== undefined) this.#keys.set(key, item.sequenceId);
     this.#held++;
     this.metrics.enqueued.value++;
     this.#backpressure.update(this.#held);
     this.#emit("enqueued", item);
-    if (this.#window === undefined || this.#window.admit(item)) this.#deliver(item);
+    if (this.#window === undefined) {
+      this.#bytes.take(item, size);
+      this.#deliver(item);
+    } else if (this.#window.admit(item)) this.#deliver(item);
     return ok({ sequenceId: item.sequenceId, duplicate: false });
   }
 
@@ -242,10 +277,7 @@ export class SafeTaskQueue<T> {
     if (item === undefined) return this.#inactive(lease);
     this.#inFlight.end(lease);
     this.metrics.acked.value++;
-    if (this.#window !== undefined) {
-      this.#window.journal.removed(item);
-      this.#window.removed(item);
-    }
+    this.#window?.journal.removed(item);
     this.#forget(item);
     this.#emit("acked", item, lease.attempt);
     return ok();
@@ -455,12 +487,14 @@ export class SafeTaskQueue<T> {
     this.#held++;
     if (item.key !== undefined) this.#keys.set(item.key, item.sequenceId);
     this.#backpressure.update(this.#held);
-    if (this.#window === undefined || this.#window.replayed(item)) this.#deliver(item);
+    if (this.#window === undefined) {
+      this.#bytes.take(item);
+      this.#deliver(item);
+    } else if (this.#window.replayed(item)) this.#deliver(item);
   }
 
   #toPoison(item: QueueItem<T>, error: SluiceError, exhausted: PoisonExhausted): void {
     this.#forget(item);
-    this.#window?.removed(item);
     this.metrics.poisoned.value++;
     const entry = this.poison.add(item, error, this.options.clock.now(), exhausted);
     this.#window?.journal.poisoned(entry);
@@ -489,9 +523,11 @@ export class SafeTaskQueue<T> {
     this.#window!.start(state.items);
   }
 
-  /** The item leaves the queue proper (acked or poisoned): free its room and its key. */
+  /** The item leaves the queue proper (acked or poisoned): free its room, its bytes and its key. */
   #forget(item: QueueItem<T>): void {
     this.#held--;
+    this.#bytes.give(item);
+    this.#window?.removed();
     if (item.key !== undefined) this.#keys.delete(item.key);
     this.#backpressure.update(this.#held);
     if (this.#roomWaiters.size > 0) this.#roomWaiters.serve(ok());

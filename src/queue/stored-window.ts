@@ -1,18 +1,19 @@
 import type { QueueItem } from "./item.ts";
+import type { HeldBytes } from "./held-bytes.ts";
 import type { QueueJournal } from "./journal.ts";
 
 /**
  * The memory window of a journaled queue (internal): "memory is a window, the store is the truth".
  *
  * Every item is in the store; memory holds the items up to a cursor (a sequence id): those
- * leased, waiting out a delay, or ready — at most `WINDOW_ITEMS` ready and at most `maxBytes` of
- * payload in all. Items past the cursor (the backlog) live only in the store and are paged in, in
+ * leased, waiting out a delay, or ready — at most `WINDOW_ITEMS` ready and at most what its
+ * `HeldBytes` allow (the queue's `maxBytes` and the server's memory budget). Items past the cursor (the backlog) live only in the store and are paged in, in
  * sequence order, as the window drains. A new item joins memory only while there is no backlog
  * and the byte budget has room, so order is kept: everything in memory precedes the backlog.
  *
  * @example
  * ```ts
- * const window = new StoredWindow(journal, 64 << 20, () => ready.length, (item, notBefore) => ready.push(item));
+ * const window = new StoredWindow(journal, heldBytes, () => ready.length, (item, notBefore) => ready.push(item));
  * window.start(storedItems);              // loads the first window
  * if (window.admit(item)) ready.push(item); // else it waits in the store
  * ```
@@ -24,12 +25,11 @@ export class StoredWindow<T> {
   static readonly WINDOW_ITEMS = 1024;
   #cursor = 0;
   #backlog = 0;
-  #bytes = 0;
   #scheduled = false;
 
   constructor(
     readonly journal: QueueJournal<T>,
-    private readonly maxBytes: number,
+    private readonly bytes: HeldBytes<T>,
     private readonly readyCount: () => number,
     private readonly arrive: (item: QueueItem<T>, notBefore: number) => void,
   ) {}
@@ -37,11 +37,6 @@ export class StoredWindow<T> {
   /** Items that wait in the store only. */
   get backlog(): number {
     return this.#backlog;
-  }
-
-  /** Payload bytes held in memory. */
-  get bytes(): number {
-    return this.#bytes;
   }
 
   /** Starts with `items` stored (none in memory yet) and loads the first window. */
@@ -52,11 +47,11 @@ export class StoredWindow<T> {
 
   /** A new item: true when it joins memory, false when it waits in the store. Records it either way. */
   admit(item: QueueItem<T>): boolean {
-    item.bytes = this.journal.sizeOf(item.payload);
-    if (this.#backlog === 0 && (this.#bytes === 0 || this.#bytes + item.bytes <= this.maxBytes)) {
+    const size = this.bytes.sizeOf(item.payload);
+    if (this.#backlog === 0 && this.bytes.fits(size)) {
       this.journal.added(item, true);
       this.#cursor = item.sequenceId;
-      this.#bytes += item.bytes;
+      this.bytes.take(item, size);
       return true;
     }
     this.journal.added(item, false);
@@ -64,9 +59,8 @@ export class StoredWindow<T> {
     return false;
   }
 
-  /** An item left memory (acked or poisoned; the caller journals which): its bytes are free; page in if a backlog waits. */
-  removed(item: QueueItem<T>): void {
-    this.#bytes -= item.bytes;
+  /** An item left memory (acked or poisoned; the caller journals which and frees its bytes): page in if a backlog waits. */
+  removed(): void {
     if (this.#backlog > 0 && !this.#scheduled) {
       this.#scheduled = true;
       // Off the ack path: a page read runs once the current operation is done.
@@ -84,21 +78,23 @@ export class StoredWindow<T> {
       this.#backlog++;
       return false;
     }
-    this.#bytes += item.bytes;
+    this.bytes.take(item);
     return true;
   }
 
   /** Reads the next pages of the backlog while the window has room. */
   pageIn(): void {
-    while (this.#backlog > 0 && this.readyCount() < StoredWindow.WINDOW_ITEMS && (this.#bytes === 0 || this.#bytes < this.maxBytes)) {
-      const page = this.journal.page(this.#cursor, StoredWindow.PAGE, Math.max(1, this.maxBytes - this.#bytes));
+    while (this.#backlog > 0 && this.readyCount() < StoredWindow.WINDOW_ITEMS && this.bytes.fits(1)) {
+      const page = this.journal.page(this.#cursor, StoredWindow.PAGE, Number.MAX_SAFE_INTEGER);
       // Nothing readable (a write that has not reached the store yet): try again on the next drain.
       if (page.length === 0) return;
       for (const { item, notBefore } of page) {
-        item.bytes = this.journal.sizeOf(item.payload);
+        const size = this.bytes.sizeOf(item.payload);
+        // Past the byte budget the rest stays in the store (re-read on the next page-in).
+        if (!this.bytes.fits(size)) return;
+        this.bytes.take(item, size);
         this.#cursor = item.sequenceId;
         this.#backlog--;
-        this.#bytes += item.bytes;
         this.arrive(item, notBefore);
       }
     }

@@ -6,6 +6,7 @@
 import { type Clock, systemClock } from "../result/clock.ts";
 import { MetricsRegistry } from "../queue/metrics/registry.ts";
 import { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import { MemoryBudget } from "../queue/memory-budget.ts";
 import { createFrameCodec, type FrameCodec } from "../wasm/mod.ts";
 import type { SluiceConfig } from "./config.ts";
 import { IdempotencyCache } from "./idempotency.ts";
@@ -97,6 +98,8 @@ export class Broker {
   readonly idempotency: IdempotencyCache;
   readonly queues: ReadonlyMap<string, SafeTaskQueue<Uint8Array>>;
   readonly store: SqlStore | undefined;
+  /** What every queue's in-memory payloads and every producer backlog count against. */
+  readonly memoryBudget: MemoryBudget;
   readonly #sessions = new Set<BrokerSession>();
   #bridges: ReadonlyMap<string, Bridge> = new Map();
   #state: State = "running";
@@ -108,6 +111,11 @@ export class Broker {
     this.clock = options.clock ?? systemClock;
     this.codec = options.codec ?? createFrameCodec({ maxPayloadBytes: options.config.maxFrameBytes });
     this.store = options.store;
+    this.memoryBudget = new MemoryBudget(options.config.memoryBudgetBytes);
+    const budget = this.memoryBudget;
+    this.metrics.gauge("sluice_memory_budget_bytes", "Server-wide memory budget for client data").labels({}).set(budget.limitBytes);
+    const used = this.metrics.gauge("sluice_memory_budget_used_bytes", "Bytes held in memory for clients (payloads, backlogs)").labels({});
+    this.metrics.addCollector(() => used.set(budget.used));
     this.idempotency = new IdempotencyCache({ windowMs: options.config.idempotencyWindowMs, clock: this.clock, keys: options.store });
     const queues = new Map<string, SafeTaskQueue<Uint8Array>>();
     for (const [name, q] of Object.entries(options.config.queues)) {
@@ -128,6 +136,7 @@ export class Broker {
           clock: this.clock,
           metrics: this.metrics,
           journal: stored ? options.store!.journal(name, bytesCodec) : undefined,
+          memoryBudget: budget,
         }),
       );
     }

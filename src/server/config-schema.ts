@@ -95,6 +95,8 @@ export interface SluiceConfig {
   readonly idempotencyWindowMs: number;
   /** Accepted bearer tokens; empty disables authentication. */
   readonly authTokens: readonly string[];
+  /** Bytes held in memory for clients across all queues (queued payloads, producer backlogs). */
+  readonly memoryBudgetBytes: number;
   /** Default storage of every queue (`queues.<name>.storage` overrides it). */
   readonly storage: Storage;
   /** Directory of the SQLite store (`sluice.db`). */
@@ -167,6 +169,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   maxFrameBytes: 1024 * 1024,
   idempotencyWindowMs: 300_000,
   authTokens: Object.freeze([]) as readonly string[],
+  memoryBudgetBytes: 256 * 1024 * 1024,
   storage: "sqlite",
   dataDir: "./data",
   durability: "process",
@@ -208,6 +211,7 @@ export const SERVER_RULES: Readonly<Record<Exclude<keyof SluiceConfig, "queues">
   maxFrameBytes: { kind: "int", min: 1, max: 0xffff_ffff },
   idempotencyWindowMs: nonNegative,
   authTokens: { kind: "tokens" },
+  memoryBudgetBytes: positive,
   storage: { kind: "enum", values: ["sqlite", "memory"] },
   dataDir: { kind: "string" },
   durability: { kind: "enum", values: ["process", "power"] },

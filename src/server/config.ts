@@ -26,7 +26,7 @@
  * Environment (wins over the file): `PORT` (or `SLUICE_PORT`, which wins over `PORT`),
  * `SLUICE_HOST`, `SLUICE_AUTH_TOKENS` (comma-separated; empty disables auth), `SLUICE_DRAIN_MS`,
  * `SLUICE_MAX_FRAME_BYTES`, `SLUICE_IDEMPOTENCY_WINDOW_MS`, `SLUICE_STORAGE` (`sqlite`|`memory`),
- * `SLUICE_DATA_DIR`, `SLUICE_DURABILITY` (`process`|`power`).
+ * `SLUICE_DATA_DIR`, `SLUICE_DURABILITY` (`process`|`power`), `SLUICE_MEMORY_BUDGET_BYTES`.
  *
  * @example
  * ```ts
@@ -80,6 +80,7 @@ const ENV_KEYS: readonly (readonly [string, keyof typeof SERVER_RULES])[] = [
   ["SLUICE_DRAIN_MS", "drainMs"],
   ["SLUICE_MAX_FRAME_BYTES", "maxFrameBytes"],
   ["SLUICE_IDEMPOTENCY_WINDOW_MS", "idempotencyWindowMs"],
+  ["SLUICE_MEMORY_BUDGET_BYTES", "memoryBudgetBytes"],
   ["SLUICE_STORAGE", "storage"],
   ["SLUICE_DATA_DIR", "dataDir"],
   ["SLUICE_DURABILITY", "durability"],

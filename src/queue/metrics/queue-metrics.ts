@@ -22,6 +22,7 @@ export class QueueMetrics {
   readonly pending: Cell;
   readonly activeLeases: Cell;
   readonly poisonDepth: Cell;
+  readonly heldBytes: Cell;
   readonly pumpDuration: HistogramCell;
 
   constructor(
@@ -40,6 +41,7 @@ export class QueueMetrics {
     this.pending = g("sluice_pending", "Messages waiting for delivery");
     this.activeLeases = g("sluice_active_leases", "Deliveries in flight");
     this.poisonDepth = g("sluice_poison_depth", "Messages in the poison queue");
+    this.heldBytes = g("sluice_held_bytes", "Payload bytes the queue holds in memory (ready, delayed, in flight)");
     this.pumpDuration = registry
       .histogram("sluice_pump_duration_seconds", "Time from lease to ack/fail in a pump handler")
       .labels(labels);
