@@ -5,6 +5,7 @@ import { FrameType } from "../protocol/frame-layout.ts";
 import { type Frame, frameIdOf, FrameStreamDecoder } from "../protocol/frames.ts";
 import { errorFrame, goawayFrame, publishEndFrame, receiptFrame } from "../protocol/frame-builders.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
+import { FullQueueStrikes } from "./publish-intake.ts";
 
 /**
  * Options of `duplexPublish`.
@@ -21,6 +22,8 @@ export interface DuplexPublishOptions {
   readonly accepting: () => boolean;
   /** Aborts the pump (e.g. the request's signal). */
   readonly signal?: AbortSignal;
+  /** `queue.full` refusals (`fullMode: "reject"`) tolerated after the GOAWAY before the stream ends. Default 64. */
+  readonly maxRejected?: number;
 }
 
 /**
@@ -40,6 +43,11 @@ export interface DuplexPublishOptions {
  * stops accepting, each further PUBLISH is answered with GOAWAY (id = its id) and the stream
  * ends: a PUBLISH answered with GOAWAY was not enqueued.
  *
+ * With `fullMode: "reject"` a full queue does not hold the body back; each refused PUBLISH gets
+ * ERROR `queue.full`, the first of a run also GOAWAY (id 0), and after `maxRejected` more
+ * refusals (`FullQueueStrikes`) the stream ends with an ERROR (id 0) and the server stops
+ * reading the body: a producer that ignores `queue.full` is not read without end.
+ *
  * @example
  * ```ts
  * app.post("/v1/queues/:queue/stream", (c) =>
@@ -54,6 +62,7 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
   const onOuterAbort = () => stop.abort(sluiceError("canceled", "request aborted"));
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   let finished = false;
+  const strikes = new FullQueueStrikes(options.maxRejected);
   // Resolves once every receipt handed to `afterCommit` so far has been emitted.
   const committed = () => new Promise<unknown>((done) => queue.afterCommit(done));
   // After a cancel the controller is closed; anything still produced has nowhere to go.
@@ -98,6 +107,7 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
 
   const answer = (frame: Frame, added: Result<{ sequenceId: number; duplicate: boolean }>, controller: ReadableStreamDefaultController<Uint8Array>): boolean => {
     if (added.ok) {
+      strikes.accepted();
       const id = frame.id;
       const { sequenceId, duplicate } = added.value;
       if (queue.journal === undefined) {
@@ -115,7 +125,13 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
       finish(controller);
       return false;
     }
+    const verdict = added.error.code === "queue.full" ? strikes.rejected() : "error";
+    if (verdict === "close") {
+      finish(controller, errorFrame(sluiceError("queue.full", `queue '${queue.name}' is full and publishes kept coming after GOAWAY; stream ended, try again later`), 0));
+      return false;
+    }
     emit(controller, errorFrame(added.error, frame.id));
+    if (verdict === "goaway") emit(controller, goawayFrame(0));
     return true;
   };
 

@@ -1,10 +1,71 @@
-import { sluiceError } from "../result/errors.ts";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
 import type { Result } from "../result/result.ts";
 import { Fifo } from "../queue/fifo.ts";
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import { errorFrame, goawayFrame } from "../protocol/frame-builders.ts";
 import type { FrameWriter } from "../protocol/frame-writer.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
+
+/**
+ * PUBLISH frames refused with `queue.full` after the GOAWAY that a producer may still send before
+ * its connection is closed (WebSocket 1013) or its stream ended (HTTP duplex).
+ *
+ * @example
+ * ```ts
+ * new PublishIntake({ ...options, maxRejected: DEFAULT_MAX_REJECTED_PUBLISHES });
+ * ```
+ */
+export const DEFAULT_MAX_REJECTED_PUBLISHES = 64;
+
+/**
+ * WebSocket close code "Try Again Later" (RFC 6455 registry): a producer that kept publishing
+ * into a full queue after GOAWAY.
+ *
+ * @example
+ * ```ts
+ * socket.onclose = (e) => { if (e.code === TRY_AGAIN_LATER) backOff(); };
+ * ```
+ */
+export const TRY_AGAIN_LATER = 1013;
+
+/**
+ * What a producer that ignores `queue.full` gets, one refused PUBLISH at a time: the first
+ * refusal of a run also earns a GOAWAY (id 0: "publish elsewhere or later"); more than `limit`
+ * refusals after it end the connection. A run ends after `limit` accepted publishes in a row, so
+ * a producer that backs off as told is never cut off, and one that floods a full queue is served
+ * at most `limit + 1` errors per `limit` messages the queue took.
+ *
+ * @example
+ * ```ts
+ * const strikes = new FullQueueStrikes(64);
+ * if (strikes.rejected() === "close") socket.close(TRY_AGAIN_LATER, "queue full");
+ * strikes.accepted();
+ * ```
+ */
+export class FullQueueStrikes {
+  readonly limit: number;
+  #strikes = 0;
+  #accepted = 0;
+
+  constructor(limit: number = DEFAULT_MAX_REJECTED_PUBLISHES) {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`FullQueueStrikes: limit must be a non-negative integer (got ${limit})`);
+    this.limit = limit;
+  }
+
+  /** A PUBLISH refused with `queue.full`: "goaway" (first of a run), "close" (past the limit) or "error". */
+  rejected(): "goaway" | "close" | "error" {
+    this.#accepted = 0;
+    this.#strikes++;
+    if (this.#strikes === 1) return "goaway";
+    return this.#strikes > this.limit + 1 ? "close" : "error";
+  }
+
+  /** A PUBLISH taken by the queue. */
+  accepted(): void {
+    if (this.#strikes === 0) return;
+    if (++this.#accepted >= Math.max(1, this.limit)) this.#strikes = 0;
+  }
+}
 
 /** A PUBLISH held while the queue is full. */
 interface HeldPublish {
@@ -30,6 +91,8 @@ export interface PublishIntakeOptions {
   readonly maxBacklog: number;
   /** Aborted when the connection is gone: held publishes are dropped unanswered. */
   readonly signal: AbortSignal;
+  /** `queue.full` refusals tolerated after the GOAWAY before closing with 1013. Default 64. */
+  readonly maxRejected?: number;
 }
 
 /**
@@ -40,6 +103,13 @@ export interface PublishIntakeOptions {
  * beyond it a PUBLISH gets ERROR `queue.full` instead of being buffered. A closing queue or a
  * server that stopped accepting answers GOAWAY (id = the PUBLISH's id): not enqueued.
  *
+ * A producer that keeps publishing into a full queue is not served errors without end (the
+ * runtimes cannot stop reading one WebSocket): its first refused PUBLISH (backlog full, or
+ * `fullMode: "reject"`) also gets GOAWAY (id 0), and after `maxRejected` more refusals the socket
+ * is closed with 1013 "try again later" (`FullQueueStrikes`). Its held publishes are then
+ * dropped unanswered — never enqueued, so resending them duplicates nothing — and PUBLISH frames
+ * still in flight are ignored.
+ *
  * @example
  * ```ts
  * const intake = new PublishIntake({ queue, peer, frames: FrameWriter.fresh(), accepting: () => true, maxBacklog: 1024, signal });
@@ -49,19 +119,33 @@ export interface PublishIntakeOptions {
 export class PublishIntake {
   readonly #options: PublishIntakeOptions;
   readonly #backlog = new Fifo<HeldPublish>();
+  readonly #strikes: FullQueueStrikes;
+  /** Aborted with the connection, or when this intake closes it for flooding a full queue. */
+  readonly #stop = new AbortController();
   #backlogRunning = false;
+  #closing = false;
 
   constructor(options: PublishIntakeOptions) {
     this.#options = options;
+    this.#strikes = new FullQueueStrikes(options.maxRejected);
+    const stop = () => this.#stop.abort(options.signal.reason);
+    if (options.signal.aborted) stop();
+    else options.signal.addEventListener("abort", stop, { once: true });
+  }
+
+  /** True once this intake closed the socket (1013) for publishing into a full queue after GOAWAY. */
+  get closedForFlooding(): boolean {
+    return this.#closing;
   }
 
   /** Takes one PUBLISH; `payload` must be the caller's own copy (it is queued as is). */
   publish(id: number, payload: Uint8Array): void {
+    if (this.#closing) return;
     const { queue, peer, maxBacklog } = this.#options;
     if (!this.#options.accepting()) return void safeSend(peer, goawayFrame(id));
     if (this.#backlog.length > 0) {
       if (this.#backlog.length >= maxBacklog) {
-        return void safeSend(peer, errorFrame(sluiceError("queue.full", `queue '${queue.name}' is full and ${maxBacklog} publishes already wait`), id));
+        return this.#refuse(id, sluiceError("queue.full", `queue '${queue.name}' is full and ${maxBacklog} publishes already wait`));
       }
       this.#backlog.push({ id, payload });
       return;
@@ -75,7 +159,8 @@ export class PublishIntake {
   // Waits for room for each held publish in order; a closing queue ends it (GOAWAY per frame).
   async #drainBacklog(): Promise<void> {
     this.#backlogRunning = true;
-    const { queue, signal } = this.#options;
+    const { queue } = this.#options;
+    const signal = this.#stop.signal;
     for (let frame = this.#backlog.peek(); frame !== undefined && !signal.aborted; frame = this.#backlog.peek()) {
       const added = await queue.enqueue(frame.payload, { signal });
       if (signal.aborted) break;
@@ -95,11 +180,36 @@ export class PublishIntake {
   #send(id: number, added: Result<{ sequenceId: number; duplicate: boolean }>): void {
     const { peer, queue, frames } = this.#options;
     if (added.ok) {
+      this.#strikes.accepted();
       safeSend(peer, frames.receipt(id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
     } else if (added.error.code === "queue.closed") {
       safeSend(peer, goawayFrame(id));
+    } else if (added.error.code === "queue.full") {
+      this.#refuse(id, added.error);
     } else {
       safeSend(peer, errorFrame(added.error, id));
+    }
+  }
+
+  // ERROR queue.full for `id`, plus GOAWAY on the first refusal of a run; past the limit, close.
+  #refuse(id: number, error: SluiceError): void {
+    if (this.#closing) return;
+    const { peer } = this.#options;
+    const verdict = this.#strikes.rejected();
+    if (verdict === "close") return this.#closeForFlooding();
+    safeSend(peer, errorFrame(error, id));
+    if (verdict === "goaway") safeSend(peer, goawayFrame(0));
+  }
+
+  #closeForFlooding(): void {
+    this.#closing = true;
+    // Held publishes were never enqueued: dropped unanswered, the producer may resend them.
+    this.#stop.abort(sluiceError("queue.full", "closed: kept publishing into a full queue after GOAWAY"));
+    while (this.#backlog.shift() !== undefined);
+    try {
+      this.#options.peer.close(TRY_AGAIN_LATER, "queue full: publishes kept coming after GOAWAY; try again later");
+    } catch {
+      // Already closed.
     }
   }
 }
