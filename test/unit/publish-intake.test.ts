@@ -34,10 +34,11 @@ describe("PublishIntake", () => {
   test("a full queue holds up to maxBacklog publishes, refuses more, and answers the held ones in order as room appears", async () => {
     const { queue, intake, answers } = setup();
     for (let id = 1; id <= 5; id++) intake.publish(id, payload(id));
-    expect(answers()).toEqual(["receipt 1", "receipt 2", "queue.full 5"]);
+    // The first refusal also gets a connection-level GOAWAY (id 0): "publish elsewhere or later".
+    expect(answers()).toEqual(["receipt 1", "receipt 2", "queue.full 5", "goaway 0"]);
     queue.ack(queue.tryLease()!);
     await flush();
-    expect(answers()).toEqual(["receipt 1", "receipt 2", "queue.full 5", "receipt 3"]);
+    expect(answers()).toEqual(["receipt 1", "receipt 2", "queue.full 5", "goaway 0", "receipt 3"]);
     queue.ack(queue.tryLease()!);
     await flush();
     expect(answers().at(-1)).toBe("receipt 4");
