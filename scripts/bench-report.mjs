@@ -239,7 +239,7 @@ export function spliceResults(existing, env, suites) {
   const sections = (md) => md.split(/^(?=## )/m);
   const title = (section) => section.split("\n")[0];
   const fresh = sections(renderResults(env, suites)).slice(1); // [0] is the file header
-  const note = `_Section regenerated alone on ${env.date} in ${env.elapsedS} s (\`SLUICE_BENCH_ONLY=${suites.map((s) => s.id).join(",")} SLUICE_BENCH_SPLICE=1 npm run bench\`; bun ${env.bun}, node ${env.node}); the other sections are from the run named at the top._\n\n`;
+  const note = `_Section regenerated alone on ${env.date} in ${env.elapsedS} s (\`SLUICE_BENCH_ONLY=${suites.map((s) => s.id).join(",")} SLUICE_BENCH_SPLICE=1 npm run bench\`${env.commit ? ` on ${env.commit}` : ""}; bun ${env.bun}, node ${env.node}); the other sections are from the run named at the top._\n\n`;
   const out = sections(existing);
   for (const section of fresh) {
     const lines = section.split("\n");

@@ -11,7 +11,9 @@
 // `npm run bench:soak` (`--soak`): the 60 s RSS soak only (bench/load/soak.ts), written to
 // bench/SOAK.md. Hand-written notes live in bench/HISTORY.md, which this never touches.
 // Env: SLUICE_BENCH_RUNS (5), SLUICE_BENCH_BUDGET_S (570), SLUICE_BENCH_ONLY (comma-separated ids),
-// SLUICE_BENCH_SPLICE=1 (replace only the sections of the benches run in the existing RESULTS.md).
+// SLUICE_BENCH_SPLICE=1 (replace only the sections of the benches run in the existing RESULTS.md),
+// SLUICE_BENCH_QUIET=<% of one core> (before each run, wait up to 2 min for the rest of a shared
+// box to be at most that busy).
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -99,6 +101,43 @@ function version(cmd, args) {
   }
 }
 
+// Busy CPU time of the whole box (all cores) in 1/100 s, from /proc/stat; NaN without /proc.
+function boxBusyTicks() {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return f[0] + f[1] + f[2] + f[5] + f[6] + f[7]; // all but idle and iowait
+  } catch {
+    return NaN;
+  }
+}
+
+// SLUICE_BENCH_QUIET: wait (bounded) until the box is at most that busy over 3 s.
+async function waitForQuiet() {
+  const quiet = Number(process.env.SLUICE_BENCH_QUIET);
+  if (!Number.isFinite(quiet)) return;
+  const until = Date.now() + 120_000;
+  for (;;) {
+    const b0 = boxBusyTicks();
+    await new Promise((r) => setTimeout(r, 3000));
+    const pct = Math.round((boxBusyTicks() - b0) / 3);
+    if (!(pct > quiet) || Date.now() > until) {
+      process.stderr.write(`[bench] box ${pct} % of one core busy before the run${pct > quiet ? " (not quiet after 2 min: running anyway)" : ""}\n`);
+      return;
+    }
+  }
+}
+
+function gitCommit() {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "assembly"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return dirty ? `${head} + uncommitted changes in src/` : head;
+  } catch {
+    return "unknown";
+  }
+}
+
+const commit = gitCommit();
 const started = Date.now();
 const state = new Map(benches.map((b) => [b.id, { bench: b, runs: [], failure: undefined, skipped: 0, slowestMs: 0 }]));
 const rounds = soak ? 1 : RUNS;
@@ -111,6 +150,7 @@ for (let round = 1; round <= rounds; round++) {
       s.skipped++;
       continue;
     }
+    await waitForQuiet();
     process.stderr.write(`[bench] round ${round}/${rounds} ${s.bench.id} …\n`);
     const r = await runOnce(s.bench);
     s.slowestMs = Math.max(s.slowestMs, r.ms);
@@ -130,6 +170,7 @@ const env = {
   cpu: cpus()[0]?.model ?? "unknown",
   elapsedS,
   targetRuns: rounds,
+  commit,
 };
 const suites = [...state.values()].map((s) => ({ id: s.bench.id, command: `${s.bench.bin} ${s.bench.args.join(" ")}`, runs: s.runs, failure: s.failure, skipped: s.skipped }));
 if (soak) {
