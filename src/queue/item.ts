@@ -4,6 +4,7 @@
  * @module
  */
 import type { SluiceError } from "../result/errors.ts";
+import type { PoisonExhausted } from "./journal.ts";
 
 /**
  * One ended delivery, as kept in an item's history.
@@ -76,4 +77,31 @@ export function newItem<T>(payload: T, sequenceId: number, now: number, key: str
 export function recordFailure<T>(item: QueueItem<T>, attempt: number, error: SluiceError, now: number): void {
   item.lastError = error;
   (item.history ??= []).push({ attempt, code: error.code, message: error.message, at: now });
+}
+
+/**
+ * A delivery stalled (expired, consumer vanished, process died): recorded, and counted toward `maxStalls`.
+ *
+ * @example
+ * ```ts
+ * recordStall(item, lease.attempt, sluiceError("lease.expired", "expired"), clock.now());
+ * ```
+ */
+export function recordStall<T>(item: QueueItem<T>, attempt: number, error: SluiceError, now: number): void {
+  recordFailure(item, attempt, error, now);
+  item.stalls++;
+}
+
+/**
+ * Which poison budget `item` has used up, if any: failures (`maxRetries`) or stalls (`maxStalls`).
+ *
+ * @example
+ * ```ts
+ * if (exhaustedBudget(item, options) !== undefined) poison(item);
+ * ```
+ */
+export function exhaustedBudget<T>(item: QueueItem<T>, limits: { readonly maxRetries: number; readonly maxStalls: number }): PoisonExhausted | undefined {
+  if (item.failures >= limits.maxRetries) return "failures";
+  if (item.stalls >= limits.maxStalls) return "stalls";
+  return undefined;
 }

@@ -8,6 +8,7 @@
  * ```
  */
 export * from "./safe-task-queue.ts";
+export * from "./queue-api.ts";
 export * from "./lease.ts";
 export * from "./options.ts";
 export * from "./poison-queue.ts";

@@ -6,7 +6,7 @@ import { Backpressure } from "./backpressure.ts";
 import { DelayLine } from "./delay-line.ts";
 import { QueueEvents, type QueueEventType } from "./events.ts";
 import { ReadyLine } from "./ready-line.ts";
-import { newItem, type QueueItem, recordFailure } from "./item.ts";
+import { exhaustedBudget, newItem, type QueueItem, recordFailure, recordStall } from "./item.ts";
 import type { Lease } from "./lease.ts";
 import { QueueMetrics } from "./metrics/queue-metrics.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
@@ -14,70 +14,12 @@ import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptio
 import { PoisonQueue } from "./poison-queue.ts";
 import type { QueueStats } from "./stats.ts";
 import { createLeaseTable } from "../wasm/mod.ts";
+import type { DrainReport, FailOptions, QueueCreateOptions } from "./queue-api.ts";
 import { InFlight } from "./in-flight.ts";
 import type { PoisonExhausted, QueueJournal } from "./journal.ts";
-import { StoredWindow } from "./stored-window.ts";
+import { recoverCrashedLeases, StoredWindow } from "./stored-window.ts";
 import { defaultSizeOf, HeldBytes } from "./held-bytes.ts";
 import type { MemoryBudget } from "./memory-budget.ts";
-
-/**
- * Options of `fail`.
- *
- * @example
- * ```ts
- * queue.fail(lease, error, { requeue: true, countAttempt: false, delayMs: 0 });
- * ```
- */
-export interface FailOptions {
-  /** Put the item back (default) or poison it at once. */
-  requeue?: boolean;
-  /** False when the delivery ended through no fault of the item (cancel, shutdown): it uses up neither budget. */
-  countAttempt?: boolean;
-  /** True when the delivery stalled (its consumer vanished) rather than failed: it counts toward `maxStalls`, not `maxRetries`. */
-  stall?: boolean;
-  /**
-   * The consumer vanished holding this and other leases: charge nothing, and redeliver it alone
-   * to a consumer holding nothing else (`ReadyLine`), so a crash there names the culprit.
-   */
-  suspect?: boolean;
-  /** Overrides the queue's requeue delay for this redelivery. */
-  delayMs?: number;
-}
-
-/**
- * What `drain` reports once in-flight work has finished or been put back.
- *
- * @example
- * ```ts
- * const drained = await queue.drain({ deadlineMs: 5000 });
- * if (drained.ok) console.log(drained.value.requeuedInFlight);
- * ```
- */
-export interface DrainReport {
-  pending: number;
-  /** In-flight leases still running at the deadline, put back with their attempt not counted. */
-  requeuedInFlight: number;
-  poisoned: number;
-}
-
-/**
- * Everything `SafeTaskQueue.create` takes: the queue options plus what it is wired to.
- *
- * @example
- * ```ts
- * SafeTaskQueue.create<Uint8Array>({ name: "jobs", journal: store.journal("jobs", bytesCodec), memoryBudget, metrics });
- * ```
- */
-export interface QueueCreateOptions<T> extends SafeTaskQueueOptions {
-  /** Where its metrics go (default: a registry of its own). */
-  metrics?: MetricsRegistry;
-  /** A durable store to journal to (`src/store/`); without one the queue lives in memory. */
-  journal?: QueueJournal<T>;
-  /** The server-wide budget its in-memory payload bytes count against, besides its own `maxBytes`. */
-  memoryBudget?: MemoryBudget;
-  /** Bytes a payload counts for `maxBytes` (memory queues; a journal sizes what it stores). Default `defaultSizeOf`. */
-  sizeOf?: (payload: T) => number;
-}
 
 type State = "open" | "draining" | "closed";
 
@@ -301,8 +243,8 @@ export class SafeTaskQueue<T> {
       item.attempts--; // not a delivery that counts: the next one has the same number
     }
     this.#emit("failed", item, lease.attempt, error);
-    if (!requeue) this.#toPoison(item, error, "rejected");
-    else if (countAttempt && this.#exhausted(item) !== undefined) this.#toPoison(item, error, this.#exhausted(item)!);
+    const exhausted = !requeue ? "rejected" : countAttempt ? exhaustedBudget(item, this.options) : undefined;
+    if (exhausted !== undefined) this.#toPoison(item, error, exhausted);
     else this.#requeue(item, suspect ? 0 : (options.delayMs ?? this.#requeueDelay(item.attempts)));
     return ok();
   }
@@ -435,24 +377,12 @@ export class SafeTaskQueue<T> {
   /** A lease ran out: that is a stall (`maxStalls`), recorded as `lease.expired`. */
   #expire(item: QueueItem<T>, lease: Lease<T>): void {
     const error = sluiceError("lease.expired", `lease of item ${item.sequenceId} expired after ${this.options.leaseMs} ms`);
-    this.#stall(item, lease.attempt, error);
+    recordStall(item, lease.attempt, error, this.options.clock.now());
     this.metrics.expired.value++;
     this.#emit("expired", item, lease.attempt, error);
-    const exhausted = this.#exhausted(item);
+    const exhausted = exhaustedBudget(item, this.options);
     if (exhausted !== undefined) this.#toPoison(item, error, exhausted);
     else this.#requeue(item, this.#requeueDelay(item.attempts));
-  }
-
-  #stall(item: QueueItem<T>, attempt: number, error: SluiceError): void {
-    recordFailure(item, attempt, error, this.options.clock.now());
-    item.stalls++;
-  }
-
-  /** Which budget `item` has used up, if any. */
-  #exhausted(item: QueueItem<T>): PoisonExhausted | undefined {
-    if (item.failures >= this.options.maxRetries) return "failures";
-    if (item.stalls >= this.options.maxStalls) return "stalls";
-    return undefined;
   }
 
   #requeueDelay(attempt: number): number {
@@ -506,14 +436,7 @@ export class SafeTaskQueue<T> {
    * poison past `maxStalls`), then the counts, the poison queue and the first memory window.
    */
   #open(journal: QueueJournal<T>): void {
-    const crashed = sluiceError("lease.expired", "the process stopped while this message was leased");
-    for (const item of journal.recover()) {
-      this.#stall(item, item.attempts, crashed);
-      item.lastError = crashed;
-      const exhausted = this.#exhausted(item);
-      if (exhausted === undefined) journal.changed(item, false, 0);
-      else journal.poisoned(this.poison.add(item, crashed, this.options.clock.now(), exhausted));
-    }
+    recoverCrashedLeases(journal, this.poison, this.options);
     const state = journal.load();
     for (const entry of state.poison) this.poison.add(entry.item, entry.error, entry.poisonedAt, entry.exhausted, entry.attempts);
     for (const [key, sequenceId] of state.keys) this.#keys.set(key, sequenceId);

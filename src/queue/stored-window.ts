@@ -1,4 +1,6 @@
-import type { QueueItem } from "./item.ts";
+import { sluiceError } from "../result/errors.ts";
+import { exhaustedBudget, type QueueItem, recordStall } from "./item.ts";
+import type { PoisonQueue } from "./poison-queue.ts";
 import type { HeldBytes } from "./held-bytes.ts";
 import type { QueueJournal } from "./journal.ts";
 
@@ -98,5 +100,30 @@ export class StoredWindow<T> {
         this.arrive(item, notBefore);
       }
     }
+  }
+}
+
+/**
+ * Start-up of a journaled queue, before it loads: every lease that was live when the process
+ * died is a stall (the next delivery is attempt + 1), and past `maxStalls` a poison entry — so a
+ * message that kills the process every time stops after `maxStalls` restarts.
+ *
+ * @example
+ * ```ts
+ * recoverCrashedLeases(journal, queue.poison, queue.options);
+ * ```
+ */
+export function recoverCrashedLeases<T>(
+  journal: QueueJournal<T>,
+  poison: PoisonQueue<T>,
+  limits: { readonly maxRetries: number; readonly maxStalls: number; readonly clock: { now(): number } },
+): void {
+  const crashed = sluiceError("lease.expired", "the process stopped while this message was leased");
+  const now = limits.clock.now();
+  for (const item of journal.recover()) {
+    recordStall(item, item.attempts, crashed, now);
+    const exhausted = exhaustedBudget(item, limits);
+    if (exhausted === undefined) journal.changed(item, false, 0);
+    else journal.poisoned(poison.add(item, crashed, now, exhausted));
   }
 }
