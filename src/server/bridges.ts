@@ -5,7 +5,8 @@
  */
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import { type Bridge, bridge } from "../transport/bridge.ts";
-import type { SocketFactory } from "../transport/socket-like.ts";
+import type { DownstreamSocketFactory } from "../transport/downstream.ts";
+import { redactSecrets } from "../transport/relay-client.ts";
 import type { SluiceConfig } from "./config.ts";
 
 /**
@@ -19,7 +20,8 @@ import type { SluiceConfig } from "./config.ts";
 export interface StartBridgesOptions {
   /** One line per notable bridge event (socket up/down, connect failures). */
   readonly log?: (line: string) => void;
-  readonly socketFactory?: SocketFactory;
+  /** How downstream sockets are made (tests); it gets the upgrade's headers as its second argument. */
+  readonly socketFactory?: DownstreamSocketFactory;
 }
 
 /**
@@ -27,6 +29,11 @@ export interface StartBridgesOptions {
  * the server side of the socket bridge. The broker starts them at boot and stops them at the
  * start of a graceful shutdown, before the drain, so their in-flight leases are back in the
  * queue (not counted as attempts) before the queues are drained and closed.
+ *
+ * Log lines: one per bridge at start, one per socket open / down, and the first failed
+ * connection attempt of each outage. None of them shows a secret: URLs are printed with their
+ * userinfo and token-like query parameters masked (`redactSecrets`), and the bridge's `token`
+ * is masked wherever it would appear.
  *
  * @example
  * ```ts
@@ -39,11 +46,13 @@ export function startQueueBridges(
   config: SluiceConfig,
   options: StartBridgesOptions = {},
 ): Map<string, Bridge> {
-  const log = options.log ?? (() => {});
+  const print = options.log ?? (() => {});
   const bridges = new Map<string, Bridge>();
   for (const [name, queue] of queues) {
     const settings = config.queues[name]?.bridge;
     if (settings === undefined) continue;
+    const log = (line: string) => print(redactSecrets(line, [settings.token]));
+    let failing = false;
     bridges.set(
       name,
       bridge(queue, {
@@ -53,10 +62,18 @@ export function startQueueBridges(
         sendTimeoutMs: settings.sendTimeoutMs,
         pingIntervalMs: settings.pingIntervalMs,
         concurrency: settings.concurrency,
+        token: settings.token,
         socketFactory: options.socketFactory,
         onEvent: (event) => {
-          if (event.type === "open") log(`sluice: bridge ${name}: socket ${settings.wsUrl} open (connection ${event.connection})`);
-          else if (event.type === "down") log(`sluice: bridge ${name}: socket down (${event.reason.message}); ${event.failedSends} send(s) go to the fallback`);
+          if (event.type === "open") {
+            failing = false;
+            log(`sluice: bridge ${name}: socket ${settings.wsUrl} open (connection ${event.connection})`);
+          } else if (event.type === "down") {
+            log(`sluice: bridge ${name}: socket down (${event.reason.message}); ${event.failedSends} send(s) go to the fallback`);
+          } else if (!failing) {
+            failing = true; // one line per outage, not one per reconnect attempt
+            log(`sluice: bridge ${name}: socket cannot connect (${event.error.message}); retrying, sends go to the fallback meanwhile`);
+          }
         },
       }),
     );

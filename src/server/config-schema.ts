@@ -35,6 +35,8 @@ export interface BridgeConfig {
   readonly concurrency: number;
   /** RPC fallback calls: "send" (unary Send per command, the default) or "execute" (batched server-streaming Execute). */
   readonly rpcMode?: "send" | "execute";
+  /** Sent as `Authorization: Bearer <token>` on the socket upgrade and the RPC calls; never logged. */
+  readonly token?: string;
 }
 
 /**
@@ -253,6 +255,7 @@ export const BRIDGE_RULES: Readonly<Record<keyof BridgeConfig, Rule>> = {
   pingIntervalMs: positive,
   concurrency: positive,
   rpcMode: { kind: "enum", values: ["send", "execute"] },
+  token: { kind: "string" },
 };
 
 /**

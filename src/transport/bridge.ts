@@ -14,10 +14,9 @@ import { isRetryableError, retry } from "../result/retry.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
 import { withTimeout } from "../result/with-timeout.ts";
 import { commandOf } from "./command.ts";
-import { Downstream, type DownstreamEvent } from "./downstream.ts";
+import { Downstream, type DownstreamEvent, type DownstreamSocketFactory } from "./downstream.ts";
 import { ExecuteBatcher } from "./execute-batcher.ts";
 import { RelayClient } from "./relay-client.ts";
-import type { SocketFactory } from "./socket-like.ts";
 
 /**
  * Options of `bridge`. Give a socket (`wsUrl` or `downstream`), an RPC target (`rpcUrl` or `relay`), or both.
@@ -25,10 +24,18 @@ import type { SocketFactory } from "./socket-like.ts";
  * @example
  * ```ts
  * bridge(queue, { rpcUrl: "http://worker:8787", rpcMode: "execute", sendTimeoutMs: 1000 });
+ * bridge(queue, { wsUrl: "wss://ingest/x", rpcUrl: "https://ingest", token: process.env.INGEST_TOKEN });
  * ```
  */
 export interface BridgeOptions {
   readonly wsUrl?: string;
+  /**
+   * Sent as `Authorization: Bearer <token>` on the socket's upgrade request and on every RPC
+   * call (with `wsUrl`/`rpcUrl`; a ready-made `downstream`/`relay` brings its own). Never logged.
+   */
+  readonly token?: string;
+  /** More headers for the upgrade request and the RPC calls (`token` wins for `authorization`). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** A ready-made socket connection (overrides `wsUrl`); the bridge closes it when it stops. */
   readonly downstream?: Downstream;
   readonly rpcUrl?: string;
@@ -47,7 +54,7 @@ export interface BridgeOptions {
   /** Queue name the commands are addressed to on the RPC side. Default: this queue's name. */
   readonly targetQueue?: string;
   readonly signal?: AbortSignal;
-  readonly socketFactory?: SocketFactory;
+  readonly socketFactory?: DownstreamSocketFactory;
   /** Socket connection events, for logs. */
   readonly onEvent?: (event: DownstreamEvent) => void;
 }
@@ -121,6 +128,7 @@ const DEFAULT_RPC_RETRY = RetryPolicy.exponential({ attempts: 3, initialMs: 250 
  * ```
  */
 export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions): Bridge {
+  const headers = authHeaders(options);
   const downstream =
     options.downstream ??
     (options.wsUrl === undefined
@@ -130,9 +138,10 @@ export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions)
           clock: queue.options.clock,
           pingIntervalMs: options.pingIntervalMs,
           socketFactory: options.socketFactory,
+          headers,
           onEvent: options.onEvent,
         }));
-  const relay = options.relay ?? (options.rpcUrl === undefined ? undefined : new RelayClient({ baseUrl: options.rpcUrl }));
+  const relay = options.relay ?? (options.rpcUrl === undefined ? undefined : new RelayClient({ baseUrl: options.rpcUrl, headers }));
   if (downstream === undefined && relay === undefined) throw new TypeError("bridge: give wsUrl/downstream, rpcUrl/relay, or both");
   const clock = queue.options.clock;
   const sendTimeoutMs = options.sendTimeoutMs ?? 3000;
@@ -212,6 +221,22 @@ export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions)
       return done;
     },
   };
+}
+
+/**
+ * The headers a bridge sends downstream: `headers`, plus `authorization: Bearer <token>` when
+ * `token` is set; undefined when there are none.
+ *
+ * @example
+ * ```ts
+ * authHeaders({ token: "s3cret" }); // { authorization: "Bearer s3cret" }
+ * ```
+ */
+export function authHeaders(options: Pick<BridgeOptions, "token" | "headers">): Readonly<Record<string, string>> | undefined {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  return Object.keys(headers).length === 0 ? undefined : headers;
 }
 
 // An unknown target queue is a configuration error: retrying the call cannot fix it.

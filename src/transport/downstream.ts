@@ -16,7 +16,26 @@ import { nackFrame, pingFrame, pongFrame, publishFrame } from "../protocol/frame
 import { decodeErrorPayload, decodeNackPayload } from "../protocol/messages.ts";
 import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
 import { PendingAcks } from "./pending-acks.ts";
-import { globalWebSocket, openSocketLike, SOCKET_OPEN, type SocketFactory, type SocketLike, type SocketListener } from "./socket-like.ts";
+import { redactSecrets } from "./relay-client.ts";
+import { globalWebSocket, openSocketLike, SOCKET_OPEN, type SocketLike, type SocketListener } from "./socket-like.ts";
+
+/**
+ * Makes a (connecting) socket; `init.headers` go on the upgrade request. A plain `SocketFactory`
+ * (`(url) => SocketLike`) fits too, and then ignores them.
+ *
+ * @example
+ * ```ts
+ * const factory: DownstreamSocketFactory = (url, init) => new WebSocket(url, { headers: init?.headers } as never);
+ * ```
+ */
+export type DownstreamSocketFactory = (url: string, init?: { readonly headers?: Readonly<Record<string, string>> }) => SocketLike;
+
+// The global WebSocket, with the upgrade's headers where there are any: Bun's and Deno's
+// constructors take `{ headers }` as their second argument (a browser's would not: pass a factory).
+const defaultFactory: DownstreamSocketFactory = (url, init) =>
+  init?.headers === undefined || Object.keys(init.headers).length === 0
+    ? globalWebSocket(url)
+    : (new (WebSocket as unknown as new (url: string, options: object) => SocketLike)(url, { headers: init.headers }));
 
 /**
  * Options of `Downstream`.
@@ -37,7 +56,9 @@ export interface DownstreamOptions {
   /** How long one connection attempt may take. Default 5000. */
   readonly connectTimeoutMs?: number;
   /** How sockets are made. Default: the global `WebSocket`. */
-  readonly socketFactory?: SocketFactory;
+  readonly socketFactory?: DownstreamSocketFactory;
+  /** Headers of the WebSocket upgrade request, e.g. `{ authorization: "Bearer …" }`; never logged. */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly codec?: FrameCodec;
   /** Connection events, for logs. */
   readonly onEvent?: (event: DownstreamEvent) => void;
@@ -122,12 +143,15 @@ interface Connection {
  */
 export class Downstream {
   readonly url: string;
+  /** `url` with its credentials masked (`redactSecrets`): what every message and event shows. */
+  readonly shownUrl: string;
   readonly stats: DownstreamStats = { sent: 0, acked: 0, refused: 0, rollbacks: 0, connections: 0, missedPongs: 0 };
   readonly #clock: Clock;
   readonly #pingMs: number;
   readonly #reconnect: RetryPolicy;
   readonly #connectTimeoutMs: number;
-  readonly #factory: SocketFactory;
+  readonly #factory: (url: string) => SocketLike;
+  readonly #secrets: readonly string[];
   readonly #codec: FrameCodec;
   readonly #onEvent: ((event: DownstreamEvent) => void) | undefined;
   readonly #pending = new PendingAcks();
@@ -140,11 +164,15 @@ export class Downstream {
 
   constructor(options: DownstreamOptions) {
     this.url = options.url;
+    this.#secrets = Object.values(options.headers ?? {}).flatMap((v) => [v, v.replace(/^bearer\s+/i, "")]);
+    this.shownUrl = redactSecrets(options.url, this.#secrets);
     this.#clock = options.clock ?? systemClock;
     this.#pingMs = options.pingIntervalMs ?? 15_000;
     this.#reconnect = options.reconnect ?? DEFAULT_RECONNECT;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
-    this.#factory = options.socketFactory ?? globalWebSocket;
+    const factory = options.socketFactory ?? defaultFactory;
+    const headers = options.headers;
+    this.#factory = headers === undefined ? (url) => factory(url) : (url) => factory(url, { headers });
     this.#codec = options.codec ?? createJsFrameCodec();
     this.#onEvent = options.onEvent;
   }
@@ -175,20 +203,20 @@ export class Downstream {
     if (this.#life.signal.aborted) return err(closedError());
     if (this.#conn === undefined) {
       if (this.#connecting === undefined && this.#clock.now() < this.#retryAt) {
-        return err(sluiceError("unavailable", `downstream ${this.url} is down (next connection attempt in ${Math.ceil(this.#retryAt - this.#clock.now())} ms)`));
+        return err(sluiceError("unavailable", `downstream ${this.shownUrl} is down (next connection attempt in ${Math.ceil(this.#retryAt - this.#clock.now())} ms)`));
       }
       const opened = await abortable(this.#startConnecting(), signal);
       if (!opened.ok) return opened;
       if (!opened.value.ok) return opened.value;
     }
     const conn = this.#conn;
-    if (conn === undefined) return err(sluiceError("unavailable", `downstream ${this.url} closed before the send`));
+    if (conn === undefined) return err(sluiceError("unavailable", `downstream ${this.shownUrl} closed before the send`));
     const acked = this.#pending.wait(id, signal);
     try {
       conn.socket.send(publishFrame(id, payload));
       this.stats.sent++;
     } catch (thrown) {
-      this.#pending.settle(id, err(sluiceError("unavailable", `send to downstream ${this.url} failed: ${String(thrown)}`)));
+      this.#pending.settle(id, err(sluiceError("unavailable", `send to downstream ${this.shownUrl} failed: ${redactSecrets(String(thrown), this.#secrets)}`)));
     }
     return acked;
   }
@@ -234,11 +262,13 @@ export class Downstream {
       { clock: this.#clock, signal: this.#life.signal },
     );
     if (!opened.ok) {
+      // The socket layer quotes the URL it tried: keep its credentials out of every message.
+      const error = { ...opened.error, message: redactSecrets(opened.error.message, this.#secrets) };
       this.#failures++;
       const waitMs = this.#reconnect.delayAfter(Math.min(this.#failures, this.#reconnect.attempts));
       this.#retryAt = this.#clock.now() + waitMs;
-      this.#onEvent?.({ type: "connect-failed", error: opened.error, retryInMs: waitMs });
-      return opened;
+      this.#onEvent?.({ type: "connect-failed", error, retryInMs: waitMs });
+      return err(error);
     }
     if (this.#life.signal.aborted) {
       opened.value.close(1000, "downstream closed");
@@ -258,8 +288,8 @@ export class Downstream {
       conn.listeners.push([type, listener]);
     };
     on("message", (event) => this.#onMessage(conn, event.data));
-    on("close", (event) => this.#down(conn, sluiceError("unavailable", `downstream socket ${this.url} closed (${event.code ?? "no code"})`)));
-    on("error", () => this.#down(conn, sluiceError("unavailable", `downstream socket ${this.url} failed`)));
+    on("close", (event) => this.#down(conn, sluiceError("unavailable", `downstream socket ${this.shownUrl} closed (${event.code ?? "no code"})`)));
+    on("error", () => this.#down(conn, sluiceError("unavailable", `downstream socket ${this.shownUrl} failed`)));
     this.#conn = conn;
     this.#onEvent?.({ type: "open", connection: conn.id });
     if (this.#pingMs > 0) void this.#heartbeat(conn);
@@ -270,14 +300,14 @@ export class Downstream {
     for await (const n of ticker(this.#pingMs, { signal: conn.stop.signal, clock: this.#clock })) {
       if (awaiting !== 0 && conn.lastPong < awaiting) {
         this.stats.missedPongs++;
-        this.#down(conn, sluiceError("unavailable", `downstream ${this.url} missed a PONG (none within ${this.#pingMs} ms)`), 4000);
+        this.#down(conn, sluiceError("unavailable", `downstream ${this.shownUrl} missed a PONG (none within ${this.#pingMs} ms)`), 4000);
         return;
       }
       awaiting = n;
       try {
         conn.socket.send(pingFrame(n));
       } catch {
-        this.#down(conn, sluiceError("unavailable", `PING to downstream ${this.url} failed`));
+        this.#down(conn, sluiceError("unavailable", `PING to downstream ${this.shownUrl} failed`));
         return;
       }
     }

@@ -75,11 +75,14 @@ interface Outcome {
 export class RelayClient {
   readonly #client: Client<typeof Relay>;
   readonly #headers: Readonly<Record<string, string>> | undefined;
+  /** Header values (tokens) kept out of error messages. */
+  readonly #secrets: readonly string[];
 
   constructor(options: RelayClientOptions) {
     const transport = options.transport ?? defaultTransport(options);
     this.#client = createClient(Relay, transport);
     this.#headers = options.headers;
+    this.#secrets = Object.values(options.headers ?? {}).flatMap((v) => [v, v.replace(/^bearer\s+/i, "")]);
   }
 
   /** Unary `Send`: ok when the far side took the command. */
@@ -88,7 +91,7 @@ export class RelayClient {
       const response = await this.#client.send({ command }, { signal: options.signal, headers: this.#headers });
       return outcomeOf(response, idText(command));
     } catch (thrown) {
-      return err(callError(thrown));
+      return err(callError(thrown, this.#secrets));
     }
   }
 
@@ -111,7 +114,7 @@ export class RelayClient {
         options.onReply(id, outcomeOf(reply, String(id)));
       }
     } catch (thrown) {
-      failure = callError(thrown);
+      failure = callError(thrown, this.#secrets);
     }
     failure ??= unanswered.size > 0 ? sluiceError("unavailable", `relay Execute ended without replies for ${unanswered.size} command(s)`) : undefined;
     for (const id of unanswered) options.onReply(id, err(failure!));
@@ -126,11 +129,12 @@ function defaultTransport(options: RelayClientOptions): Transport {
 }
 
 // The mapped error, with the code the server named when it named one (a too-large payload must
-// not read as `queue.full`, which would be retried).
-function callError(thrown: unknown): SluiceError {
+// not read as `queue.full`, which would be retried), and no URL credentials or tokens in its text.
+function callError(thrown: unknown, secrets: readonly string[]): SluiceError {
   const error = sluiceErrorOf(thrown);
   const named = thrown instanceof ConnectError ? thrown.metadata.get(SLUICE_ERROR_CODE_HEADER) : null;
-  return named !== null && isErrorCode(named) && named !== error.code ? { ...error, code: named } : error;
+  const code = named !== null && isErrorCode(named) ? named : error.code;
+  return { ...error, code, message: redactSecrets(error.message, secrets) };
 }
 
 function idText(command: Command): string {
@@ -161,4 +165,32 @@ export function outcomeOf(reply: Outcome, id: string): Result<void> {
     default:
       return err(sluiceError("internal", `relay reply for ${id} has no status`));
   }
+}
+
+// Query parameters whose values are secrets (matched case-insensitively, anywhere in a URL).
+// (A value ends at whitespace, quotes, brackets, "&", "#", "," ";" or ")": what ends a URL in a sentence.)
+const SECRET_PARAMS = /([?&](?:access_token|auth_token|token|password|secret|api_key|apikey)=)[^&#\s"'<>,;)]*/gi;
+// Userinfo of any scheme://user:pass@host in a text.
+const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
+
+/**
+ * `text` with the secrets of every URL in it masked — userinfo (`ws://user:pass@host` →
+ * `ws://***@host`) and token-like query parameters (`?token=abc` → `?token=***`, also
+ * `access_token`, `auth_token`, `password`, `secret`, `api_key`) — and every literal in
+ * `secrets` replaced by `***`. For log lines and error messages that may quote a downstream URL
+ * (this file's Relay URLs and the bridge's socket URLs alike).
+ *
+ * @example
+ * ```ts
+ * redactSecrets("socket wss://bot:pw@ingest/x?token=abc&q=1 down"); // "socket wss://***@ingest/x?token=***&q=1 down"
+ * redactSecrets("got Bearer s3cret", ["s3cret"]);                   // "got Bearer ***"
+ * ```
+ */
+export function redactSecrets(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = text.replace(USERINFO, "$1***@").replace(SECRET_PARAMS, "$1***");
+  for (const secret of secrets) {
+    // Short values would mask unrelated text; they are not worth hiding anyway.
+    if (secret !== undefined && secret.length >= 4) out = out.split(secret).join("***");
+  }
+  return out;
 }
