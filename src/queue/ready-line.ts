@@ -3,7 +3,7 @@ import { ok } from "../result/result.ts";
 import { Fifo } from "./fifo.ts";
 import type { QueueItem } from "./item.ts";
 import type { Lease } from "./lease.ts";
-import { Waiters } from "./waiters.ts";
+import { type WaiterHandle, Waiters } from "./waiters.ts";
 
 /**
  * The items ready for delivery and the consumers waiting for one (internal to `SafeTaskQueue`).
@@ -60,8 +60,13 @@ export class ReadyLine<T> {
   }
 
   /** Waits for a lease (see `Waiters.park`); `free`: this consumer holds nothing else. */
-  park(onLease: (leased: Result<Lease<T>>) => void, signal: AbortSignal | undefined, free: boolean): void {
-    (free ? this.#free : this.#busy).park(onLease, signal);
+  park(onLease: (leased: Result<Lease<T>>) => void, signal: AbortSignal | undefined, free: boolean): WaiterHandle | undefined {
+    return (free ? this.#free : this.#busy).park(onLease, signal);
+  }
+
+  /** Takes a busy waiter out of its line (its consumer holds nothing now and will wait as free); false if it was served. */
+  withdrawBusy(handle: WaiterHandle): boolean {
+    return this.#busy.withdraw(handle);
   }
 
   /** Ends every wait with `result` (close, drain). */

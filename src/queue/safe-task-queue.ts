@@ -1,7 +1,7 @@
 import { canceledError, type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
-import { Waiters } from "./waiters.ts";
+import { type WaiterHandle, Waiters } from "./waiters.ts";
 import { Backpressure } from "./backpressure.ts";
 import { DelayLine } from "./delay-line.ts";
 import { QueueEvents, type QueueEventType } from "./events.ts";
@@ -179,12 +179,22 @@ export class SafeTaskQueue<T> {
    * synchronously when an item is ready, else inside the call that makes one ready (an enqueue,
    * a requeue) or that ends the wait (abort, close). Do little there: defer delivery work.
    */
-  leaseWith(onLease: (leased: Result<Lease<T>>) => void, signal?: AbortSignal, free = true): void {
-    if (signal?.aborted) return onLease(err(canceledError(signal)));
+  leaseWith(onLease: (leased: Result<Lease<T>>) => void, signal?: AbortSignal, free = true): WaiterHandle | undefined {
+    if (signal?.aborted) return void onLease(err(canceledError(signal)));
     const lease = this.tryLease(undefined, free);
-    if (lease !== undefined) return onLease(ok(lease));
-    if (this.#state !== "open") return onLease(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
-    this.#ready.park(onLease, signal, free);
+    if (lease !== undefined) return void onLease(ok(lease));
+    if (this.#state !== "open") return void onLease(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
+    return this.#ready.park(onLease, signal, free);
+  }
+
+  /**
+   * A consumer parked by `leaseWith(…, free = false)` now holds nothing: it waits again as free
+   * (and may take a suspect at once). Returns its new handle; `handle` itself when it was served
+   * meanwhile (nothing changes then).
+   */
+  nowFree(handle: WaiterHandle, onLease: (leased: Result<Lease<T>>) => void, signal?: AbortSignal): WaiterHandle | undefined {
+    if (!this.#ready.withdrawBusy(handle)) return handle;
+    return this.leaseWith(onLease, signal, true);
   }
 
   /** Consumers parked in `lease` / `leaseWith`: a consumer that has more credit steps back for them. */
@@ -310,7 +320,7 @@ export class SafeTaskQueue<T> {
     }
     for (const item of this.#delayed.takeAll()) this.#ready.push(item);
     this.#emit("drained");
-    return ok({ pending: this.#ready.length, requeuedInFlight, poisoned: this.poison.size });
+    return ok({ pending: this.#ready.length + (this.#window?.backlog ?? 0), requeuedInFlight, poisoned: this.poison.size });
   }
 
   /** Closes the queue: waiting `lease`/`enqueue` calls end with `queue.closed`. Live leases can still be acked or failed. */

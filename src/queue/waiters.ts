@@ -34,6 +34,17 @@ interface SignalGroup<T> {
  * waiters.failAll(err("queue.closed", "closed"));
  * ```
  */
+/**
+ * A parked waiter, as `Waiters.park` returns it: only good for `withdraw`.
+ *
+ * @example
+ * ```ts
+ * const handle = waiters.park(onServed, signal);
+ * if (handle !== undefined) waiters.withdraw(handle);
+ * ```
+ */
+export type WaiterHandle = object;
+
 export class Waiters<T> {
   #head: Waiter<T> | undefined;
   #tail: Waiter<T> | undefined;
@@ -57,8 +68,8 @@ export class Waiters<T> {
    * runs exactly once — synchronously inside `serve` / `failAll` / the abort, or right here when
    * `signal` is already aborted.
    */
-  park(onServed: (result: Result<T>) => void, signal?: AbortSignal): void {
-    if (signal?.aborted) return onServed(err(canceledError(signal)));
+  park(onServed: (result: Result<T>) => void, signal?: AbortSignal): WaiterHandle | undefined {
+    if (signal?.aborted) return void onServed(err(canceledError(signal)));
     const waiter: Waiter<T> = { resolve: onServed, group: undefined, prev: this.#tail, next: undefined, groupPrev: undefined, groupNext: undefined };
     if (this.#tail === undefined) this.#head = waiter;
     else this.#tail.next = waiter;
@@ -71,6 +82,18 @@ export class Waiters<T> {
       if (group.head !== undefined) group.head.groupPrev = waiter;
       group.head = waiter;
     }
+    return waiter;
+  }
+
+  /**
+   * Takes a waiter parked by `park` out of the line without serving it (it is to wait elsewhere).
+   * False when it was served (or withdrawn) already.
+   */
+  withdraw(handle: WaiterHandle): boolean {
+    const waiter = handle as Waiter<T>;
+    if (waiter.resolve === undefined) return false;
+    this.#unlink(waiter);
+    return true;
   }
 
   serve(result: Result<T>): boolean {
@@ -102,6 +125,12 @@ export class Waiters<T> {
 
   // Unlinks the waiter from the line and from its signal's group, then resolves it (once).
   #settle(waiter: Waiter<T>, result: Result<T>): void {
+    const resolve = waiter.resolve!;
+    this.#unlink(waiter);
+    resolve(result);
+  }
+
+  #unlink(waiter: Waiter<T>): void {
     if (waiter.prev === undefined) this.#head = waiter.next;
     else waiter.prev.next = waiter.next;
     if (waiter.next === undefined) this.#tail = waiter.prev;
@@ -113,8 +142,6 @@ export class Waiters<T> {
       else waiter.groupPrev.groupNext = waiter.groupNext;
       if (waiter.groupNext !== undefined) waiter.groupNext.groupPrev = waiter.groupPrev;
     }
-    const resolve = waiter.resolve!;
     waiter.resolve = waiter.group = waiter.prev = waiter.next = waiter.groupPrev = waiter.groupNext = undefined;
-    resolve(result);
   }
 }

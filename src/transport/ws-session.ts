@@ -11,6 +11,7 @@ import { decodeNackPayload, type NackPayload } from "../protocol/messages.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
 import { LeaseLedger } from "./lease-ledger.ts";
+import type { WaiterHandle } from "../queue/waiters.ts";
 
 /**
  * Options of `WsSession`.
@@ -103,6 +104,8 @@ export class WsSession {
   #lastReadAt: number;
   /** A `leaseWith` is outstanding (at most one at a time). */
   #parked = false;
+  /** …parked while holding leases (`free` false), and its handle: it moves to the free line once they are settled. */
+  #parkedBusy: WaiterHandle | undefined;
   /** The lease handed over, waiting for the scheduled delivery. */
   #leased: Lease<Uint8Array> | undefined;
   #blobs: Promise<void> = Promise.resolve();
@@ -208,6 +211,7 @@ export class WsSession {
   #grant(credit: number): void {
     if (credit === 0) return;
     this.#ledger.prune();
+    this.#freeIfEmpty();
     this.#credit = Math.min(MAX_CREDIT, this.#credit + credit);
     this.#pump();
   }
@@ -219,13 +223,16 @@ export class WsSession {
     if (this.#stop.signal.aborted) return;
     this.#parked = true;
     // Holding nothing, it may take a suspect (delivered alone); holding leases, only ordinary items.
-    this.#queue.leaseWith(this.#onLease, this.#stop.signal, this.#ledger.size === 0);
+    const free = this.#ledger.size === 0;
+    const handle = this.#queue.leaseWith(this.#onLease, this.#stop.signal, free);
+    if (this.#parked && !free) this.#parkedBusy = handle;
   }
 
   // May run inside another connection's enqueue: only take the lease and schedule its delivery.
   // An error (socket closed: canceled; queue closed or drained) ends pumping until more credit.
   readonly #onLease = (leased: Result<Lease<Uint8Array>>): void => {
     this.#parked = false;
+    this.#parkedBusy = undefined;
     if (!leased.ok) return;
     this.#leased = leased.value;
     this.#schedule(this.#flush);
@@ -353,7 +360,15 @@ export class WsSession {
     if (this.#isolated === token) {
       this.#isolated = 0;
       this.#pump();
-    }
+    } else this.#freeIfEmpty();
+  }
+
+  // Parked while it held leases and now holds none: wait in the free line, where suspects are served.
+  #freeIfEmpty(): void {
+    if (this.#parkedBusy === undefined || this.#ledger.size > 0) return;
+    const handle = this.#parkedBusy;
+    this.#parkedBusy = undefined;
+    this.#queue.nowFree(handle, this.#onLease, this.#stop.signal);
   }
 
   #touch(token: number): void {

@@ -147,6 +147,35 @@ describe("WsSession with faulty consumers", () => {
     expect(deaths.length).toBe(3);
   });
 
+  test("a consumer that was waiting while busy gets the suspects once it settles what it holds", async () => {
+    const { queue, attach } = setup();
+    const b = attach();
+    b.session.handleMessage(creditFrame(2)); // no credit left after these two: not waiting
+    await flush();
+    queue.tryEnqueue(bytes("s1"));
+    queue.tryEnqueue(bytes("s2"));
+    await flush();
+    expect(b.delivered().map(text)).toEqual(["s1", "s2"]);
+    const a = attach();
+    a.session.handleMessage(creditFrame(5));
+    await flush();
+    queue.tryEnqueue(bytes("a-work"));
+    await flush();
+    expect(a.delivered().map(text)).toEqual(["a-work"]); // a holds one and waits for more, busy
+    await b.session.closed(); // b dies holding two: both suspects, neither charged
+    await flush();
+    expect(a.delivered().length).toBe(1); // busy: no suspect for a yet
+    a.ackAll();
+    await flush();
+    expect(a.delivered().map(text)).toEqual(["s1"]); // free now: one suspect, alone
+    a.ackAll();
+    await flush();
+    expect(a.delivered().map(text)).toEqual(["s2"]);
+    a.ackAll();
+    await flush();
+    expect(queue.stats()).toMatchObject({ acked: 3, pending: 0, active: 0, poisoned: 0 });
+  });
+
   test("on a stored queue, a DELIVER leaves only after its lease is committed", async () => {
     let committed = 0;
     const waiting: ((r: { ok: true; value: undefined }) => void)[] = [];
