@@ -5,6 +5,7 @@ import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import { errorFrame, goawayFrame } from "../protocol/frame-builders.ts";
 import type { FrameWriter } from "../protocol/frame-writer.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
+import type { MemoryBudget } from "../queue/memory-budget.ts";
 
 /**
  * PUBLISH frames refused with `queue.full` after the GOAWAY that a producer may still send before
@@ -93,6 +94,8 @@ export interface PublishIntakeOptions {
   readonly signal: AbortSignal;
   /** `queue.full` refusals tolerated after the GOAWAY before closing with 1013. Default 64. */
   readonly maxRejected?: number;
+  /** The server's memory budget: held publishes count against it (bytes), besides `maxBacklog` (frames). */
+  readonly memoryBudget?: MemoryBudget;
 }
 
 /**
@@ -131,6 +134,8 @@ export class PublishIntake {
     const stop = () => this.#stop.abort(options.signal.reason);
     if (options.signal.aborted) stop();
     else options.signal.addEventListener("abort", stop, { once: true });
+    // Whatever is still held when the connection ends is dropped: its bytes go back to the budget.
+    this.#stop.signal.addEventListener("abort", () => this.#dropBacklog(), { once: true });
   }
 
   /** True once this intake closed the socket (1013) for publishing into a full queue after GOAWAY. */
@@ -144,15 +149,14 @@ export class PublishIntake {
     const { queue, peer, maxBacklog } = this.#options;
     if (!this.#options.accepting()) return void safeSend(peer, goawayFrame(id));
     if (this.#backlog.length > 0) {
-      if (this.#backlog.length >= maxBacklog) {
-        return this.#refuse(id, sluiceError("queue.full", `queue '${queue.name}' is full and ${maxBacklog} publishes already wait`));
+      if (this.#backlog.length >= maxBacklog || !this.#hold(id, payload)) {
+        return this.#refuse(id, sluiceError("queue.full", `queue '${queue.name}' is full and ${this.#backlog.length} publishes already wait`));
       }
-      this.#backlog.push({ id, payload });
       return;
     }
     const added = queue.tryEnqueue(payload);
     if (!queue.waitsForRoom(added)) return this.#answer(id, added);
-    this.#backlog.push({ id, payload });
+    if (!this.#hold(id, payload)) return this.#refuse(id, sluiceError("queue.full", `queue '${queue.name}' is full and the server's memory budget is spent`));
     if (!this.#backlogRunning) void this.#drainBacklog();
   }
 
@@ -165,6 +169,7 @@ export class PublishIntake {
       const added = await queue.enqueue(frame.payload, { signal });
       if (signal.aborted) break;
       this.#backlog.shift();
+      this.#options.memoryBudget?.give(frame.payload.byteLength);
       this.#answer(frame.id, added);
     }
     this.#backlogRunning = false;
@@ -201,11 +206,23 @@ export class PublishIntake {
     if (verdict === "goaway") safeSend(peer, goawayFrame(0));
   }
 
+  // Holds a publish while the queue is full, if the memory budget has room for its bytes.
+  #hold(id: number, payload: Uint8Array): boolean {
+    if (this.#options.memoryBudget !== undefined && !this.#options.memoryBudget.tryTake(payload.byteLength)) return false;
+    this.#backlog.push({ id, payload });
+    return true;
+  }
+
+  #dropBacklog(): void {
+    for (let held = this.#backlog.shift(); held !== undefined; held = this.#backlog.shift()) {
+      this.#options.memoryBudget?.give(held.payload.byteLength);
+    }
+  }
+
   #closeForFlooding(): void {
     this.#closing = true;
     // Held publishes were never enqueued: dropped unanswered, the producer may resend them.
     this.#stop.abort(sluiceError("queue.full", "closed: kept publishing into a full queue after GOAWAY"));
-    while (this.#backlog.shift() !== undefined);
     try {
       this.#options.peer.close(TRY_AGAIN_LATER, "queue full: publishes kept coming after GOAWAY; try again later");
     } catch {

@@ -12,6 +12,7 @@ import type { FrameCodec } from "../wasm/mod.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
 import { LeaseLedger } from "./lease-ledger.ts";
 import type { WaiterHandle } from "../queue/waiters.ts";
+import type { MemoryBudget } from "../queue/memory-budget.ts";
 
 /**
  * Options of `WsSession`.
@@ -37,6 +38,8 @@ export interface WsSessionOptions {
    * it, delivery runs in a microtask.
    */
   readonly coalesce?: (run: () => void) => void;
+  /** The server's memory budget, which publishes held while the queue is full count against. */
+  readonly memoryBudget?: MemoryBudget;
 }
 
 const FRESH_FRAMES = FrameWriter.fresh();
@@ -124,6 +127,7 @@ export class WsSession {
       frames: this.#frames,
       accepting: options.accepting,
       maxBacklog: options.maxPublishBacklog ?? 1024,
+      memoryBudget: options.memoryBudget,
       signal: this.#stop.signal,
     });
   }

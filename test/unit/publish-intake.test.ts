@@ -1,5 +1,5 @@
 import { describe, expect, test } from "../harness.ts";
-import { SafeTaskQueue } from "../../src/queue/mod.ts";
+import { MemoryBudget, SafeTaskQueue } from "../../src/queue/mod.ts";
 import { FrameType } from "../../src/protocol/frame-layout.ts";
 import { decodeFrameMessage, type Frame } from "../../src/protocol/frames.ts";
 import { argToErrorCode } from "../../src/protocol/messages.ts";
@@ -67,5 +67,21 @@ describe("PublishIntake", () => {
     await flush();
     expect(answers()).toEqual(["receipt 1", "receipt 2"]);
     expect(queue.stats().pending).toBe(1); // only "2"; the held "3" was never enqueued
+  });
+  test("held publishes count against the server's memory budget: past it they are refused, and their bytes come back when the connection ends", async () => {
+    const budget = new MemoryBudget(3000);
+    const queue = SafeTaskQueue.create<Uint8Array>({ name: "jobs", capacity: 1, memoryBudget: budget });
+    const sent: Frame[] = [];
+    const stop = new AbortController();
+    const peer = { send: (b: Uint8Array) => void sent.push((decodeFrameMessage(b, codec) as { value: Frame }).value), close: () => {} };
+    const intake = new PublishIntake({ queue, peer, frames: FrameWriter.fresh(), accepting: () => true, maxBacklog: 1000, signal: stop.signal, memoryBudget: budget });
+    for (let id = 1; id <= 6; id++) intake.publish(id, new Uint8Array(1000));
+    // 1 in the queue (1000 bytes), 2 held (2000 bytes): the budget is spent, the rest refused.
+    expect(budget.used).toBe(3000);
+    expect(sent.filter((f) => f.type === FrameType.RECEIPT).map((f) => f.id)).toEqual([1]);
+    expect(sent.filter((f) => f.type === FrameType.ERROR).map((f) => f.id)).toEqual([4, 5, 6]);
+    stop.abort();
+    await flush();
+    expect(budget.used).toBe(1000); // only what the queue holds
   });
 });

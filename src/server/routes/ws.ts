@@ -68,6 +68,7 @@ export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: Upg
           // Where sends can be corked, let a burst of publishes finish before delivering it.
           coalesce: cork === undefined ? undefined : afterIo,
           accepting: () => broker.accepting,
+          memoryBudget: broker.memoryBudget,
         });
         unregister = broker.register(session);
       },
