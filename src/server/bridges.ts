@@ -6,7 +6,7 @@
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import { type Bridge, bridge } from "../transport/bridge.ts";
 import type { DownstreamSocketFactory } from "../transport/downstream.ts";
-import { redactSecrets } from "../transport/relay-client.ts";
+import { redactSecrets } from "../result/redact.ts";
 import type { SluiceConfig } from "./config.ts";
 
 /**

@@ -12,6 +12,7 @@
  */
 
 import { resolveQueueOptions } from "../queue/options.ts";
+import { redactSecrets } from "../result/redact.ts";
 
 /**
  * Where one queue's leases go when no WebSocket consumer takes them (issue 6): a downstream
@@ -278,7 +279,9 @@ export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  */
 export function checkRule(rule: Rule, value: unknown, path: string): string | undefined {
   const valid = isValid(rule, value);
-  return valid ? undefined : `config: ${path} must be ${describeRule(rule)} (got ${show(value)})`;
+  // Tokens are secrets: say what is wrong, never what they are.
+  const got = rule.kind === "tokens" ? (Array.isArray(value) ? `${value.length} value(s), not shown` : typeof value) : show(value);
+  return valid ? undefined : `config: ${path} must be ${describeRule(rule)} (got ${got})`;
 }
 
 function isValid(rule: Rule, value: unknown): boolean {
@@ -330,5 +333,7 @@ export function show(value: unknown): string {
   } catch {
     text = String(value);
   }
+  // A rejected value may be a URL with credentials or a token: error messages reach logs.
+  text = redactSecrets(text);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -16,7 +16,7 @@ import { nackFrame, pingFrame, pongFrame, publishFrame } from "../protocol/frame
 import { decodeErrorPayload, decodeNackPayload } from "../protocol/messages.ts";
 import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
 import { PendingAcks } from "./pending-acks.ts";
-import { redactSecrets } from "./relay-client.ts";
+import { redactSecrets } from "../result/redact.ts";
 import { globalWebSocket, openSocketLike, SOCKET_OPEN, type SocketLike, type SocketListener } from "./socket-like.ts";
 
 /**

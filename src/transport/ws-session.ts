@@ -58,6 +58,10 @@ const FAIR_BATCH = 32;
 const SEND_BUFFER_HIGH = 1 << 20;
 /** How often a consumer whose send buffer is full is checked for having drained it. */
 const DRAIN_POLL_MS = 20;
+/** Malformed frames in a row (no good frame between) before the connection is closed with 1008. */
+const MAX_MALFORMED_RUN = 64;
+/** WebSocket close code "policy violation". */
+const POLICY_VIOLATION = 1008;
 const DEFAULT_NACK: NackPayload = { code: "internal", message: "nacked by consumer", requeue: true };
 
 /**
@@ -105,6 +109,8 @@ export class WsSession {
   #isolated = 0;
   /** Clock time of the last frame received (stuck-consumer detection). */
   #lastReadAt: number;
+  /** Malformed frames since the last good one: a client that sends only garbage is closed, not answered forever. */
+  #malformedRun = 0;
   /** A `leaseWith` is outstanding (at most one at a time). */
   #parked = false;
   /** …parked while holding leases (`free` false), and its handle: it moves to the free line once they are settled. */
@@ -155,7 +161,13 @@ export class WsSession {
       this.#blobs = this.#blobs.then(async () => this.#handleBytes(new Uint8Array(await data.arrayBuffer()))).catch(() => {});
       return;
     }
-    this.#error(sluiceError("frame.malformed", "text messages are not frames: send one binary frame per message"));
+    this.#malformed(sluiceError("frame.malformed", "text messages are not frames: send one binary frame per message"));
+  }
+
+  // ERROR for a bad frame; after MAX_MALFORMED_RUN of them in a row, close (1008) instead.
+  #malformed(problem: SluiceError): void {
+    if (++this.#malformedRun <= MAX_MALFORMED_RUN) return this.#error(problem, frameIdOf(problem));
+    if (this.#malformedRun === MAX_MALFORMED_RUN + 1) this.close(POLICY_VIOLATION, `${MAX_MALFORMED_RUN} malformed frames in a row`);
   }
 
   /** Tells the connection the server is shutting down (GOAWAY with id 0). */
@@ -186,7 +198,8 @@ export class WsSession {
       this.#pump();
     }
     const header = readFrameMessage(bytes, this.#codec);
-    if (isProblem(header)) return this.#error(header, frameIdOf(header));
+    if (isProblem(header)) return this.#malformed(header);
+    this.#malformedRun = 0;
     // `header` is the codec's reused object: read what is needed before anything else decodes.
     const id = header.id;
     switch (header.type) {

@@ -181,7 +181,7 @@ describe("bad input", () => {
       "config: drainMs must be a non-negative integer (got 1.5)",
       "config: maxFrameBytes must be an integer from 1 to 4294967295 (got 8589934592)",
       'config: idempotencyWindowMs must be a non-negative integer (got "300000")',
-      'config: authTokens must be an array of non-empty strings without whitespace or commas (got ["ok","has space",7])',
+      'config: authTokens must be an array of non-empty strings without whitespace or commas (got 3 value(s), not shown)',
       "config: queues.jobs.capacity must be a positive integer (got 0)",
       'config: queues.jobs.fullMode must be one of "wait", "reject" (got "drop")',
       "config: queues.jobs.maxRetries must be a positive integer (got null)",
@@ -216,6 +216,13 @@ describe("bad input", () => {
     expect(viaDefaults.queues.jobs).toMatchObject({ leaseMs: 3000, heartbeatMs: 1500 });
   });
 
+  test("a rejected value never shows a secret: URL credentials and token parameters are masked", () => {
+    const list = problems(loadConfig(file({ queues: { jobs: { bridge: { wsUrl: "http://bot:hunter22@ingest.internal/x?token=s3cr3t-value" } } } })));
+    expect(list.join("\n")).not.toContain("hunter22");
+    expect(list.join("\n")).not.toContain("s3cr3t-value");
+    expect(list.join("\n")).toContain("***");
+  });
+
   test("bridges need a URL with the right scheme", () => {
     const list = problems(
       loadConfig(file({ queues: { a: { bridge: {} }, b: { bridge: { wsUrl: "http://x", rpcUrl: "not a url", sendTimeoutMs: 0 } } } })),
@@ -235,7 +242,7 @@ describe("bad input", () => {
     );
     expect(list).toEqual([
       'config: env PORT must be an integer from 0 to 65535 (got "http")',
-      'config: env SLUICE_AUTH_TOKENS must be an array of non-empty strings without whitespace or commas (got ["a b"])',
+      'config: env SLUICE_AUTH_TOKENS must be an array of non-empty strings without whitespace or commas (got 1 value(s), not shown)',
       "config: env SLUICE_DRAIN_MS must be a non-negative integer (got -5)",
       'config: env SLUICE_MAX_FRAME_BYTES must be an integer from 1 to 4294967295 (got "1e6")',
     ]);

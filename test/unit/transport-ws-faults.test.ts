@@ -209,4 +209,25 @@ describe("WsSession with faulty consumers", () => {
     expect(committed).toBeGreaterThan(0);
     expect(c.delivered().map(text)).toEqual(["m"]);
   });
+  test("a client that sends only malformed frames gets 64 ERRORs, then the socket is closed with 1008", async () => {
+    const queue = SafeTaskQueue.create<Uint8Array>({ name: "t" });
+    const sent: Frame[] = [];
+    const closes: number[] = [];
+    const session = new WsSession({
+      queue,
+      codec,
+      peer: { send: (b: Uint8Array) => void sent.push((decodeFrameMessage(b, codec) as { value: Frame }).value), close: (code: number) => void closes.push(code) },
+      accepting: () => true,
+    });
+    for (let i = 0; i < 1000; i++) session.handleMessage(new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]));
+    expect(sent.filter((f) => f.type === FrameType.ERROR).length).toBe(64);
+    expect(closes).toEqual([1008]);
+    // One good frame between bad ones resets the run: a client with an occasional bad frame is not closed.
+    const other = new WsSession({ queue, codec, peer: { send: () => {}, close: (code: number) => void closes.push(code) }, accepting: () => true });
+    for (let i = 0; i < 200; i++) {
+      other.handleMessage(new Uint8Array(24).fill(7));
+      other.handleMessage(creditFrame(0));
+    }
+    expect(closes).toEqual([1008]);
+  });
 });
