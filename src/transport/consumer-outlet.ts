@@ -1,0 +1,295 @@
+import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { ok, type Result } from "../result/result.ts";
+import type { Lease } from "../queue/lease.ts";
+import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { WaiterHandle } from "../queue/waiters.ts";
+import type { FrameWriter } from "../protocol/frame-writer.ts";
+import { decodeNackPayload, type NackPayload } from "../protocol/messages.ts";
+import { type FramePeer, safeSend } from "./frame-peer.ts";
+import { LeaseLedger } from "./lease-ledger.ts";
+
+// Credits are u32 on the wire; the running total is capped so it stays an exact small integer.
+const MAX_CREDIT = 0x7fffffff;
+/** Deliveries per turn before a consumer steps back, so ready items spread across consumers. */
+const FAIR_BATCH = 32;
+/** Bytes queued in the runtime's send buffer past which a consumer gets nothing more until it drains. */
+const SEND_BUFFER_HIGH = 1 << 20;
+/** How often a consumer whose send buffer is full is checked for having drained it. */
+const DRAIN_POLL_MS = 20;
+const DEFAULT_NACK: NackPayload = { code: "internal", message: "nacked by consumer", requeue: true };
+
+/**
+ * Options of `ConsumerOutlet`.
+ *
+ * @example
+ * ```ts
+ * const options: ConsumerOutletOptions = { queue, peer, frames, schedule: queueMicrotask, signal, error: (e, id) => reply(e, id) };
+ * ```
+ */
+export interface ConsumerOutletOptions {
+  readonly queue: SafeTaskQueue<Uint8Array>;
+  readonly peer: FramePeer;
+  readonly frames: FrameWriter;
+  /** Runs a delivery batch later (a microtask, or after the I/O callbacks with `setImmediate`). */
+  readonly schedule: (run: () => void) => void;
+  /** Aborted when the connection is gone. */
+  readonly signal: AbortSignal;
+  /** Sends an ERROR frame. */
+  readonly error: (error: SluiceError, id: number) => void;
+}
+
+/**
+ * The consumer half of a WebSocket connection (`WsSession`): credit, deliveries and the leases
+ * it holds.
+ *
+ * CREDIT n adds up; each DELIVER (id = lease token, arg = attempt) uses one, so a consumer holds
+ * at most its credit. Deliveries leave in batches of at most 32 (then it steps back so other
+ * consumers get their turn), and stop while more than 1 MiB waits in its send buffer. A DELIVER
+ * the runtime drops goes straight back uncounted and deliveries pause until the consumer speaks;
+ * a consumer that holds leases and sends nothing for a whole `leaseMs` is stuck: its leases go
+ * back (a stall each) and it gets nothing more until it speaks. A suspect lease travels alone.
+ * On a stored queue a DELIVER leaves only once its lease is committed.
+ *
+ * @example
+ * ```ts
+ * const outlet = new ConsumerOutlet({ queue, peer, frames, schedule: queueMicrotask, signal, error });
+ * outlet.grant(10);
+ * outlet.ack(token);
+ * await outlet.releaseAll(sluiceError("unavailable", "consumer disconnected"));
+ * ```
+ */
+export class ConsumerOutlet {
+  readonly #options: ConsumerOutletOptions;
+  readonly #queue: SafeTaskQueue<Uint8Array>;
+  readonly #ledger: LeaseLedger<Uint8Array>;
+  #credit = 0;
+  /**
+   * No more deliveries until the consumer speaks again: the runtime dropped a DELIVER, or the
+   * consumer held leases for a whole `leaseMs` without sending a single frame (stuck).
+   */
+  #stalled = false;
+  /** Its send buffer is over `SEND_BUFFER_HIGH`: deliveries wait until it drains. */
+  #backpressured = false;
+  /** The token of a suspect delivered alone: nothing else is delivered until it is settled. */
+  #isolated = 0;
+  /** Clock time of the last frame received (stuck-consumer detection). */
+  #lastReadAt: number;
+  /** A `leaseWith` is outstanding (at most one at a time). */
+  #parked = false;
+  /** …parked while holding leases (`free` false), and its handle: it moves to the free line once they are settled. */
+  #parkedBusy: WaiterHandle | undefined;
+  /** The lease handed over, waiting for the scheduled delivery. */
+  #leased: Lease<Uint8Array> | undefined;
+
+  constructor(options: ConsumerOutletOptions) {
+    this.#options = options;
+    this.#queue = options.queue;
+    this.#ledger = new LeaseLedger(options.queue);
+    this.#lastReadAt = options.queue.options.clock.now();
+  }
+
+  /** Unused credit. */
+  get credit(): number {
+    return this.#credit;
+  }
+
+  /** Leases held. */
+  get held(): number {
+    return this.#ledger.size;
+  }
+
+  /** The consumer sent a frame (any): it is reading; a paused outlet resumes. */
+  read(): void {
+    this.#lastReadAt = this.#queue.options.clock.now();
+    if (this.#stalled) {
+      this.#stalled = false;
+      this.#pump();
+    }
+  }
+
+  /** The socket is gone: fail every held lease back (see `LeaseLedger.releaseAll`). */
+  releaseAll(reason: SluiceError): Promise<number> {
+    return this.#ledger.releaseAll(reason);
+  }
+
+  /** CREDIT n: n more deliveries. */
+  grant(credit: number): void {
+    if (credit === 0) return;
+    this.#ledger.prune();
+    this.#freeIfEmpty();
+    this.#credit = Math.min(MAX_CREDIT, this.#credit + credit);
+    this.#pump();
+  }
+
+  // Parks for one lease while the consumer has credit. Callbacks, not an async loop: a promise,
+  // its resolvers and a continuation per message were most of this path's garbage.
+  #pump(): void {
+    if (this.#parked || this.#leased !== undefined || this.#credit <= 0 || this.#stalled || this.#backpressured || this.#isolated !== 0) return;
+    if (this.#options.signal.aborted) return;
+    this.#parked = true;
+    // Holding nothing, it may take a suspect (delivered alone); holding leases, only ordinary items.
+    const free = this.#ledger.size === 0;
+    const handle = this.#queue.leaseWith(this.#onLease, this.#options.signal, free);
+    if (this.#parked && !free) this.#parkedBusy = handle;
+  }
+
+  // May run inside another connection's enqueue: only take the lease and schedule its delivery.
+  // An error (socket closed: canceled; queue closed or drained) ends pumping until more credit.
+  readonly #onLease = (leased: Result<Lease<Uint8Array>>): void => {
+    this.#parked = false;
+    this.#parkedBusy = undefined;
+    if (!leased.ok) return;
+    this.#leased = leased.value;
+    this.#options.schedule(this.#flush);
+  };
+
+  readonly #flush = (): void => {
+    const lease = this.#leased;
+    if (lease === undefined) return;
+    this.#leased = undefined;
+    if (this.#options.signal.aborted || this.#stuck()) {
+      // Handed over just as the socket closed, or to a consumer that stopped reading: straight
+      // back, not the message's fault; a stuck consumer gets nothing more until it reads again.
+      this.#queue.fail(lease, sluiceError("canceled", "consumer not reading"), { requeue: true, countAttempt: false, delayMs: 0 });
+      if (!this.#options.signal.aborted) this.#takeBack();
+      return;
+    }
+    const batch = this.#leaseBatch(lease);
+    // A stored queue writes each lease ahead of its DELIVER: a crash after the consumer saw it
+    // must find it leased, so that the redelivery is attempt + 1 and the crash counts a stall.
+    if (this.#queue.journal === undefined) this.#send(batch);
+    else this.#queue.afterCommit(() => this.#send(batch));
+    this.#pump();
+  };
+
+  // `first`, then — without going back to the event loop — further ready items the credit allows
+  // (at most FAIR_BATCH, so other consumers get their turn), so a burst of publishes leaves as one
+  // batch of sends instead of one syscall per message. A suspect always travels alone.
+  #leaseBatch(first: Lease<Uint8Array>): Lease<Uint8Array>[] {
+    const batch = [first];
+    this.#credit--;
+    this.#ledger.hold(first);
+    if (first.suspect) {
+      this.#isolated = first.token;
+      return batch;
+    }
+    while (this.#credit > 0 && batch.length < FAIR_BATCH) {
+      const lease = this.#queue.tryLease(undefined, false);
+      if (lease === undefined) break;
+      this.#credit--;
+      this.#ledger.hold(lease);
+      batch.push(lease);
+    }
+    return batch;
+  }
+
+  #send(batch: Lease<Uint8Array>[]): void {
+    if (this.#options.peer.batch === undefined) this.#sendAll(batch);
+    else this.#options.peer.batch(() => this.#sendAll(batch));
+    if ((this.#options.peer.bufferedAmount?.() ?? 0) > SEND_BUFFER_HIGH) this.#waitForDrain();
+  }
+
+  #sendAll(batch: Lease<Uint8Array>[]): void {
+    for (let i = 0; i < batch.length; i++) {
+      const lease = batch[i]!;
+      if (this.#options.signal.aborted || !safeSend(this.#options.peer, this.#options.frames.deliver(lease.token, lease.attempt, lease.payload))) {
+        // The consumer never got these (socket gone, or the runtime dropped the frame because
+        // the consumer stopped reading): straight back, uncounted; wait until it reads again.
+        for (let j = i; j < batch.length; j++) this.#giveBack(batch[j]!);
+        this.#stalled = !this.#options.signal.aborted;
+        return;
+      }
+    }
+  }
+
+  #giveBack(lease: Lease<Uint8Array>): void {
+    this.#ledger.settle(lease.token);
+    if (this.#isolated === lease.token) this.#isolated = 0;
+    this.#queue.fail(lease, sluiceError("unavailable", "delivery dropped: consumer not reading"), { requeue: true, countAttempt: false, delayMs: 0 });
+    this.#credit++;
+  }
+
+  // Holding leases for a whole lease period without sending one frame (no ACK, no TOUCH): the
+  // consumer is stuck. Its leases would expire anyway; nothing more should join them.
+  #stuck(): boolean {
+    return this.#ledger.size > 0 && this.#queue.options.clock.now() - this.#lastReadAt >= this.#queue.options.leaseMs;
+  }
+
+  // A stuck consumer's leases go back now, each as the stall it is, rather than at their deadlines.
+  #takeBack(): void {
+    this.#stalled = true;
+    this.#ledger.releaseStuck(sluiceError("lease.expired", "consumer stopped reading"));
+  }
+
+  #waitForDrain(): void {
+    if (this.#backpressured) return;
+    this.#backpressured = true;
+    const clock = this.#queue.options.clock;
+    const poll = () => {
+      if (this.#options.signal.aborted) return;
+      if ((this.#options.peer.bufferedAmount?.() ?? 0) > SEND_BUFFER_HIGH / 2) return void clock.setTimeout(poll, DRAIN_POLL_MS);
+      this.#backpressured = false;
+      this.#pump();
+    };
+    clock.setTimeout(poll, DRAIN_POLL_MS);
+  }
+
+  /** ACK of the lease with this token. */
+  ack(token: number): void {
+    const lease = this.#held(token);
+    if (lease !== undefined) this.#ended(token, this.#queue.ack(lease));
+  }
+
+  /** NACK (payload: an optional NackReason). */
+  nack(token: number, payload: Uint8Array): void {
+    const reason = payload.byteLength === 0 ? ok(DEFAULT_NACK) : decodeNackPayload(payload);
+    if (!reason.ok) return this.#options.error(reason.error, token);
+    const { code, message, requeue } = reason.value;
+    const lease = this.#held(token);
+    if (lease !== undefined) this.#ended(token, this.#queue.fail(lease, sluiceError(code, message), { requeue }));
+  }
+
+  // The lease this connection holds under `token`; undefined after answering lease.inactive.
+  #held(token: number): Lease<Uint8Array> | undefined {
+    const lease = this.#ledger.get(token);
+    if (lease === undefined) this.#options.error(inactive(token), token);
+    return lease;
+  }
+
+  // The consumer ended the lease (ack / nack): drop it from the ledger, report a refusal.
+  #ended(token: number, result: Result<void>): void {
+    this.#settled(token);
+    if (!result.ok) this.#options.error(result.error, token);
+  }
+
+  #settled(token: number): void {
+    this.#ledger.settle(token);
+    if (this.#isolated === token) {
+      this.#isolated = 0;
+      this.#pump();
+    } else this.#freeIfEmpty();
+  }
+
+  // Parked while it held leases and now holds none: wait in the free line, where suspects are served.
+  #freeIfEmpty(): void {
+    if (this.#parkedBusy === undefined || this.#ledger.size > 0) return;
+    const handle = this.#parkedBusy;
+    this.#parkedBusy = undefined;
+    this.#queue.nowFree(handle, this.#onLease, this.#options.signal);
+  }
+
+  /** TOUCH: heartbeat. */
+  touch(token: number): void {
+    const lease = this.#ledger.get(token);
+    const touched = lease === undefined ? undefined : this.#queue.heartbeat(lease);
+    if (touched?.ok) return;
+    this.#settled(token);
+    this.#options.error(touched?.ok === false ? touched.error : inactive(token), token);
+  }
+}
+
+function inactive(token: number): SluiceError {
+  return sluiceError("lease.inactive", `lease ${token} is not held by this connection (acked, expired or never delivered here)`, {
+    metadata: { token },
+  });
+}
