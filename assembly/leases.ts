@@ -22,12 +22,18 @@ let high: u32 = 0; // slots ever used
 let size: u32 = 0;
 let freeHead: i32 = -1;
 let seq: f64 = 0;
+// Token lanes: generations of this table are lane + 1, lane + 1 + lanes, … (≡ lane + 1 mod lanes),
+// so tables on different lanes never issue the same token.
+let genStart: u32 = 1;
+let genStep: u32 = 1;
 
 // @ts-ignore: decorator
 @inline function rec(i: u32): usize { return recBase + <usize>i * REC; }
 
 /** Places the scratch area (`scratchSlots` f64) and the records; returns 0 if memory cannot grow. */
-export function leaseSetup(scratchAt: usize, scratchSlots: u32, recordsAt: usize, initialSlots: u32): u32 {
+export function leaseSetup(scratchAt: usize, scratchSlots: u32, recordsAt: usize, initialSlots: u32, lane: u32, lanes: u32): u32 {
+  genStart = lane + 1;
+  genStep = lanes;
   scratch = scratchAt;
   scratchCap = scratchSlots;
   recBase = recordsAt;
@@ -129,8 +135,8 @@ function removeAt(i: u32): void {
 // @ts-ignore: decorator
 @inline function freeSlot(slot: u32): void {
   const r = rec(slot);
-  let g = load<u32>(r, 20) + 1;
-  if (g >= GEN_LIMIT) g = 1;
+  let g = load<u32>(r, 20) + genStep;
+  if (g >= GEN_LIMIT) g = genStart;
   store<u32>(r, g, 20);
   store<i32>(r, -1, 28);
   store<u32>(r, <u32>freeHead, 24);
@@ -166,7 +172,7 @@ export function leaseAcquire(attempt: u32, deadline: f64): f64 {
     if (high >= MAX_SLOTS) return 0;
     if (high == cap && !grow(min<u32>(cap * 2, MAX_SLOTS))) return 0;
     slot = high++;
-    store<u32>(rec(slot), 1, 20);
+    store<u32>(rec(slot), genStart, 20);
   }
   store<u32>(rec(slot), attempt, 24);
   seq += 1;

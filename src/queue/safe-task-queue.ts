@@ -14,6 +14,7 @@ import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptio
 import { PoisonQueue } from "./poison-queue.ts";
 import type { QueueStats } from "./stats.ts";
 import { createLeaseTable } from "../wasm/mod.ts";
+import { nextTokenLane } from "../wasm/lease-table.ts";
 import type { DrainReport, FailOptions, QueueCreateOptions } from "./queue-api.ts";
 import { InFlight } from "./in-flight.ts";
 import type { PoisonExhausted, QueueJournal } from "./journal.ts";
@@ -69,7 +70,8 @@ export class SafeTaskQueue<T> {
     this.options = resolveQueueOptions(options);
     this.name = this.options.name;
     this.#inFlight = new InFlight<T>(
-      options.leaseTable ?? createLeaseTable(),
+      // Its own token lane: a lease token of one queue is never a live token of another.
+      options.leaseTable ?? createLeaseTable({ lane: nextTokenLane() }),
       this.options.clock,
       this.options.sweepMs,
       (item, lease) => this.#expire(item, lease),
@@ -249,7 +251,7 @@ export class SafeTaskQueue<T> {
       if (stall) item.stalls++;
       else item.failures++;
       this.metrics.failed.value++;
-    } else {
+    } else if (!suspect) {
       item.attempts--; // not a delivery that counts: the next one has the same number
     }
     this.#emit("failed", item, lease.attempt, error);

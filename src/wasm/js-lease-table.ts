@@ -9,7 +9,7 @@
  * table.release(token); // true
  * ```
  */
-import { LEASE_GENERATION_LIMIT, LEASE_SLOT_SPAN, type LeaseTable, tokenSlot } from "./lease-table.ts";
+import { LEASE_GENERATION_LIMIT, LEASE_SLOT_SPAN, type LeaseTable, SINGLE_LANE, type TokenLane, tokenSlot } from "./lease-table.ts";
 
 class JsLeaseTable implements LeaseTable {
   private cap: number;
@@ -26,7 +26,12 @@ class JsLeaseTable implements LeaseTable {
   private attempt: Uint32Array;
   private heapIndex: Int32Array;
 
-  constructor(initialSlots: number) {
+  private readonly genStart: number;
+  private readonly genStep: number;
+
+  constructor(initialSlots: number, lane: TokenLane = SINGLE_LANE) {
+    this.genStart = lane.index + 1;
+    this.genStep = lane.count;
     this.cap = Math.max(16, initialSlots);
     this.hDeadline = new Float64Array(this.cap);
     this.hSeq = new Float64Array(this.cap);
@@ -115,8 +120,8 @@ class JsLeaseTable implements LeaseTable {
       if (i > 0 && (d < this.hDeadline[p]! || (d === this.hDeadline[p]! && s < this.hSeq[p]!))) this.siftUp(i, d, s, ls);
       else this.siftDown(i, d, s, ls);
     }
-    let g = this.gen[slot]! + 1;
-    if (g >= LEASE_GENERATION_LIMIT) g = 1;
+    let g = this.gen[slot]! + this.genStep;
+    if (g >= LEASE_GENERATION_LIMIT) g = this.genStart;
     this.gen[slot] = g;
     this.heapIndex[slot] = -1;
     this.attempt[slot] = this.freeHead;
@@ -141,7 +146,7 @@ class JsLeaseTable implements LeaseTable {
       if (this.high >= LEASE_SLOT_SPAN) throw new RangeError("lease table is full (2^24 live leases)");
       if (this.high === this.cap) this.grow();
       slot = this.high++;
-      this.gen[slot] = 1;
+      this.gen[slot] = this.genStart;
     }
     this.attempt[slot] = attempt;
     this.seq += 1;
@@ -227,6 +232,6 @@ class JsLeaseTable implements LeaseTable {
  * const table = createJsLeaseTable({ initialSlots: 4096 });
  * ```
  */
-export function createJsLeaseTable(options: { initialSlots?: number } = {}): LeaseTable {
-  return new JsLeaseTable(options.initialSlots ?? 1024);
+export function createJsLeaseTable(options: { initialSlots?: number; lane?: TokenLane } = {}): LeaseTable {
+  return new JsLeaseTable(options.initialSlots ?? 1024, options.lane);
 }

@@ -55,6 +55,48 @@ export interface LeaseTable {
   releaseMany(tokens: Float64Array, count: number): number;
 }
 
+/**
+ * Which generations a table uses: `index + 1`, `index + 1 + count`, … — so tables on different
+ * lanes (of the same `count`) can never issue the same token: a token names its queue.
+ *
+ * @example
+ * ```ts
+ * const lane: TokenLane = { index: 3, count: TOKEN_LANES };
+ * ```
+ */
+export interface TokenLane {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** The lane of a table that shares its token space with nobody (generations 1, 2, 3, …). */
+export const SINGLE_LANE: TokenLane = Object.freeze({ index: 0, count: 1 });
+
+/**
+ * Lanes handed out to queues' tables: the first 64 queues of a process get distinct token
+ * spaces; after that lanes repeat (the queue's own foreign-lease guard still holds), and a slot
+ * reaches a generation wrap after 2^29 / 64 ≈ 8 M reuses instead of 2^29.
+ *
+ * @example
+ * ```ts
+ * nextTokenLane(); // { index: 0, count: 64 }, then index 1, …
+ * ```
+ */
+export const TOKEN_LANES = 64;
+let lanesIssued = 0;
+
+/**
+ * The next queue's token lane (round robin over `TOKEN_LANES`).
+ *
+ * @example
+ * ```ts
+ * const table = createLeaseTable({ lane: nextTokenLane() });
+ * ```
+ */
+export function nextTokenLane(): TokenLane {
+  return { index: lanesIssued++ % TOKEN_LANES, count: TOKEN_LANES };
+}
+
 /** Bits of the token that hold the slot index (16,777,216 slots). */
 export const LEASE_SLOT_BITS = 24;
 /** 2^24: multiplier that moves the generation above the slot bits. */

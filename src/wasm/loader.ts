@@ -27,7 +27,7 @@ export interface SluiceExports {
   codecReserve(minBytes: number): number;
   codecDecode(len: number, maxPayload: number): number;
   codecCrc(len: number): number;
-  leaseSetup(scratchAt: number, scratchSlots: number, recordsAt: number, initialSlots: number): number;
+  leaseSetup(scratchAt: number, scratchSlots: number, recordsAt: number, initialSlots: number, lane: number, lanes: number): number;
   leaseSize(): number;
   leaseAcquire(attempt: number, deadline: number): number;
   leaseAcquireMany(attempt: number, deadline: number, count: number): number;

@@ -14,7 +14,7 @@
 import type { FrameCodec, FrameCodecOptions } from "./frame-codec.ts";
 import { createJsFrameCodec } from "./js-frame-codec.ts";
 import { createJsLeaseTable } from "./js-lease-table.ts";
-import type { LeaseTable } from "./lease-table.ts";
+import type { LeaseTable, TokenLane } from "./lease-table.ts";
 import { compileSluiceModule } from "./loader.ts";
 import { createWasmFrameCodecFrom } from "./wasm-frame-codec.ts";
 import { createWasmLeaseTableFrom } from "./wasm-lease-table.ts";
@@ -31,6 +31,8 @@ export { createJsLeaseTable } from "./js-lease-table.ts";
 export interface LeaseTableOptions {
   /** Slots allocated up front (the table grows by doubling). Default 1024. */
   initialSlots?: number;
+  /** The table's token lane (`nextTokenLane()`); default: a token space of its own. */
+  lane?: TokenLane;
 }
 
 let provided: WebAssembly.Module | undefined;

@@ -10,7 +10,7 @@
  * ```
  */
 import { CRC_TABLE_BYTES, type SluiceExports, alignedHeapBase, instantiateSluice } from "./loader.ts";
-import { type LeaseTable, tokenSlot } from "./lease-table.ts";
+import { type LeaseTable, SINGLE_LANE, type TokenLane, tokenSlot } from "./lease-table.ts";
 
 /** Tokens per batch crossing (64 KiB of f64). */
 const SCRATCH_SLOTS = 8192;
@@ -20,7 +20,7 @@ class WasmLeaseTable implements LeaseTable {
   private readonly scratchAt: number;
   private scratch = new Float64Array(0);
 
-  constructor(module: WebAssembly.Module, initialSlots: number) {
+  constructor(module: WebAssembly.Module, initialSlots: number, lane: TokenLane = SINGLE_LANE) {
     const ex = instantiateSluice(module);
     // Layout after static data: [CRC tables (unused here)][scratch][records...]; keeping the CRC
     // gap makes both instance kinds share one address plan.
@@ -28,7 +28,7 @@ class WasmLeaseTable implements LeaseTable {
     const recordsAt = this.scratchAt + SCRATCH_SLOTS * 8;
     const have = ex.memory.buffer.byteLength;
     if (recordsAt > have) ex.memory.grow(Math.ceil((recordsAt - have) / 65536));
-    if (ex.leaseSetup(this.scratchAt, SCRATCH_SLOTS, recordsAt, initialSlots) === 0) {
+    if (ex.leaseSetup(this.scratchAt, SCRATCH_SLOTS, recordsAt, initialSlots, lane.index, lane.count) === 0) {
       throw new RangeError(`cannot allocate WASM memory for ${initialSlots} lease slots`);
     }
     this.ex = ex;
@@ -123,6 +123,6 @@ class WasmLeaseTable implements LeaseTable {
  * const table = createWasmLeaseTableFrom(compileSluiceModule(), { initialSlots: 4096 });
  * ```
  */
-export function createWasmLeaseTableFrom(module: WebAssembly.Module, options: { initialSlots?: number } = {}): LeaseTable {
-  return new WasmLeaseTable(module, options.initialSlots ?? 1024);
+export function createWasmLeaseTableFrom(module: WebAssembly.Module, options: { initialSlots?: number; lane?: TokenLane } = {}): LeaseTable {
+  return new WasmLeaseTable(module, options.initialSlots ?? 1024, options.lane);
 }

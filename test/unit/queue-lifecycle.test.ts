@@ -290,7 +290,21 @@ describe("SafeTaskQueue transitions", () => {
     expect(doneAt).toBe(1000);
     expect(value(await drained)).toMatchObject({ pending: 1, requeuedInFlight: 0 });
   });
-  test("a lease of queue A cannot settle queue B's item, even with the same token", async () => {
+  test("tokens are unique across queues: 64 queues' live tokens never coincide, however often slots are reused", async () => {
+    const clock = new VirtualClock();
+    const queues = Array.from({ length: 64 }, (_, i) => SafeTaskQueue.create<string>({ name: `q${i}`, clock }));
+    const seen = new Set<number>();
+    for (let round = 0; round < 20; round++) {
+      for (const q of queues) {
+        await q.enqueue("x");
+        const lease = value(await q.lease());
+        expect(seen.has(lease.token)).toBe(false);
+        seen.add(lease.token);
+        q.ack(lease);
+      }
+    }
+  });
+  test("a lease of queue A cannot settle queue B's item (tokens differ; the guard holds anyway)", async () => {
     const clock = new VirtualClock();
     const a = SafeTaskQueue.create<string>({ name: "a", clock, leaseMs: 1000, heartbeatMs: 400 });
     const b = SafeTaskQueue.create<string>({ name: "b", clock, leaseMs: 1000, heartbeatMs: 400 });
@@ -298,6 +312,8 @@ describe("SafeTaskQueue transitions", () => {
     await b.enqueue("from-b");
     const leaseA = value(await a.lease());
     const leaseB = value(await b.lease());
+    expect(leaseA.token).not.toBe(leaseB.token); // token lanes: a token names its queue
+    expect(b.leaseByToken(leaseA.token)).toBeUndefined();
     for (const settle of [() => b.ack(leaseA), () => b.fail(leaseA, boom), () => b.heartbeat(leaseA), () => b.moveToPoison(leaseA, boom)]) {
       const r = settle();
       expect(!r.ok && r.error.code).toBe("lease.inactive");
