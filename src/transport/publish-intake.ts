@@ -29,6 +29,9 @@ export const DEFAULT_MAX_REJECTED_PUBLISHES = 64;
  */
 export const TRY_AGAIN_LATER = 1013;
 
+/** Default `maxBacklogBytes`: what one connection may hold while its queue is full. */
+const DEFAULT_MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
+
 /**
  * What a producer that ignores `queue.full` gets, one refused PUBLISH at a time: the first
  * refusal of a run also earns a GOAWAY (id 0: "publish elsewhere or later"); more than `limit`
@@ -96,6 +99,11 @@ export interface PublishIntakeOptions {
   readonly maxRejected?: number;
   /** The server's memory budget: held publishes count against it (bytes), besides `maxBacklog` (frames). */
   readonly memoryBudget?: MemoryBudget;
+  /**
+   * Payload bytes one connection may hold while the queue is full (one publish is always let in).
+   * Default 8 MiB: a flooding producer cannot take the server's whole budget for itself.
+   */
+  readonly maxBacklogBytes?: number;
 }
 
 /**
@@ -126,6 +134,7 @@ export class PublishIntake {
   /** Aborted with the connection, or when this intake closes it for flooding a full queue. */
   readonly #stop = new AbortController();
   #backlogRunning = false;
+  #backlogBytes = 0;
   #closing = false;
 
   constructor(options: PublishIntakeOptions) {
@@ -169,7 +178,7 @@ export class PublishIntake {
       const added = await queue.enqueue(frame.payload, { signal });
       if (signal.aborted) break;
       this.#backlog.shift();
-      this.#options.memoryBudget?.give(frame.payload.byteLength);
+      this.#release(frame);
       this.#answer(frame.id, added);
     }
     this.#backlogRunning = false;
@@ -208,15 +217,21 @@ export class PublishIntake {
 
   // Holds a publish while the queue is full, if the memory budget has room for its bytes.
   #hold(id: number, payload: Uint8Array): boolean {
-    if (this.#options.memoryBudget !== undefined && !this.#options.memoryBudget.tryTake(payload.byteLength)) return false;
+    const size = payload.byteLength;
+    if (this.#backlogBytes > 0 && this.#backlogBytes + size > (this.#options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES)) return false;
+    if (this.#options.memoryBudget !== undefined && !this.#options.memoryBudget.tryTake(size)) return false;
     this.#backlog.push({ id, payload });
+    this.#backlogBytes += size;
     return true;
   }
 
+  #release(held: HeldPublish): void {
+    this.#backlogBytes -= held.payload.byteLength;
+    this.#options.memoryBudget?.give(held.payload.byteLength);
+  }
+
   #dropBacklog(): void {
-    for (let held = this.#backlog.shift(); held !== undefined; held = this.#backlog.shift()) {
-      this.#options.memoryBudget?.give(held.payload.byteLength);
-    }
+    for (let held = this.#backlog.shift(); held !== undefined; held = this.#backlog.shift()) this.#release(held);
   }
 
   #closeForFlooding(): void {

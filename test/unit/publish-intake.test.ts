@@ -84,4 +84,15 @@ describe("PublishIntake", () => {
     await flush();
     expect(budget.used).toBe(1000); // only what the queue holds
   });
+  test("one connection holds at most maxBacklogBytes while the queue is full, whatever the server's budget", () => {
+    const queue = SafeTaskQueue.create<Uint8Array>({ name: "jobs", capacity: 1 });
+    const sent: Frame[] = [];
+    const stop = new AbortController();
+    const peer = { send: (b: Uint8Array) => void sent.push((decodeFrameMessage(b, codec) as { value: Frame }).value), close: () => {} };
+    const budget = new MemoryBudget(1 << 30);
+    const intake = new PublishIntake({ queue, peer, frames: FrameWriter.fresh(), accepting: () => true, maxBacklog: 1000, signal: stop.signal, memoryBudget: budget, maxBacklogBytes: 2500 });
+    for (let id = 1; id <= 5; id++) intake.publish(id, new Uint8Array(1000));
+    expect(sent.filter((f) => f.type === FrameType.ERROR).map((f) => f.id)).toEqual([4, 5]); // 1 queued, 2 held (2000 bytes)
+    expect(budget.used).toBe(2000);
+  });
 });
