@@ -12,6 +12,7 @@ import { upgradeWebSocket } from "hono/bun";
 import { websocket } from "./bun-websocket.ts";
 import { createApp } from "../server/app.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
+import { guardMemory } from "./memory-guard.ts";
 
 const log = (line: string) => console.log(line);
 const booted = await boot(process.env, log);
@@ -20,6 +21,7 @@ if (!booted.ok) {
   process.exit(1);
 }
 const { config, broker } = booted.value;
+guardMemory(config.memoryBudgetBytes);
 const app = createApp(config, { broker, upgradeWebSocket });
 const server = Bun.serve({
   port: config.port,

@@ -152,20 +152,26 @@ export class PublishIntake {
     return this.#closing;
   }
 
-  /** Takes one PUBLISH; `payload` must be the caller's own copy (it is queued as is). */
-  publish(id: number, payload: Uint8Array): void {
+  /**
+   * Takes one PUBLISH. `owned`: `payload` is the caller's own copy (queued as is); false when it
+   * is a view into a buffer the runtime reuses — copied only if the message is kept.
+   */
+  publish(id: number, payload: Uint8Array, owned = true): void {
     if (this.#closing) return;
     const { queue, peer, maxBacklog } = this.#options;
     if (!this.#options.accepting()) return void safeSend(peer, goawayFrame(id));
     if (this.#backlog.length > 0) {
-      if (this.#backlog.length >= maxBacklog || !this.#hold(id, payload)) {
+      // Refused without copying it: a producer flooding a full queue costs no garbage here.
+      if (this.#backlog.length >= maxBacklog || !this.#canHold(payload.byteLength)) {
         return this.#refuse(id, sluiceError("queue.full", `queue '${queue.name}' is full and ${this.#backlog.length} publishes already wait`));
       }
-      return;
+      return this.#hold(id, owned ? payload : payload.slice());
     }
-    const added = queue.tryEnqueue(payload);
+    const kept = owned ? payload : payload.slice();
+    const added = queue.tryEnqueue(kept);
     if (!queue.waitsForRoom(added)) return this.#answer(id, added);
-    if (!this.#hold(id, payload)) return this.#refuse(id, sluiceError("queue.full", `queue '${queue.name}' is full and the server's memory budget is spent`));
+    if (!this.#canHold(kept.byteLength)) return this.#refuse(id, sluiceError("queue.full", `queue '${queue.name}' is full and the server's memory budget is spent`));
+    this.#hold(id, kept);
     if (!this.#backlogRunning) void this.#drainBacklog();
   }
 
@@ -216,13 +222,16 @@ export class PublishIntake {
   }
 
   // Holds a publish while the queue is full, if the memory budget has room for its bytes.
-  #hold(id: number, payload: Uint8Array): boolean {
-    const size = payload.byteLength;
+  // Whether a publish of `size` bytes may wait here: this connection's bytes and the server's budget.
+  #canHold(size: number): boolean {
     if (this.#backlogBytes > 0 && this.#backlogBytes + size > (this.#options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES)) return false;
-    if (this.#options.memoryBudget !== undefined && !this.#options.memoryBudget.tryTake(size)) return false;
+    return this.#options.memoryBudget?.fits(size) ?? true;
+  }
+
+  #hold(id: number, payload: Uint8Array): void {
+    this.#options.memoryBudget?.take(payload.byteLength);
     this.#backlog.push({ id, payload });
-    this.#backlogBytes += size;
-    return true;
+    this.#backlogBytes += payload.byteLength;
   }
 
   #release(held: HeldPublish): void {

@@ -169,8 +169,8 @@ export class WsSession {
     const id = header.id;
     switch (header.type) {
       case FrameType.PUBLISH:
-        // A copy: the payload outlives the message (it is queued).
-        return this.#intake.publish(id, bytes.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength));
+        // A view: the intake copies it only if it keeps it (a refused publish costs no copy).
+        return this.#intake.publish(id, bytes.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength), false);
       case FrameType.PUBLISH_END:
       case FrameType.PONG:
         return;
