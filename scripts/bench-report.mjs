@@ -150,6 +150,11 @@ function renderDurable(suite) {
   md += `\`nats-server -js\` with file storage in a fresh temp dir (defaults: a PubAck once the message is written to the file, fsync in the background — also survives a kill -9, not a power cut), one work-queue stream, one durable pull consumer with explicit acks. `;
   md += `${c.producers} producers, ${c.consumers} consumers acking every message (credit / pull batch ${c.credit}), ${c.payloadBytes}-byte payloads; closed loop = ${c.window} in flight end to end, ${c.measureMs / 1000} s measured after ${c.warmupMs / 1000} s warm-up; open loop = ${fmt(c.rate)} msg/s for ${c.openMs / 1000} s. `;
   md += `Scenarios interleaved (memory, SQLite, JetStream for each loop). JetStream producers two ways: \`js.publish\` per message (the client's API: a promise, a timer and a JSON parse each), and lean (the same publish on the wire, a core PUB with a reply subject, PubAcks on one wildcard subscription — as lean as the Sluice load clients' raw frames); the consumer is \`consume()\` in callback mode in both.\n`;
+  if (c.quietPct !== undefined) {
+    const repeats = suite.runs.reduce((n, run) => n + Object.values(run.attempts ?? {}).reduce((k, a) => k + a - 1, 0), 0);
+    const scenarios = suite.runs.reduce((n, run) => n + Object.keys(run.attempts ?? {}).length, 0);
+    md += `Shared box, quiet mode (\`SLUICE_BENCH_QUIET=${c.quietPct}\`): each scenario waited for the rest of the box to be at most ${c.quietPct} % of one core busy and was repeated (up to 3 attempts) when it rose above ${Math.max(2 * c.quietPct, c.quietPct + 25)} % during it, within 90 s of waiting per run; the figures are the last attempt's. ${repeats} repeat(s) over ${scenarios} scenarios; median wait ${fmt(m.quietWaitS, 0)} s per run.\n`;
+  }
   if (m.storage?.sqliteWritten === false) {
     md += `\n> **The SQLite server wrote no data file**: this build ignores \`SLUICE_STORAGE\`, so both Sluice rows ran in memory.\n`;
   } else if (m.storage?.sqliteDataBytes !== undefined) {

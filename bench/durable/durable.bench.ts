@@ -16,6 +16,8 @@
 // --warmup-ms 1000 --measure-ms 3000 --open-ms 5000 --quick (short phases) --durability process|power
 // (SLUICE_DURABILITY for the durable server; default process, which like JetStream's defaults
 // survives a crash of the server process, not a power cut; "" = the server's default) --only memory,sqlite,jetstream
+// --quiet <% of one core> (shared box: wait for quiet before each scenario, repeat one the neighbours
+// disturbed; default SLUICE_BENCH_QUIET, else off)
 // Env: LOAD_SERVER_ENV="K=V,K=V" is passed on to both Sluice servers (see bench/load/child.ts);
 // NATS_SERVER_BIN=<path> picks the nats-server binary (default: from PATH).
 import { Database } from "bun:sqlite";
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     durability: { type: "string", default: "process" },
     only: { type: "string" },
+    quiet: { type: "string" },
   },
 });
 const producers = Number(values.producers);
@@ -189,12 +192,39 @@ const cpuShare: Record<string, { server: number; client: number; other: number }
 const rss: Record<string, number> = {};
 
 /**
+ * Quiet mode for a shared box (`--quiet <pct>`, default SLUICE_BENCH_QUIET): before each scenario
+ * wait until the rest of the box is at most `pct` % of one core busy, and repeat a scenario (up
+ * to 3 attempts) during which it rose above max(2·pct, pct + 25) %; waits and repeats share a
+ * bounded time per run, after which scenarios run as they come. Figures are of the last attempt.
+ */
+const quietPct = Number(values.quiet ?? process.env.SLUICE_BENCH_QUIET ?? NaN);
+const QUIET_BUDGET_MS = 90_000;
+let quietSpentMs = 0;
+const attempts: Record<string, number> = {};
+
+async function waitForQuiet(): Promise<void> {
+  if (!Number.isFinite(quietPct)) return;
+  while (quietSpentMs < QUIET_BUDGET_MS) {
+    const t0 = performance.now();
+    const box0 = boxBusyMs();
+    const self0 = process.cpuUsage();
+    await sleep(1000);
+    const self = process.cpuUsage(self0);
+    const wallMs = performance.now() - t0;
+    // The servers under test are idle between scenarios: what is busy is the rest of the box.
+    const busy = ((boxBusyMs() - box0 - (self.user + self.system) / 1000) / wallMs) * 100;
+    if (busy <= quietPct) return;
+    quietSpentMs += wallMs;
+  }
+}
+
+/**
  * Runs one scenario: connect, loop, then wait (bounded) for receipts still due — a durable
  * server may deliver and see the ack before the commit that releases the receipt, and the
- * loops end on the last ack — and take the receipt percentiles again.
+ * loops end on the last ack — and take the receipt percentiles again. Returns the CPU the rest
+ * of the box used meanwhile too.
  */
-async function measure(key: string, serverPid: number, connecting: Promise<Connected>, run: (c: Connected) => Promise<ScenarioResult>): Promise<ScenarioResult> {
-  const clients = await connecting;
+async function measureOnce(key: string, serverPid: number, clients: Connected, run: (c: Connected) => Promise<ScenarioResult>): Promise<{ result: ScenarioResult; other: number }> {
   try {
     const procs0 = processCpu();
     const server0 = readCpuMs(serverPid);
@@ -213,9 +243,26 @@ async function measure(key: string, serverPid: number, connecting: Promise<Conne
     const other = Math.max(0, pct(boxBusyMs() - box0 - server - client));
     cpuShare[key] = { server: pct(server), client: pct(client), other };
     if (other >= 25) log(`${key}: the rest of the box used ${other} % of one core: ${busiestOthers(procs0, [serverPid, process.pid], wallMs) || "no single process (kernel, short-lived processes)"}`);
-    return { ...r, receipt: clients.rec.summary("receipt") };
+    return { result: { ...r, receipt: clients.rec.summary("receipt") }, other };
   } finally {
     await clients.close();
+  }
+}
+
+/** `measureOnce`, in quiet mode after waiting for a quiet box and repeated when the box got busy; `settled` sees every attempt. */
+async function measure(key: string, serverPid: number, connect: () => Promise<Connected>, run: (c: Connected) => Promise<ScenarioResult>, settled: (n: number) => void = () => {}): Promise<ScenarioResult> {
+  for (let attempt = 1; ; attempt++) {
+    await waitForQuiet();
+    const t0 = performance.now();
+    const { result, other } = await measureOnce(key, serverPid, await connect(), run);
+    settled(result.settled);
+    const busy = Number.isFinite(quietPct) && other > Math.max(2 * quietPct, quietPct + 25);
+    if (!busy || attempt >= 3 || quietSpentMs >= QUIET_BUDGET_MS) {
+      attempts[key] = attempt;
+      return result;
+    }
+    quietSpentMs += performance.now() - t0;
+    log(`${key}: repeating it (attempt ${attempt + 1}): the rest of the box used ${other} % of one core`);
   }
 }
 
@@ -238,14 +285,13 @@ try {
   log(`durable: ${sluices.map((s) => s.storage).join(", ")}${nats ? `, jetstream on :${nats.port}` : ""}; ${payloadBytes}-byte payloads, window ${window}, ${rate}/s open loop`);
 
   const sluiceScenario = async (s: SluiceUnderTest, name: string, kind: "ws" | "duplex", run: (c: Connected) => Promise<ScenarioResult>) => {
-    const clients = connectSluice(s.child.url, QUEUE, { producers, consumers, credit, payloadBytes, producerKind: kind });
-    const r = await measure(`${s.storage}.${name}`, s.child.pid, clients, run);
-    s.settled += r.settled;
-    results[s.storage]![name] = r;
+    const connect = () => connectSluice(s.child.url, QUEUE, { producers, consumers, credit, payloadBytes, producerKind: kind });
+    results[s.storage]![name] = await measure(`${s.storage}.${name}`, s.child.pid, connect, run, (n) => (s.settled += n));
   };
   const jetStreamScenario = async (name: string, publisher: "client" | "lean", run: (c: Connected) => Promise<ScenarioResult>) => {
     if (!nats) return;
-    const r = await measure(`jetstream.${name}`, nats.pid, connectJetStream(nats.url, { producers, consumers, credit, payloadBytes, publisher }), run);
+    const url = nats.url;
+    const r = await measure(`jetstream.${name}`, nats.pid, () => connectJetStream(url, { producers, consumers, credit, payloadBytes, publisher }), run);
     const state = await streamState(nats.url);
     if (state.messages !== 0 || state.ackPending !== 0 || state.pending !== 0) throw new Error(`jetstream ${name}: stream not drained after the run: ${JSON.stringify(state)}`);
     results.jetstream![name] = r;
@@ -334,7 +380,9 @@ console.log(
       version: process.versions.bun,
       cpus: cpus().length,
       versions,
-      config: { producers, consumers, window, credit, rate, payloadBytes, warmupMs, measureMs, openMs, durability: durability || "server default" },
+      config: { producers, consumers, window, credit, rate, payloadBytes, warmupMs, measureMs, openMs, durability: durability || "server default", quietPct: Number.isFinite(quietPct) ? quietPct : undefined },
+      attempts,
+      quietWaitS: Math.round(quietSpentMs / 100) / 10,
       results,
       ratios,
       storage,
