@@ -14,6 +14,9 @@
  * workerd serve sluice.capnp
  * ```
  */
+// workerd hands a `.wasm` import over as a compiled module (the default export, declared in
+// wasm-module.d.ts); Deno types `.wasm` imports as Wasm ES modules with named exports instead.
+// @ts-ignore: TS1192 under `deno check` only
 import sluiceWasm from "../../build/sluice.wasm";
 import { createApp } from "../server/app.ts";
 import { DEFAULT_CONFIG } from "../server/config.ts";

@@ -66,7 +66,8 @@ class WasmFrameCodec implements FrameCodec {
   }
 
   private refresh(): void {
-    const buffer = this.ex.memory.buffer;
+    // Never shared (the module declares no shared memory); Deno's lib types say it could be.
+    const buffer = this.ex.memory.buffer as ArrayBuffer;
     this.buffer = buffer;
     this.words = new Uint32Array(buffer, this.layoutAt, LAYOUT_BYTES / 4);
     this.arena = new Uint8Array(buffer, this.words[0]!, this.words[1]!);

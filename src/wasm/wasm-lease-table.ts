@@ -37,7 +37,7 @@ class WasmLeaseTable implements LeaseTable {
   /** Scratch view; re-created after memory growth detached the previous buffer. */
   private view(): Float64Array {
     if (this.scratch.buffer !== this.ex.memory.buffer) {
-      this.scratch = new Float64Array(this.ex.memory.buffer, this.scratchAt, SCRATCH_SLOTS);
+      this.scratch = new Float64Array(this.ex.memory.buffer as ArrayBuffer, this.scratchAt, SCRATCH_SLOTS);
     }
     return this.scratch;
   }
