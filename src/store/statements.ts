@@ -55,7 +55,7 @@ export function prepareStatements(driver: SqlDriver): SqlStatements {
     ),
     deletePoison: p("DELETE FROM poison WHERE queue = ? AND seq = ?"),
     saveSequence: p("INSERT INTO queues (name, last_seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)"),
-    leasedItems: p("SELECT * FROM items WHERE queue = ? AND leased = 1 ORDER BY seq"),
+    leasedItems: p("SELECT * FROM items INDEXED BY items_leased WHERE queue = ? AND leased = 1 ORDER BY seq"),
     countItems: p("SELECT count(*) AS n FROM items WHERE queue = ?"),
     lastSequence: p(
       `SELECT max(coalesce((SELECT last_seq FROM queues WHERE name = ?), 0),
