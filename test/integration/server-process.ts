@@ -12,7 +12,7 @@
  * ```
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { delay } from "../../src/result/delay.ts";
@@ -30,6 +30,8 @@ export function runtimeBinary(runtime: "bun" | "deno"): string {
 export interface ServerProcess {
   readonly url: string;
   readonly port: number;
+  /** The child's process id (for /proc sampling). */
+  readonly pid: number;
   readonly output: () => string;
   /** Sends `signal` and resolves with the exit code once the process ended (bounded wait). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; output: string }>;
@@ -77,6 +79,7 @@ export async function startServer(runtime: "bun" | "deno", options: StartOptions
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     output: () => output,
     async stop(signal = "SIGTERM", timeoutMs = 30_000) {
       if (exitCode === undefined) child.kill(signal);
@@ -112,4 +115,21 @@ export async function getJson<T>(url: string, token?: string): Promise<T> {
 export function metric(text: string, name: string, queue: string): number {
   const m = new RegExp(`^${name}\\{queue="${queue}",role="dispatcher"\\} (\\S+)$`, "m").exec(text);
   return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * Memory of a running process from /proc/<pid>/status (Linux), in bytes: `rss` (VmRSS) and `peak`
+ * (VmHWM, the high-water mark of the resident set). Undefined once the process is gone or off Linux.
+ */
+export function processMemory(pid: number): { rss: number; peak: number } | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status)?.[1] ?? NaN) * 1024;
+  const rss = kb("VmRSS");
+  const peak = kb("VmHWM");
+  return Number.isNaN(rss) || Number.isNaN(peak) ? undefined : { rss, peak };
 }
