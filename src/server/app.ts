@@ -11,6 +11,7 @@ import { bearerAuth } from "./auth.ts";
 import { Broker } from "./broker.ts";
 import type { SluiceConfig } from "./config.ts";
 import { errorResponse } from "./http-errors.ts";
+import { httpMetrics } from "./http-metrics.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerQueueRoutes } from "./routes/queues.ts";
 import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
@@ -72,6 +73,8 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   const tokens = config.authTokens;
   // The WS route's own auth (it also accepts ?token=) must run instead of the header-only one.
   const headerAuth = bearerAuth(tokens);
+  // First, so refusals (401, 404, 413 …) are counted too.
+  app.use("*", httpMetrics(broker.metrics));
   app.use("/v1/*", async (c, next) => (WS_PATH.test(c.req.path) ? next() : headerAuth(c, next)));
   app.use("/v1/queues/:queue/ws", bearerAuth(tokens, { allowQuery: true }));
   app.use("/metrics", bearerAuth(tokens));

@@ -115,7 +115,11 @@ export class Broker {
     const budget = this.memoryBudget;
     this.metrics.gauge("sluice_memory_budget_bytes", "Server-wide memory budget for client data").labels({}).set(budget.limitBytes);
     const used = this.metrics.gauge("sluice_memory_budget_used_bytes", "Bytes held in memory for clients (payloads, backlogs)").labels({});
-    this.metrics.addCollector(() => used.set(budget.used));
+    const connections = this.metrics.gauge("sluice_websocket_connections", "Open WebSocket connections (producers and consumers)").labels({});
+    this.metrics.addCollector(() => {
+      used.set(budget.used);
+      connections.set(this.#sessions.size);
+    });
     this.idempotency = new IdempotencyCache({ windowMs: options.config.idempotencyWindowMs, clock: this.clock, keys: options.store });
     const queues = new Map<string, SafeTaskQueue<Uint8Array>>();
     for (const [name, q] of Object.entries(options.config.queues)) {
@@ -124,6 +128,8 @@ export class Broker {
         name,
         SafeTaskQueue.create<Uint8Array>({
           name,
+          // The metric label says what drains it: the server's own bridge, or consumers.
+          role: q.bridge === undefined ? "dispatcher" : "bridge",
           capacity: q.capacity,
           fullMode: q.fullMode,
           leaseMs: q.leaseMs,

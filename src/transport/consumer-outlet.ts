@@ -237,7 +237,12 @@ export class ConsumerOutlet {
   /** ACK of the lease with this token. */
   ack(token: number): void {
     const lease = this.#held(token);
-    if (lease !== undefined) this.#ended(token, this.#queue.ack(lease));
+    if (lease === undefined) return;
+    const now = this.#queue.options.clock.now();
+    const acked = this.#queue.ack(lease, now);
+    // Lease to ack, as the pump's histogram measures its handlers: WebSocket consumers too.
+    if (acked.ok) this.#queue.metrics.pumpDuration.observe((now - lease.leasedAt) / 1000);
+    this.#ended(token, acked);
   }
 
   /** NACK (payload: an optional NackReason). */
