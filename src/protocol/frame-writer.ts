@@ -1,4 +1,4 @@
-import { storeFrameHeader } from "../wasm/mod.ts";
+import { storeFrameHeader } from "./frame-codec.ts";
 import { FRAME_HEADER_BYTES, FrameType } from "./frame-layout.ts";
 import type { ReceiptPayload } from "./messages.ts";
 

@@ -17,7 +17,8 @@
  */
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
-import { crc32c, encodeFrameHeader, type DecodeResult, type FirstFrame, type FrameCodec } from "../wasm/mod.ts";
+import { crc32c } from "./crc32c.ts";
+import { encodeFrameHeader, type DecodeResult, type FirstFrame, type FrameCodec } from "./frame-codec.ts";
 import { FRAME_HEADER_BYTES, FrameFlag, FrameStatus, type FrameStatusCode } from "./frame-layout.ts";
 
 /** A decoded frame. `payload` is a copy the caller owns (never a view of codec memory). */

@@ -13,7 +13,6 @@
  * const back = decodeErrorPayload(bytes); // ok({ code: "queue.full", message: "queue 'jobs' is full" })
  * ```
  */
-import type { QueueStats } from "../queue/stats.ts";
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { ErrorSchema } from "../gen/sluice/v1/error_pb.ts";
 import { NackReasonSchema } from "../gen/sluice/v1/nack_pb.ts";
@@ -38,8 +37,18 @@ export interface NackPayload {
   readonly requeue: boolean;
 }
 
-/** The counters of `SafeTaskQueue.stats()`, all non-negative safe integers. */
-export type QueueCounters = Omit<QueueStats, "backpressure" | "capacity" | "held" | "stored">;
+/** The counters of `SafeTaskQueue.stats()` that a stats message carries, all non-negative safe integers. */
+export interface QueueCounters {
+  readonly pending: number;
+  readonly active: number;
+  readonly poisoned: number;
+  readonly enqueued: number;
+  readonly acked: number;
+  readonly failed: number;
+  readonly requeued: number;
+  readonly expired: number;
+  readonly poisonedTotal: number;
+}
 
 /** A stats message: the queue's counters plus backpressure state and (optionally) its name. */
 export interface QueueStatsPayload extends QueueCounters {

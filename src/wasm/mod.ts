@@ -11,20 +11,20 @@
  * console.log(wasmMode()); // "wasm" or "js"
  * ```
  */
-import type { FrameCodec, FrameCodecOptions } from "./frame-codec.ts";
-import { createJsFrameCodec } from "./js-frame-codec.ts";
+import type { FrameCodec, FrameCodecOptions } from "../protocol/frame-codec.ts";
+import { createJsFrameCodec } from "../protocol/js-frame-codec.ts";
 import { createJsLeaseTable } from "./js-lease-table.ts";
 import type { LeaseTable, TokenLane } from "./lease-table.ts";
 import { compileSluiceModule } from "./loader.ts";
 import { createWasmFrameCodecFrom } from "./wasm-frame-codec.ts";
 import { createWasmLeaseTableFrom } from "./wasm-lease-table.ts";
 
-export type { DecodeResult, FirstFrame, FrameCodec, FrameCodecOptions, FrameHeader } from "./frame-codec.ts";
-export { encodeFrameHeader, storeFrameHeader } from "./frame-codec.ts";
-export { crc32c } from "./crc32c.ts";
+export type { DecodeResult, FirstFrame, FrameCodec, FrameCodecOptions, FrameHeader } from "../protocol/frame-codec.ts";
+export { encodeFrameHeader, storeFrameHeader } from "../protocol/frame-codec.ts";
+export { crc32c } from "../protocol/crc32c.ts";
 export type { LeaseTable } from "./lease-table.ts";
 export { LEASE_GENERATION_LIMIT, LEASE_SLOT_BITS, LEASE_SLOT_SPAN } from "./lease-table.ts";
-export { createJsFrameCodec } from "./js-frame-codec.ts";
+export { createJsFrameCodec } from "../protocol/js-frame-codec.ts";
 export { createJsLeaseTable } from "./js-lease-table.ts";
 
 /** Options of `createLeaseTable` and friends. */

@@ -21,7 +21,7 @@ import {
   MAX_PAYLOAD_LIMIT,
   encodeFrameHeader,
   resolveCodecOptions,
-} from "./frame-codec.ts";
+} from "../protocol/frame-codec.ts";
 import { CRC_TABLE_BYTES, type SluiceExports, alignedHeapBase, instantiateSluice } from "./loader.ts";
 
 const LAYOUT_BYTES = 64;

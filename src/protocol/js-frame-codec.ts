@@ -8,7 +8,7 @@
  * const r = codec.decodeFrom(bytes); // reads `bytes` in place
  * ```
  */
-import { FRAME_HEADER_BYTES, FRAME_VERSION, FrameStatus, FrameType, MAX_FRAME_ID } from "../protocol/frame-layout.ts";
+import { FRAME_HEADER_BYTES, FRAME_VERSION, FrameStatus, FrameType, MAX_FRAME_ID } from "./frame-layout.ts";
 import { crc32c } from "./crc32c.ts";
 import {
   type DecodeResult,
@@ -21,7 +21,7 @@ import {
   encodeFrameHeader,
   resolveCodecOptions,
 } from "./frame-codec.ts";
-import type { FrameStatusCode } from "../protocol/frame-layout.ts";
+import type { FrameStatusCode } from "./frame-layout.ts";
 
 // Type byte -> 1 when defined; a table lookup beats `Set#has` on the hot path.
 const KNOWN = new Uint8Array(256);

@@ -11,7 +11,7 @@ import {
   HeaderOffset,
   MAX_FRAME_ID,
   type FrameStatusCode,
-} from "../protocol/frame-layout.ts";
+} from "./frame-layout.ts";
 
 /**
  * Header fields for `encodeHeader`; `flags`, `arg` and `crc` default to 0.
