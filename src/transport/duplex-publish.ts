@@ -5,6 +5,7 @@ import { FrameType } from "../protocol/frame-layout.ts";
 import { type Frame, frameIdOf, FrameStreamDecoder } from "../protocol/frames.ts";
 import { errorFrame, goawayFrame, publishEndFrame, receiptFrame } from "../protocol/frame-builders.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
+import { answerWhenStored, publishOutcome } from "./publish-answer.ts";
 import { FullQueueStrikes } from "./publish-intake.ts";
 
 /**
@@ -106,26 +107,22 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
   };
 
   const answer = (frame: Frame, added: Result<{ sequenceId: number; duplicate: boolean }>, controller: ReadableStreamDefaultController<Uint8Array>): boolean => {
+    const id = frame.id;
     if (added.ok) {
       strikes.accepted();
-      const id = frame.id;
-      const { sequenceId, duplicate } = added.value;
-      if (queue.journal === undefined) {
-        emit(controller, receiptFrame(id, { sequenceId, queue: queue.name, duplicate }));
-        return true;
-      }
       // A stored queue's receipt waits for its commit (the pull awaits it before reading on).
-      queue.afterCommit((committed) =>
-        emit(controller, committed.ok ? receiptFrame(id, { sequenceId, queue: queue.name, duplicate }) : errorFrame(committed.error, id))
+      answerWhenStored(queue, added, (stored) =>
+        emit(controller, stored.ok ? receiptFrame(id, { sequenceId: stored.value.sequenceId, queue: queue.name, duplicate: stored.value.duplicate }) : errorFrame(stored.error, id))
       );
       return true;
     }
-    if (added.error.code === "queue.closed" || added.error.code === "canceled") {
-      emit(controller, goawayFrame(frame.id));
+    const outcome = publishOutcome(added);
+    if (outcome === "goaway") {
+      emit(controller, goawayFrame(id));
       finish(controller);
       return false;
     }
-    const verdict = added.error.code === "queue.full" ? strikes.rejected() : "error";
+    const verdict = outcome === "full" ? strikes.rejected() : "error";
     if (verdict === "close") {
       finish(controller, errorFrame(sluiceError("queue.full", `queue '${queue.name}' is full and publishes kept coming after GOAWAY; stream ended, try again later`), 0));
       return false;

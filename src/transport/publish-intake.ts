@@ -6,6 +6,7 @@ import { errorFrame, goawayFrame } from "../protocol/frame-builders.ts";
 import type { FrameWriter } from "../protocol/frame-writer.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
 import type { MemoryBudget } from "../queue/memory-budget.ts";
+import { answerWhenStored, publishOutcome } from "./publish-answer.ts";
 
 /**
  * PUBLISH frames refused with `queue.full` after the GOAWAY that a producer may still send before
@@ -190,25 +191,21 @@ export class PublishIntake {
     this.#backlogRunning = false;
   }
 
+  // Every answer goes through the commit wait, so answers keep the publishes' order.
   #answer(id: number, added: Result<{ sequenceId: number; duplicate: boolean }>): void {
-    // A stored queue answers once the commit window holding this message has committed: a
-    // receipt is a promise. Every answer takes that path so answers keep the publishes' order.
-    if (this.#options.queue.journal === undefined) return this.#send(id, added);
-    this.#options.queue.afterCommit((committed) => this.#send(id, committed.ok ? added : committed));
+    answerWhenStored(this.#options.queue, added, (result) => this.#send(id, result));
   }
 
   #send(id: number, added: Result<{ sequenceId: number; duplicate: boolean }>): void {
     const { peer, queue, frames } = this.#options;
     if (added.ok) {
       this.#strikes.accepted();
-      safeSend(peer, frames.receipt(id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
-    } else if (added.error.code === "queue.closed") {
-      safeSend(peer, goawayFrame(id));
-    } else if (added.error.code === "queue.full") {
-      this.#refuse(id, added.error);
-    } else {
-      safeSend(peer, errorFrame(added.error, id));
+      return void safeSend(peer, frames.receipt(id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
     }
+    const outcome = publishOutcome(added);
+    if (outcome === "goaway") safeSend(peer, goawayFrame(id));
+    else if (outcome === "full") this.#refuse(id, added.error);
+    else safeSend(peer, errorFrame(added.error, id));
   }
 
   // ERROR queue.full for `id`, plus GOAWAY on the first refusal of a run; past the limit, close.

@@ -1,0 +1,54 @@
+import type { Result } from "../result/result.ts";
+import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+
+/**
+ * What a producer is told about one PUBLISH — the one rule both publish paths (WebSocket
+ * `PublishIntake`, HTTP duplex `duplexPublish`) follow:
+ * - `receipt`: enqueued (and, on a stored queue, committed);
+ * - `goaway`: not enqueued because the queue or the connection is going away (`queue.closed`,
+ *   `canceled`): publish elsewhere or later, nothing to deduplicate;
+ * - `full`: refused by a full queue (GOAWAY on the first of a run, closed past a bound);
+ * - `error`: any other refusal, as an ERROR frame.
+ *
+ * @example
+ * ```ts
+ * if (publishOutcome(added) === "goaway") send(goawayFrame(id));
+ * ```
+ */
+export type PublishOutcome = "receipt" | "goaway" | "full" | "error";
+
+/**
+ * The outcome of an enqueue result (see `PublishOutcome`).
+ *
+ * @example
+ * ```ts
+ * publishOutcome(err("canceled", "stream closed")); // "goaway"
+ * ```
+ */
+export function publishOutcome(added: Result<unknown>): PublishOutcome {
+  if (added.ok) return "receipt";
+  switch (added.error.code) {
+    case "queue.closed":
+    case "canceled":
+      return "goaway";
+    case "queue.full":
+      return "full";
+    default:
+      return "error";
+  }
+}
+
+/**
+ * Calls `answer` with `added` once it may be answered: at once, or — for a message enqueued on a
+ * stored queue — after the commit that holds it (with the commit's error if it failed: a
+ * receipt is a promise). Answers keep the order of the calls.
+ *
+ * @example
+ * ```ts
+ * answerWhenStored(queue, queue.tryEnqueue(payload), (result) => send(id, result));
+ * ```
+ */
+export function answerWhenStored<R>(queue: SafeTaskQueue<Uint8Array>, added: Result<R>, answer: (result: Result<R>) => void): void {
+  if (queue.journal === undefined) return answer(added);
+  queue.afterCommit((committed) => answer(committed.ok || !added.ok ? added : committed));
+}
