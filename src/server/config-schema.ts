@@ -106,6 +106,10 @@ export interface SluiceConfig {
   readonly dataDir: string;
   /** What a stored receipt survives: "process" (kill -9) or "power" (fsync per commit). */
   readonly durability: "process" | "power";
+  /** Browser origins allowed cross-origin (CORS), e.g. "https://app.example.com", or "*"; empty: no CORS headers. */
+  readonly corsOrigins: readonly string[];
+  /** Port of the HTTP/2 listener serving sluice.v1.Relay over gRPC (src/runtime/grpc-listener.ts); unset: none. */
+  readonly grpcPort?: number;
   readonly queues: Readonly<Record<string, QueueConfig>>;
 }
 
@@ -176,6 +180,7 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   storage: "sqlite",
   dataDir: "./data",
   durability: "process",
+  corsOrigins: Object.freeze([]) as readonly string[],
   queues: Object.freeze({ default: DEFAULT_QUEUE_CONFIG }),
 });
 
@@ -192,6 +197,7 @@ export type Rule =
   | { readonly kind: "string" }
   | { readonly kind: "enum"; readonly values: readonly string[] }
   | { readonly kind: "tokens" }
+  | { readonly kind: "origins" }
   | { readonly kind: "url"; readonly protocols: readonly string[] };
 
 const positive: Rule = { kind: "int", min: 1 };
@@ -218,6 +224,8 @@ export const SERVER_RULES: Readonly<Record<Exclude<keyof SluiceConfig, "queues">
   storage: { kind: "enum", values: ["sqlite", "memory"] },
   dataDir: { kind: "string" },
   durability: { kind: "enum", values: ["process", "power"] },
+  corsOrigins: { kind: "origins" },
+  grpcPort: { kind: "int", min: 0, max: 65535 },
 };
 
 /**
@@ -295,6 +303,9 @@ function isValid(rule: Rule, value: unknown): boolean {
     case "tokens":
       // Tokens travel in headers and in a comma-separated env var: no whitespace, no commas.
       return Array.isArray(value) && value.every((t) => typeof t === "string" && /^[^\s,]+$/.test(t));
+    case "origins":
+      // Compared byte for byte with the browser's Origin header: scheme://host[:port], nothing more.
+      return Array.isArray(value) && value.every((o) => o === "*" || (typeof o === "string" && URL.canParse(o) && new URL(o).origin === o));
     case "url":
       return typeof value === "string" && URL.canParse(value) && rule.protocols.includes(new URL(value).protocol);
   }
@@ -311,6 +322,8 @@ function describeRule(rule: Rule): string {
       return `one of ${rule.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "tokens":
       return "an array of non-empty strings without whitespace or commas";
+    case "origins":
+      return 'an array of origins such as "https://app.example.com" (scheme://host[:port], lower case, no path or trailing slash) or "*"';
     case "url":
       return `a ${rule.protocols.map((p) => p.slice(0, -1)).join("/")} URL`;
   }

@@ -11,6 +11,7 @@
  *   "port": 8787, "host": "0.0.0.0", "drainMs": 10000, "maxFrameBytes": 1048576,
  *   "idempotencyWindowMs": 300000, "authTokens": ["s3cret"],
  *   "storage": "sqlite", "dataDir": "/var/lib/sluice", "durability": "process",
+ *   "corsOrigins": ["https://app.example.com"], "grpcPort": 8788,
  *   "queueDefaults": { "leaseMs": 60000 },
  *   "queues": {
  *     "default": {},
@@ -26,7 +27,8 @@
  * Environment (wins over the file): `PORT` (or `SLUICE_PORT`, which wins over `PORT`),
  * `SLUICE_HOST`, `SLUICE_AUTH_TOKENS` (comma-separated; empty disables auth), `SLUICE_DRAIN_MS`,
  * `SLUICE_MAX_FRAME_BYTES`, `SLUICE_IDEMPOTENCY_WINDOW_MS`, `SLUICE_STORAGE` (`sqlite`|`memory`),
- * `SLUICE_DATA_DIR`, `SLUICE_DURABILITY` (`process`|`power`), `SLUICE_MEMORY_BUDGET_BYTES`.
+ * `SLUICE_DATA_DIR`, `SLUICE_DURABILITY` (`process`|`power`), `SLUICE_MEMORY_BUDGET_BYTES`,
+ * `SLUICE_CORS_ORIGINS` (comma-separated origins, or `*`), `SLUICE_GRPC_PORT`.
  *
  * @example
  * ```ts
@@ -84,6 +86,8 @@ const ENV_KEYS: readonly (readonly [string, keyof typeof SERVER_RULES])[] = [
   ["SLUICE_STORAGE", "storage"],
   ["SLUICE_DATA_DIR", "dataDir"],
   ["SLUICE_DURABILITY", "durability"],
+  ["SLUICE_CORS_ORIGINS", "corsOrigins"],
+  ["SLUICE_GRPC_PORT", "grpcPort"],
 ];
 
 /**
@@ -124,11 +128,15 @@ export function loadConfig(input: LoadConfigInput = {}): Result<SluiceConfig> {
   server.queues = Object.freeze(builtQueues);
 
   applyEnv(server, input.env ?? {}, problems);
+  if (server.grpcPort !== undefined && server.grpcPort !== 0 && server.grpcPort === server.port) {
+    problems.push(`config: grpcPort must differ from port (both ${server.port}): gRPC needs its own HTTP/2 listener`);
+  }
 
   if (problems.length > 0) {
     return err("validation", problems.join("\n"), { metadata: { problems } });
   }
   server.authTokens = Object.freeze([...(server.authTokens as string[])]);
+  server.corsOrigins = Object.freeze([...(server.corsOrigins as string[])]);
   return ok(Object.freeze(server) as unknown as SluiceConfig);
 }
 
@@ -213,7 +221,7 @@ function applyEnv(server: Record<string, unknown>, env: Readonly<Record<string, 
 function fromEnvText(rule: Rule, text: string): unknown {
   const trimmed = text.trim();
   if (rule.kind === "int") return /^-?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
-  if (rule.kind === "tokens") return trimmed.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  if (rule.kind === "tokens" || rule.kind === "origins") return trimmed.split(",").map((t) => t.trim()).filter((t) => t !== "");
   return trimmed;
 }
 
