@@ -10,6 +10,8 @@ import pkg from "../../package.json" with { type: "json" };
 import { bearerAuth } from "./auth.ts";
 import { Broker } from "./broker.ts";
 import type { SluiceConfig } from "./config.ts";
+import { corsMiddleware } from "./cors.ts";
+import { refusePlainGrpc } from "./grpc-refusal.ts";
 import { errorResponse } from "./http-errors.ts";
 import { httpMetrics } from "./http-metrics.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
@@ -57,7 +59,9 @@ export const VERSION: string = pkg.version;
  * `sluice.v1.Relay` RPC service at `/sluice.v1.Relay/*` (Connect and gRPC-Web; see relay-service.ts).
  * With `authTokens` configured, everything but `/healthz` and `/readyz` needs
  * `Authorization: Bearer <token>` (the WebSocket route also accepts `?token=`). Errors are JSON
- * `{ "error": { "code", "message" } }`.
+ * `{ "error": { "code", "message" } }`. Plain gRPC (`application/grpc`) is refused with a
+ * trailers-only UNIMPLEMENTED pointing to `grpcPort` (grpc-refusal.ts); with `corsOrigins`, pages
+ * on those origins may call every route and other origins get 403 (cors.ts).
  *
  * @example
  * ```ts
@@ -75,6 +79,11 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   const headerAuth = bearerAuth(tokens);
   // First, so refusals (401, 404, 413 …) are counted too.
   app.use("*", httpMetrics(broker.metrics));
+  // Plain gRPC cannot end here (no trailers): refused before anything is read or enqueued.
+  app.use("*", refusePlainGrpc(config.grpcPort));
+  // Before auth: preflights carry no Authorization, and a refused origin never reaches a route.
+  const corsHandler = corsMiddleware(config.corsOrigins);
+  if (corsHandler !== undefined) app.use("*", corsHandler);
   app.use("/v1/*", async (c, next) => (WS_PATH.test(c.req.path) ? next() : headerAuth(c, next)));
   app.use("/v1/queues/:queue/ws", bearerAuth(tokens, { allowQuery: true }));
   app.use("/metrics", bearerAuth(tokens));
