@@ -10,6 +10,7 @@
 import process from "node:process";
 import { upgradeWebSocket } from "hono/bun";
 import { websocket } from "./bun-websocket.ts";
+import { bunWebSocketPeer } from "./bun-peer.ts";
 import { createApp } from "../server/app.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
 import { guardMemory } from "./memory-guard.ts";
@@ -22,7 +23,7 @@ if (!booted.ok) {
 }
 const { config, broker } = booted.value;
 guardMemory(config.memoryBudgetBytes);
-const app = createApp(config, { broker, upgradeWebSocket });
+const app = createApp(config, { broker, upgradeWebSocket, webSocketPeer: bunWebSocketPeer });
 const server = Bun.serve({
   port: config.port,
   hostname: config.host,

@@ -4,7 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { UpgradeWebSocket } from "hono/ws";
+import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import { sluiceError, toSluiceError } from "../result/errors.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { bearerAuth } from "./auth.ts";
@@ -18,7 +18,7 @@ import { registerHealthRoutes } from "./routes/health.ts";
 import { registerQueueRoutes } from "./routes/queues.ts";
 import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
 import { registerStreamRoute } from "./routes/stream.ts";
-import { registerWsRoute } from "./routes/ws.ts";
+import { registerWsRoute, type WebSocketPeer } from "./routes/ws.ts";
 
 /**
  * What `createApp` is wired with.
@@ -33,6 +33,8 @@ export interface AppDeps {
   readonly broker?: Broker;
   /** hono's `upgradeWebSocket` for the runtime (`hono/bun`, `hono/deno`); without it /ws answers 501. */
   readonly upgradeWebSocket?: UpgradeWebSocket<any>;
+  /** The runtime's WebSocket peer (src/runtime/bun-peer.ts on Bun); default: hono's `WSContext`. */
+  readonly webSocketPeer?: (ws: WSContext) => WebSocketPeer;
   /** Reported by /healthz. Default: package.json's version. */
   readonly version?: string;
 }
@@ -91,7 +93,7 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   registerHealthRoutes(app, broker, deps.version ?? VERSION);
   registerQueueRoutes(app, broker);
   registerStreamRoute(app, broker);
-  registerWsRoute(app, broker, deps.upgradeWebSocket);
+  registerWsRoute(app, broker, deps.upgradeWebSocket, deps.webSocketPeer);
   registerRelayRoutes(app, broker);
   app.notFound((c) => errorResponse(c, sluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((thrown, c) => errorResponse(c, toSluiceError(thrown)));

@@ -1,17 +1,47 @@
 import type { Hono } from "hono";
-import type { UpgradeWebSocket } from "hono/ws";
+import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import { sluiceError } from "../../result/errors.ts";
 import { WsSession } from "../../transport/ws-session.ts";
+import type { FramePeer } from "../../transport/frame-peer.ts";
 import type { Broker } from "../broker.ts";
 import { errorResponse } from "../http-errors.ts";
 import { lookupQueue } from "./queue-lookup.ts";
 
-type Immediate = (callback: () => void) => unknown;
-const setImmediateFn = (globalThis as { setImmediate?: Immediate }).setImmediate;
+/**
+ * How the route talks to one connection's socket: the frame peer and, optionally, when to
+ * deliver (see `WsSessionOptions.coalesce`). Runtime-specific ones live in src/runtime/ (Bun's
+ * in `bun-peer.ts`); the default works on any runtime through hono's `WSContext`.
+ *
+ * @example
+ * ```ts
+ * const factory = (ws: WSContext): WebSocketPeer => ({ peer: { send: (f) => ws.send(f), close: (c, r) => ws.close(c, r) } });
+ * ```
+ */
+export interface WebSocketPeer {
+  readonly peer: FramePeer;
+  readonly coalesce?: (run: () => void) => void;
+}
 
-// After the I/O callbacks now running (no 1 ms timer clamp); only used where setImmediate exists (Bun).
-function afterIo(run: () => void): void {
-  setImmediateFn!(run);
+/**
+ * The runtime-neutral peer: hono's `WSContext` send/close, and the standard `bufferedAmount` of
+ * the underlying socket where there is one (Deno's and the web's `WebSocket`).
+ *
+ * @example
+ * ```ts
+ * registerWsRoute(app, broker, upgradeWebSocket, standardWebSocketPeer);
+ * ```
+ */
+export function standardWebSocketPeer(ws: WSContext): WebSocketPeer {
+  const raw = ws.raw as { binaryType?: string; bufferedAmount?: number } | undefined;
+  // Deno's server socket starts with binaryType "blob"; ArrayBuffers are cheaper to decode.
+  if (raw?.binaryType === "blob") raw.binaryType = "arraybuffer";
+  return {
+    peer: {
+      send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>),
+      close: (code, reason) => ws.close(code, reason),
+      bufferedAmount: () => raw?.bufferedAmount ?? 0,
+    },
+  };
 }
 
 /**
@@ -26,7 +56,12 @@ function afterIo(run: () => void): void {
  * registerWsRoute(app, broker, upgradeWebSocket);
  * ```
  */
-export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: UpgradeWebSocket<unknown> | undefined): void {
+export function registerWsRoute(
+  app: Hono,
+  broker: Broker,
+  upgradeWebSocket: UpgradeWebSocket<unknown> | undefined,
+  peerOf: (ws: WSContext) => WebSocketPeer = standardWebSocketPeer,
+): void {
   app.get("/v1/queues/:queue/ws", async (c, next) => {
     const queue = lookupQueue(c, broker);
     if (queue instanceof Response) return queue;
@@ -41,32 +76,12 @@ export function registerWsRoute(app: Hono, broker: Broker, upgradeWebSocket: Upg
     let unregister: (() => void) | undefined;
     const upgrade = upgradeWebSocket(() => ({
       onOpen(_event, ws) {
-        // Deno's server socket starts with binaryType "blob"; ArrayBuffers are cheaper to decode.
-        const raw = ws.raw as
-          | { binaryType?: string; cork?: (sends: () => void) => unknown; send?: unknown; getBufferedAmount?: () => number; bufferedAmount?: number }
-          | undefined;
-        if (raw?.binaryType === "blob") raw.binaryType = "arraybuffer";
-        const rawSend = typeof raw?.send === "function" ? (raw.send.bind(raw) as (frame: Uint8Array) => unknown) : undefined;
-        const cork = typeof raw?.cork === "function" && setImmediateFn !== undefined ? raw.cork.bind(raw) : undefined;
+        const { peer, coalesce } = peerOf(ws);
         session = new WsSession({
           queue,
           codec: broker.codec,
-          peer: {
-            // The raw socket's own send where it has one: Bun's returns 0 for a dropped frame,
-            // which the session must know (hono's context send hides it).
-            send: (frame) =>
-              rawSend === undefined ? ws.send(frame as Uint8Array<ArrayBuffer>) : rawSend(frame) !== 0,
-            close: (code, reason) => ws.close(code, reason),
-            // Bun's ServerWebSocket can cork: a batch of deliveries then leaves in one write.
-            batch: cork === undefined ? undefined : (sends) => void cork(sends),
-            // Bun's (the socket that corks) copies what it sends before returning, so frames can
-            // be built in one reused buffer (test/integration/bun-send-copies.test.ts).
-            copiesOnSend: cork !== undefined && rawSend !== undefined,
-            // What the runtime still holds for a consumer that is not reading (Bun, or the standard property).
-            bufferedAmount: () => raw?.getBufferedAmount?.() ?? raw?.bufferedAmount ?? 0,
-          },
-          // Where sends can be corked, let a burst of publishes finish before delivering it.
-          coalesce: cork === undefined ? undefined : afterIo,
+          peer,
+          coalesce,
           accepting: () => broker.accepting,
           memoryBudget: broker.memoryBudget,
         });
