@@ -1,6 +1,7 @@
 /**
  * Bun entry (`npm start`): serves the Sluice app with `Bun.serve` and hono's Bun WebSocket
- * helper, and shuts down gracefully on SIGTERM / SIGINT (exit 0).
+ * helper, plus the gRPC listener on `SLUICE_GRPC_PORT` when set (grpc-listener.ts), and shuts
+ * down gracefully on SIGTERM / SIGINT (exit 0).
  *
  * @example
  * ```sh
@@ -12,6 +13,7 @@ import { upgradeWebSocket } from "hono/bun";
 import { websocket } from "./bun-websocket.ts";
 import { bunWebSocketPeer } from "./bun-peer.ts";
 import { createApp } from "../server/app.ts";
+import { serveGrpc } from "./grpc-listener.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
 import { guardMemory } from "./memory-guard.ts";
 
@@ -23,6 +25,12 @@ if (!booted.ok) {
 }
 const { config, broker } = booted.value;
 guardMemory(config.memoryBudgetBytes);
+// Before the main port, so "listening on" means both are up (plain gRPC needs HTTP/2 trailers).
+const grpc = await serveGrpc(booted.value, log);
+if (!grpc.ok) {
+  console.error(grpc.error.message);
+  process.exit(1);
+}
 const app = createApp(config, { broker, upgradeWebSocket, webSocketPeer: bunWebSocketPeer });
 const server = Bun.serve({
   port: config.port,
@@ -37,6 +45,7 @@ const server = Bun.serve({
 log(`sluice listening on ${listenUrl(config.host, server.port ?? config.port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: bun ${Bun.version})`);
 
 const shutdown = shutdownOnSignal(booted.value, log, async (code) => {
+  await grpc.value?.close();
   await server.stop(true);
   process.exit(code);
 });

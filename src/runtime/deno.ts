@@ -1,6 +1,7 @@
 /**
  * Deno entry (`npm run start:deno`): serves the Sluice app with `Deno.serve` and hono's Deno
- * WebSocket helper, and shuts down gracefully on SIGTERM / SIGINT (exit 0).
+ * WebSocket helper, plus the gRPC listener on `SLUICE_GRPC_PORT` when set (grpc-listener.ts),
+ * and shuts down gracefully on SIGTERM / SIGINT (exit 0).
  *
  * @example
  * ```sh
@@ -9,6 +10,7 @@
  */
 import { upgradeWebSocket } from "hono/deno";
 import { createApp } from "../server/app.ts";
+import { serveGrpc } from "./grpc-listener.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
 
 // The few Deno APIs used here (the type-check runs with Bun's types only).
@@ -30,6 +32,12 @@ if (!booted.ok) {
   Deno.exit(1);
 }
 const { config, broker } = booted.value;
+// Before the main port, so "listening on" means both are up (plain gRPC needs HTTP/2 trailers).
+const grpc = await serveGrpc(booted.value, log);
+if (!grpc.ok) {
+  console.error(grpc.error.message);
+  Deno.exit(1);
+}
 const app = createApp(config, { broker, upgradeWebSocket });
 Deno.serve(
   {
@@ -42,6 +50,9 @@ Deno.serve(
 );
 
 // Exit without server.shutdown(): it waits for open duplex streams, which the drain already answered.
-const shutdown = shutdownOnSignal(booted.value, log, (code) => Deno.exit(code));
+const shutdown = shutdownOnSignal(booted.value, log, async (code) => {
+  await grpc.value?.close();
+  Deno.exit(code);
+});
 Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
 Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
