@@ -205,13 +205,17 @@ function renderDurable(suite) {
   const b = m.box;
   if (b) {
     const maxes = suite.runs.map((run) => run.box?.otherCpuMaxPct).filter((n) => typeof n === "number");
-    const loaded = b.otherCpuMeanPct > 25 || Math.max(...maxes, 0) > 60;
+    const loaded = b.otherCpuMeanPct > 25;
+    const disturbed = !loaded && b.otherCpuMaxPct > 40;
     md += `\nBox: the rest of the box (other processes) used a median ${fmt(b.otherCpuMeanPct)} % of one core per scenario (the busiest scenario of a run: median ${fmt(b.otherCpuMaxPct)} %, worst ${fmt(Math.max(...maxes, 0))} %); 1-min load average ${fmt(b.loadavg1Start, 2)} at the start of a run. `;
     // The other processes seen most often across the runs (at most five).
     const seen = new Map();
     for (const name of suite.runs.flatMap((run) => run.box?.loadedBy ?? [])) seen.set(name, (seen.get(name) ?? 0) + 1);
     const by = [...seen.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([name]) => name);
-    md += loaded ? `**The box was loaded by other work during these runs${by.length ? ` (e.g. ${by.map((n) => `\`${n}\``).join(", ")})` : ""}: read the numbers as lower bounds.**\n` : `Quiet enough that the numbers are the servers', not the neighbours'.\n`;
+    const who = by.length ? ` (e.g. ${by.map((n) => `\`${n}\``).join(", ")})` : "";
+    if (loaded) md += `**The box was loaded by other work during these runs${who}: read the numbers as lower bounds.**\n`;
+    else if (disturbed) md += `Mostly quiet, but some scenarios ran beside other work${who}: the last column of the tables shows which rows, whose numbers are then lower bounds.\n`;
+    else md += `Quiet enough that the numbers are the servers', not the neighbours'.\n`;
   }
   return md;
 }
