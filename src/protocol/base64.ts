@@ -1,5 +1,5 @@
 /**
- * Base64 for payloads in JSON answers (the poison list) with only `btoa`/`atob` (present on Bun, Deno, workerd and
+ * Base64 for payloads in JSON (the poison list, the `sluice.json.v1` sub-protocol) with only `btoa`/`atob` (present on Bun, Deno, workerd and
  * Node), so the server layer needs no `Buffer`.
  *
  * @example

@@ -3,7 +3,7 @@ import { VirtualClock } from "../../src/result/mod.ts";
 import { loadConfig, type SluiceConfig } from "../../src/server/config.ts";
 import { Broker } from "../../src/server/broker.ts";
 import { createApp, VERSION } from "../../src/server/app.ts";
-import { bytesFromBase64 } from "../../src/server/base64.ts";
+import { bytesFromBase64 } from "../../src/protocol/base64.ts";
 
 function setup(file: Record<string, unknown> = {}, env: Record<string, string> = {}) {
   const loaded = loadConfig({ fileText: JSON.stringify(file), env });

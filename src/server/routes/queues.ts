@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { sluiceError } from "../../result/errors.ts";
 import { err, ok, type Result } from "../../result/result.ts";
 import type { Broker } from "../broker.ts";
-import { base64FromBytes } from "../base64.ts";
+import { base64FromBytes } from "../../protocol/base64.ts";
 import { errorResponse } from "../http-errors.ts";
 import { readBodyLimited, readJsonBody } from "./body.ts";
 import { lookupQueue } from "./queue-lookup.ts";

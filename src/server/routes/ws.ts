@@ -3,6 +3,8 @@ import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import { sluiceError } from "../../result/errors.ts";
 import { WsSession } from "../../transport/ws-session.ts";
 import type { FramePeer } from "../../transport/frame-peer.ts";
+import { JSON_SUBPROTOCOL, jsonError, jsonPeer, jsonToFrame } from "../../transport/json-protocol.ts";
+import { err } from "../../result/result.ts";
 import type { Broker } from "../broker.ts";
 import { errorResponse } from "../http-errors.ts";
 import { lookupQueue } from "./queue-lookup.ts";
@@ -20,6 +22,23 @@ import { lookupQueue } from "./queue-lookup.ts";
 export interface WebSocketPeer {
   readonly peer: FramePeer;
   readonly coalesce?: (run: () => void) => void;
+}
+
+/** The client side of a `sluice.json.v1` connection: text in, frames out; unreadable messages answered (64 in a row close it). */
+class JsonText {
+  #bad = 0;
+  constructor(private readonly ws: WSContext) {}
+
+  toFrame(data: unknown): Uint8Array | undefined {
+    const frame = typeof data === "string" ? jsonToFrame(data) : err("frame.malformed", `this connection speaks ${JSON_SUBPROTOCOL}: send JSON text messages, not binary`);
+    if (frame.ok) {
+      this.#bad = 0;
+      return frame.value;
+    }
+    if (++this.#bad > 64) this.ws.close(1008, "64 unreadable messages in a row");
+    else this.ws.send(jsonError(frame.error));
+    return undefined;
+  }
 }
 
 /**
@@ -74,21 +93,31 @@ export function registerWsRoute(
     if (!broker.accepting) return errorResponse(c, sluiceError("unavailable", "server is shutting down"));
     let session: WsSession | undefined;
     let unregister: (() => void) | undefined;
+    let text: JsonText | undefined;
+    // From the request, like the runtimes choose it (the first one asked for): the context's
+    // `protocol` is not set yet when Deno opens the socket.
+    const wantsJson = c.req.header("sec-websocket-protocol")?.split(",")[0]?.trim() === JSON_SUBPROTOCOL;
     const upgrade = upgradeWebSocket(() => ({
       onOpen(_event, ws) {
-        const { peer, coalesce } = peerOf(ws);
+        const native = peerOf(ws);
+        // A client that asked for the JSON text sub-protocol speaks only it; the session still
+        // runs on frames, translated both ways.
+        text = wantsJson ? new JsonText(ws) : undefined;
+        const peer = text === undefined ? native.peer : jsonPeer({ sendText: (t) => ws.send(t), close: (code, reason) => ws.close(code, reason), bufferedAmount: native.peer.bufferedAmount });
         session = new WsSession({
           queue,
           codec: broker.codec,
           peer,
-          coalesce,
+          coalesce: text === undefined ? native.coalesce : undefined,
           accepting: () => broker.accepting,
           memoryBudget: broker.memoryBudget,
         });
         unregister = broker.register(session);
       },
       onMessage(event) {
-        session?.handleMessage(event.data);
+        if (text === undefined) return session?.handleMessage(event.data);
+        const frame = text.toFrame(event.data);
+        if (frame !== undefined) session?.handleMessage(frame);
       },
       onClose() {
         unregister?.();
