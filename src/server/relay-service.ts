@@ -17,8 +17,9 @@
  *
  * Mounted in Hono with Connect's router and fetch adapters on `/sluice.v1.Relay/*`: the Connect
  * and gRPC-Web protocols work on every runtime (HTTP/1.1 is enough); the gRPC protocol needs
- * HTTP/2 with trailers, which `Bun.serve`/`Deno.serve` fetch handlers do not expose — serve the
- * same router through node:http2 + `connectNodeAdapter` for gRPC (see bridge-grpc.test.ts).
+ * HTTP/2 with trailers, which `Bun.serve`/`Deno.serve` fetch handlers do not expose, so the app
+ * refuses it before this route (grpc-refusal.ts) and src/runtime/grpc-listener.ts serves
+ * `relayRouter` through node:http2 + `connectNodeAdapter` on `grpcPort` instead.
  *
  * @example
  * ```ts
