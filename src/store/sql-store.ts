@@ -21,7 +21,11 @@ export interface SqlStoreOptions {
   /** The database file, named in every error. */
   readonly path: string;
   readonly durability?: Durability;
-  /** Group commit window: changes are committed this long after the first one (0 = next timer turn). Default 0. */
+  /**
+   * Group commit window: changes are committed this long after the first one. Default 0: at the
+   * end of the event-loop turn (`setImmediate` where the runtime has it and no `clock` is given,
+   * else the next timer turn).
+   */
   readonly commitDelayMs?: number;
   /** After a failed commit, how long until it is retried. Default 1000. */
   readonly retryMs?: number;
@@ -59,6 +63,10 @@ export class SqlStore implements JournalHost {
   readonly #keys = new Map<string, { queue: string; key: string; seq: number; expiresAt: number }>();
   #waiting: Array<(committed: Result<void>) => void> = [];
   #timer: TimerHandle | undefined;
+  /** A commit is scheduled (a timer or an immediate). */
+  #scheduled = false;
+  /** End-of-turn scheduling, when the runtime has it and the system clock is in use. */
+  readonly #immediate: ((run: () => void) => unknown) | undefined;
   #failure: SluiceError | undefined;
   #closed = false;
   #commits = 0;
@@ -85,6 +93,8 @@ export class SqlStore implements JournalHost {
     this.#driver = options.driver;
     this.#sql = sql;
     this.#clock = options.clock ?? systemClock;
+    const immediate = (globalThis as { setImmediate?: (run: () => void) => unknown }).setImmediate;
+    this.#immediate = options.clock === undefined ? immediate : undefined;
     this.#commitDelayMs = options.commitDelayMs ?? 0;
     this.#retryMs = options.retryMs ?? 1000;
     this.#log = options.log ?? (() => {});
@@ -132,8 +142,11 @@ export class SqlStore implements JournalHost {
 
   /** Commits everything pending now, in one transaction, and tells the waiters. */
   flush(): Result<void> {
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    if (this.#timer !== undefined) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#scheduled = false;
+    }
     // With nothing pending, a failed store still needs a write to find out it has recovered.
     if (this.#dirty.size === 0 && this.#keys.size === 0 && this.#failure === undefined) return this.#answer(ok());
     if (this.#closed) return this.#answer(err("unavailable", `store: ${this.path} is closed`));
@@ -189,13 +202,22 @@ export class SqlStore implements JournalHost {
   }
 
   #schedule(): void {
-    if (this.#timer === undefined && !this.#closed) {
-      this.#timer = this.#clock.setTimeout(() => {
-        this.#timer = undefined;
-        this.flush();
-      }, this.#failure === undefined ? this.#commitDelayMs : this.#retryMs);
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    if (this.#immediate !== undefined && this.#failure === undefined && this.#commitDelayMs === 0) {
+      // After the I/O callbacks of this turn: every write they made lands in one commit, and no
+      // timer clamp delays the receipts.
+      this.#immediate(this.#run);
+    } else {
+      this.#timer = this.#clock.setTimeout(this.#run, this.#failure === undefined ? this.#commitDelayMs : this.#retryMs);
     }
   }
+
+  readonly #run = (): void => {
+    this.#scheduled = false;
+    this.#timer = undefined;
+    this.flush();
+  };
 
   #failed(thrown: unknown): Result<void> {
     const first = this.#failure === undefined;
