@@ -1,15 +1,17 @@
-import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { canceledError, type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
-import { retry } from "../result/retry.ts";
 import { Fifo } from "../queue/fifo.ts";
 import { Waiters } from "../queue/waiters.ts";
-import { FrameType } from "../protocol/frame-layout.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES, FrameType } from "../protocol/frame-layout.ts";
 import { ackFrame, creditFrame, nackFrame, touchFrame } from "../protocol/frame-builders.ts";
 import { decodeFrameMessage } from "../protocol/frames.ts";
+import { createJsFrameCodec } from "../protocol/js-frame-codec.ts";
+import type { FrameCodec } from "../protocol/frame-codec.ts";
 import { decodeErrorPayload, type NackPayload } from "../protocol/messages.ts";
-import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
-import { type ClientOptions, clockOf, DEFAULT_RECONNECT, queueSocketUrl } from "./options.ts";
-import { openSocket } from "./socket.ts";
+import { emit } from "./events.ts";
+import type { ClientOptions } from "./options.ts";
+import { Pings } from "./pings.ts";
+import { type ClientSocket, connectSocket, messageBytes } from "./socket.ts";
 
 /**
  * One delivery: settle it with `ack`, `nack` or keep it alive with `touch`.
@@ -40,7 +42,9 @@ export interface Delivery {
 export interface ConsumerOptions extends ClientOptions {
   /** Unsettled deliveries allowed at once. Default 32. */
   readonly credit?: number;
-  /** Called with ERROR frames the server sends (e.g. `lease.inactive` for a late ack). */
+  /** Largest delivery payload taken, in bytes (match the server's `maxFrameBytes`). Default 1 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Called with ERROR frames the server sends (e.g. `lease.inactive` for a late ack) and deliveries over `maxFrameBytes`. */
   readonly onError?: (error: SluiceError, id: number) => void;
 }
 
@@ -53,6 +57,14 @@ export interface ConsumerOptions extends ClientOptions {
  * `reconnect` policy) and grants credit again; deliveries of the old connection were failed back
  * by the server, so settling them is refused locally with `lease.inactive`.
  *
+ * Nothing ends silently: when the consumer stops for good — the connection is refused
+ * (`unauthorized` for a 401, `not_found`, a 501's code with `metadata.status`; none of these is
+ * retried), there is no WebSocket class (`validation`), or reconnecting gave up — `receive()`
+ * returns that error, `endedWith` holds it and an `ended` event reports it; a `for await` loop
+ * just ends. A delivery larger than `maxFrameBytes` is reported (`frame.too_large`, to `onError`
+ * and as an `error` event) and NACKed with `requeue: false`, so it goes to the poison queue at
+ * once with that error instead of bouncing until its lease expires.
+ *
  * @example
  * ```ts
  * const consumer = new Consumer({ url: "http://127.0.0.1:8787", queue: "default", credit: 16 });
@@ -60,6 +72,7 @@ export interface ConsumerOptions extends ClientOptions {
  *   handle(delivery.payload);
  *   consumer.ack(delivery);
  * }
+ * if (consumer.endedWith) console.error(consumer.endedWith.code);
  * ```
  */
 export class Consumer implements AsyncIterable<Delivery> {
@@ -67,8 +80,11 @@ export class Consumer implements AsyncIterable<Delivery> {
   readonly #credit: number;
   readonly #codec: FrameCodec;
   readonly #buffer = new Fifo<Delivery>();
-  readonly #readers = new Waiters<Delivery | undefined>();
-  #socket: WebSocket | undefined;
+  readonly #readers = new Waiters<Delivery>();
+  readonly #pings = new Pings();
+  /** Aborted by `close()`: stops a reconnect that is under way. */
+  readonly #halt = new AbortController();
+  #socket: ClientSocket | undefined;
   #connection = 0;
   #owed = 0;
   /** Deliveries received on this connection and not yet settled. */
@@ -80,10 +96,10 @@ export class Consumer implements AsyncIterable<Delivery> {
   constructor(options: ConsumerOptions) {
     this.#options = options;
     this.#credit = options.credit ?? 32;
-    this.#codec = createJsFrameCodec();
+    this.#codec = createJsFrameCodec({ maxPayloadBytes: options.maxFrameBytes ?? DEFAULT_MAX_PAYLOAD_BYTES });
   }
 
-  /** Why the consumer ended (reconnect gave up), if it did. */
+  /** Why the consumer ended (refused, no WebSocket, reconnect gave up), if it did; `undefined` while it runs or after `close()`. */
   get endedWith(): SluiceError | undefined {
     return this.#ended;
   }
@@ -94,15 +110,20 @@ export class Consumer implements AsyncIterable<Delivery> {
     return this.#started;
   }
 
-  /** The next delivery, or `undefined` once the consumer stopped (closed, killed, or gave up reconnecting). */
-  async next(): Promise<Delivery | undefined> {
+  /** The next delivery, or why there is none: the error the consumer ended with, or `canceled` after `close()` or when `signal` aborts. */
+  async receive(options: { signal?: AbortSignal } = {}): Promise<Result<Delivery>> {
     const started = await this.start();
-    if (!started.ok) return undefined;
+    if (!started.ok) return started;
     const buffered = this.#buffer.shift();
-    if (buffered !== undefined) return buffered;
-    if (this.#stopped) return undefined;
-    const handed = await this.#readers.wait();
-    return handed.ok ? handed.value : undefined;
+    if (buffered !== undefined) return ok(buffered);
+    if (this.#stopped) return err(this.#ended ?? canceledError(undefined, "consumer closed"));
+    return this.#readers.wait(options.signal);
+  }
+
+  /** The next delivery, or `undefined` once the consumer stopped (see `endedWith` for why). */
+  async next(): Promise<Delivery | undefined> {
+    const received = await this.receive();
+    return received.ok ? received.value : undefined;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Delivery> {
@@ -125,6 +146,13 @@ export class Consumer implements AsyncIterable<Delivery> {
     return this.#send(touchFrame(delivery.token));
   }
 
+  /** Resolves when the acks and nacks sent so far are committed (a PING barrier); `unavailable` without a connection. */
+  flush(options: { signal?: AbortSignal } = {}): Promise<Result<void>> {
+    const socket = this.#socket;
+    if (socket === undefined) return Promise.resolve(err("unavailable", "consumer is not connected"));
+    return this.#pings.ping((f) => socket.send(f), options.signal);
+  }
+
   /** Stops consuming: closes the socket (the server requeues unsettled deliveries at once). */
   close(): void {
     this.#stop(1000, "consumer closed");
@@ -137,9 +165,19 @@ export class Consumer implements AsyncIterable<Delivery> {
 
   #stop(code: number, reason: string): void {
     this.#stopped = true;
+    this.#halt.abort();
     this.#socket?.close(code, reason);
     this.#socket = undefined;
-    this.#readers.failAll(ok(undefined));
+    const why = this.#ended ?? canceledError(undefined, reason);
+    this.#readers.failAll(err(why));
+    this.#pings.failAll(why);
+  }
+
+  #end(error: SluiceError): void {
+    if (this.#stopped) return;
+    this.#ended = error;
+    emit(this.#options.onEvent, { type: "ended", error });
+    this.#stop(1000, "consumer gave up");
   }
 
   #settle(delivery: Delivery, frame: Uint8Array): Result<void> {
@@ -169,24 +207,28 @@ export class Consumer implements AsyncIterable<Delivery> {
   }
 
   async #connect(): Promise<Result<void>> {
-    const opened = await retry((_attempt, signal) => openSocket(queueSocketUrl(this.#options), { signal }), this.#options.reconnect ?? DEFAULT_RECONNECT, {
-      clock: clockOf(this.#options),
-    });
-    if (!opened.ok || this.#stopped) {
-      if (opened.ok) opened.value.close(1000, "consumer closed");
-      this.#ended = opened.ok ? undefined : opened.error;
-      this.#stop(1000, "consumer gave up");
-      return opened.ok ? ok() : opened;
+    const opened = await connectSocket(this.#options, this.#halt.signal);
+    if (!opened.ok) {
+      this.#end(opened.error);
+      return opened;
     }
     const socket = opened.value;
+    if (this.#stopped) {
+      socket.close(1000, "consumer closed");
+      return err(this.#ended ?? canceledError(undefined, "consumer closed"));
+    }
     const connection = ++this.#connection;
     this.#socket = socket;
     this.#owed = 0;
     this.#unsettled = 0;
+    emit(this.#options.onEvent, { type: "connected", transport: "websocket" });
     socket.addEventListener("message", (event) => this.#onMessage(event.data, connection));
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event: { code?: number; reason?: string }) => {
       if (this.#connection !== connection || this.#stopped) return;
       this.#socket = undefined;
+      const gone = sluiceError("unavailable", `connection closed (${event?.code ?? "?"}${event?.reason ? ` ${event.reason}` : ""}); reconnecting`);
+      this.#pings.failAll(gone);
+      emit(this.#options.onEvent, { type: "disconnected", transport: "websocket", error: gone });
       // Deliveries of the old connection are void (the server requeued them); reconnect.
       this.#buffer.removeWhere(() => true);
       this.#started = this.#connect();
@@ -196,18 +238,44 @@ export class Consumer implements AsyncIterable<Delivery> {
   }
 
   #onMessage(data: unknown, connection: number): void {
-    if (!(data instanceof ArrayBuffer)) return;
-    const frame = decodeFrameMessage(new Uint8Array(data), this.#codec);
-    if (!frame.ok) return;
+    const bytes = messageBytes(data);
+    if (bytes === undefined) return;
+    const frame = decodeFrameMessage(bytes, this.#codec);
+    if (!frame.ok) return this.#undecodable(frame.error, connection);
     const { type, id, arg, payload } = frame.value;
     if (type === FrameType.DELIVER) {
       if (connection === this.#connection) this.#unsettled++;
       const delivery: Delivery = { token: id, attempt: arg, payload, connection };
       if (!this.#readers.serve(ok(delivery))) this.#buffer.push(delivery);
+    } else if (type === FrameType.PONG) {
+      this.#pings.pong(id);
     } else if (type === FrameType.ERROR) {
       const decoded = decodeErrorPayload(payload);
-      this.#options.onError?.(decoded.ok ? decoded.value : decoded.error, id);
+      this.#report(decoded.ok ? decoded.value : decoded.error, id);
     }
+  }
+
+  // A frame this consumer cannot read. A DELIVER over maxFrameBytes still has a readable header:
+  // it is reported and rejected (NACK, requeue false), which also gives its credit back.
+  #undecodable(problem: SluiceError, connection: number): void {
+    const token = problem.metadata?.id;
+    if (problem.code !== "frame.too_large" || problem.metadata?.type !== FrameType.DELIVER || typeof token !== "number") return this.#report(problem, 0);
+    const { payloadLength, limit } = problem.metadata as { payloadLength: number; limit: number };
+    const message = `delivery ${token} has ${payloadLength} bytes, over this consumer's maxFrameBytes (${limit}); rejected to the poison queue`;
+    const error = sluiceError("frame.too_large", message, { metadata: { token, payloadLength, limit } });
+    this.#report(error, token);
+    if (connection !== this.#connection) return;
+    this.#unsettled++;
+    this.#settle({ token, attempt: 0, payload: new Uint8Array(0), connection }, nackFrame(token, { code: "frame.too_large", message, requeue: false }));
+  }
+
+  #report(error: SluiceError, id: number): void {
+    try {
+      this.#options.onError?.(error, id);
+    } catch {
+      // The listener's problem, not the connection's.
+    }
+    emit(this.#options.onEvent, { type: "error", error, id });
   }
 }
 

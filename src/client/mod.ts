@@ -1,7 +1,9 @@
 /**
- * The client SDK: `Producer` and `Consumer` over WebSocket, `DuplexProducer` over HTTP duplex.
- * Uses only web-standard globals (`WebSocket`, `fetch`, streams), so it runs on Bun, Deno,
- * Node 22+ and browsers.
+ * The client SDK: `Producer` and `Consumer` over WebSocket, `DuplexProducer` over HTTP duplex
+ * (falling back to WebSocket where duplex does not work). Uses only web-standard APIs
+ * (`WebSocket`, `fetch`, streams), so it runs on Bun, Deno, Node 22+ and browsers; on Node 20,
+ * pass a WebSocket class (the `ws` package's) as the `WebSocket` option. Failures are `Result`s
+ * and `ClientEvent`s carrying their real codes.
  *
  * @example
  * ```ts
@@ -10,6 +12,8 @@
  * ```
  */
 export * from "./options.ts";
+export * from "./events.ts";
+export { type ClientSocket, connectSocket, explainRefusal, isRetryableConnectError, webSocketOf } from "./socket.ts";
 export * from "./producer.ts";
 export * from "./consumer.ts";
 export * from "./duplex-producer.ts";

@@ -9,8 +9,28 @@
  */
 import { type Clock, systemClock } from "../result/clock.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
+import type { ClientEventListener } from "./events.ts";
 
-/** Where and how to connect. */
+/**
+ * A WebSocket class: the runtime's global `WebSocket`, or one you pass in, such as the `ws`
+ * package's on Node 20 (which has no global `WebSocket`).
+ *
+ * @example
+ * ```ts
+ * import { WebSocket } from "ws";
+ * const impl: WebSocketConstructor = WebSocket;
+ * ```
+ */
+export type WebSocketConstructor = new (url: string) => unknown;
+
+/**
+ * Where and how to connect; shared by `Producer`, `Consumer` and `DuplexProducer`.
+ *
+ * @example
+ * ```ts
+ * const options: ClientOptions = { url: "http://127.0.0.1:8787", queue: "jobs", onEvent: console.log };
+ * ```
+ */
 export interface ClientOptions {
   /** The server's base URL (http: or https:). */
   readonly url: string;
@@ -21,9 +41,22 @@ export interface ClientOptions {
   /** How (re)connecting is retried. Default: 5 attempts, 100 ms doubling to 2 s. */
   readonly reconnect?: RetryPolicy;
   readonly clock?: Clock;
+  /** The WebSocket class to connect with. Default: the global `WebSocket` (Bun, Deno, Node 22+, browsers). */
+  readonly WebSocket?: WebSocketConstructor;
+  /** The `fetch` to use (HTTP duplex, and finding out why a WebSocket was refused). Default: the global `fetch`. */
+  readonly fetch?: typeof fetch;
+  /** Told about connections, unanswered errors, a consumer's end and a duplex fallback (`ClientEvent`). */
+  readonly onEvent?: ClientEventListener;
 }
 
-/** Default reconnect policy: bounded, so a client of a server that is gone gives up. */
+/**
+ * Default reconnect policy: bounded, so a client of a server that is gone gives up.
+ *
+ * @example
+ * ```ts
+ * new Consumer({ url, queue: "jobs", reconnect: DEFAULT_RECONNECT });
+ * ```
+ */
 export const DEFAULT_RECONNECT = RetryPolicy.exponential({ attempts: 5, initialMs: 100, factor: 2, maxMs: 2000, jitter: 0.2 });
 
 /**

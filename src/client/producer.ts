@@ -1,14 +1,18 @@
 import { sluiceError } from "../result/errors.ts";
-import { err, type Result } from "../result/result.ts";
-import { retry } from "../result/retry.ts";
+import { abortable } from "../result/delay.ts";
+import { err, ok, type Result } from "../result/result.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
 import { publishFrame } from "../protocol/frame-builders.ts";
 import { decodeFrameMessage } from "../protocol/frames.ts";
+import { createJsFrameCodec } from "../protocol/js-frame-codec.ts";
+import type { FrameCodec } from "../protocol/frame-codec.ts";
 import { decodeErrorPayload, decodeReceiptPayload, type ReceiptPayload } from "../protocol/messages.ts";
-import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
-import { type ClientOptions, clockOf, DEFAULT_RECONNECT, queueSocketUrl } from "./options.ts";
+import { CallTracker } from "./calls.ts";
+import { emit } from "./events.ts";
+import type { ClientOptions } from "./options.ts";
+import { Pings } from "./pings.ts";
 import { Replies } from "./replies.ts";
-import { openSocket } from "./socket.ts";
+import { type ClientSocket, connectSocket, messageBytes, SOCKET_OPEN } from "./socket.ts";
 
 /**
  * Options of `Producer`.
@@ -27,17 +31,21 @@ export interface ProducerOptions extends ClientOptions {
 
 /**
  * Publishes messages to a queue over a WebSocket and resolves each publish with its
- * RECEIPT (sequence id). At most `maxInFlight` publishes wait for receipts at once. When the
- * socket is gone the next publish reconnects (bounded by the `reconnect` policy); publishes that
- * were waiting when it dropped fail with `unavailable` and may have been enqueued — retrying
- * them gives at-least-once delivery. A GOAWAY answer (server shutting down) fails that publish
- * with `unavailable`: it was NOT enqueued.
+ * RECEIPT (sequence id), which the server sends once the message is committed. At most
+ * `maxInFlight` publishes wait for receipts at once. When the socket is gone the next publish
+ * reconnects (bounded by the `reconnect` policy); publishes that were waiting when it dropped
+ * fail with `unavailable` and may have been enqueued — retrying them gives at-least-once
+ * delivery. A GOAWAY answer (server shutting down) fails that publish with `unavailable`: it
+ * was NOT enqueued. A refused connection fails the publish with its real code (`unauthorized`,
+ * `not_found`, a 501's code with `metadata.status`), without retrying; no WebSocket class at all
+ * is `validation`. `flush()` is a durability barrier for everything published before it.
  *
  * @example
  * ```ts
  * const producer = new Producer({ url: "http://127.0.0.1:8787", queue: "default" });
  * const receipt = await producer.publish(new TextEncoder().encode("hello"));
  * if (receipt.ok) console.log(receipt.value.sequenceId);
+ * await producer.flush();
  * producer.close();
  * ```
  */
@@ -45,8 +53,10 @@ export class Producer {
   readonly #options: ProducerOptions;
   readonly #codec: FrameCodec;
   readonly #replies: Replies<ReceiptPayload>;
-  #socket: WebSocket | undefined;
-  #connecting: Promise<Result<WebSocket>> | undefined;
+  readonly #pings = new Pings();
+  readonly #calls = new CallTracker();
+  #socket: ClientSocket | undefined;
+  #connecting: Promise<Result<ClientSocket>> | undefined;
   #nextId = 0;
   #closed = false;
 
@@ -62,11 +72,33 @@ export class Producer {
   }
 
   /** Publishes one message; resolves with its receipt, or why it failed. */
-  async publish(payload: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<Result<ReceiptPayload>> {
+  publish(payload: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<Result<ReceiptPayload>> {
+    if (this.#closed) return Promise.resolve(err("canceled", "producer is closed"));
+    return this.#calls.run((sent) => this.#publish(payload, options.signal, sent));
+  }
+
+  /**
+   * Resolves when everything published before this call is committed: every such publish has
+   * its receipt, and a PING sent after them has its PONG (the server's durability barrier).
+   * `ok`, or the first failure among them (`metadata.failed` says how many failed); `canceled`
+   * when `signal` aborts the wait.
+   */
+  async flush(options: { signal?: AbortSignal } = {}): Promise<Result<void>> {
     if (this.#closed) return err("canceled", "producer is closed");
-    const room = await this.#replies.reserve(options.signal);
+    const before = this.#calls.snapshot();
+    const sent = await abortable(before.sent(), options.signal);
+    if (!sent.ok) return sent;
+    const socket = this.#socket;
+    const barrier = socket !== undefined && socket.readyState === SOCKET_OPEN ? this.#pings.ping((f) => socket.send(f), options.signal) : Promise.resolve(ok());
+    const answered = await abortable(before.answered(), options.signal);
+    if (!answered.ok) return answered;
+    return answered.value.ok ? await barrier : answered.value;
+  }
+
+  async #publish(payload: Uint8Array, signal: AbortSignal | undefined, sent: () => void): Promise<Result<ReceiptPayload>> {
+    const room = await this.#replies.reserve(signal);
     if (!room.ok) return room;
-    const socket = await this.#connected(options.signal);
+    const socket = await this.#connected(signal);
     if (!socket.ok) {
       this.#replies.release();
       return socket;
@@ -78,6 +110,7 @@ export class Producer {
     } catch (thrown) {
       this.#replies.settle(id, err("unavailable", `send failed: ${String(thrown)}`));
     }
+    sent();
     return answer;
   }
 
@@ -85,15 +118,14 @@ export class Producer {
   close(): void {
     this.#closed = true;
     this.#socket?.close(1000, "producer closed");
-    this.#replies.failAll(sluiceError("unavailable", "producer closed before the receipt arrived"));
+    const closed = sluiceError("unavailable", "producer closed before the receipt arrived");
+    this.#replies.failAll(closed);
+    this.#pings.failAll(closed);
   }
 
-  #connected(signal?: AbortSignal): Promise<Result<WebSocket>> {
-    if (this.#socket !== undefined && this.#socket.readyState === WebSocket.OPEN) return Promise.resolve({ ok: true, value: this.#socket });
-    this.#connecting ??= retry((_attempt, s) => openSocket(queueSocketUrl(this.#options), { signal: s }), this.#options.reconnect ?? DEFAULT_RECONNECT, {
-      signal,
-      clock: clockOf(this.#options),
-    }).then((opened) => {
+  #connected(signal?: AbortSignal): Promise<Result<ClientSocket>> {
+    if (this.#socket !== undefined && this.#socket.readyState === SOCKET_OPEN) return Promise.resolve(ok(this.#socket));
+    this.#connecting ??= connectSocket(this.#options, signal).then((opened) => {
       this.#connecting = undefined;
       if (opened.ok) this.#attach(opened.value);
       return opened;
@@ -101,25 +133,34 @@ export class Producer {
     return this.#connecting;
   }
 
-  #attach(socket: WebSocket): void {
+  #attach(socket: ClientSocket): void {
+    if (this.#closed) return socket.close(1000, "producer closed");
     this.#socket = socket;
+    emit(this.#options.onEvent, { type: "connected", transport: "websocket" });
     socket.addEventListener("message", (event) => this.#onMessage(event.data));
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event: { code?: number; reason?: string }) => {
       if (this.#socket === socket) this.#socket = undefined;
-      this.#replies.failAll(sluiceError("unavailable", "connection closed before the receipt arrived; the message may or may not be enqueued"));
+      const gone = sluiceError("unavailable", `connection closed (${event?.code ?? "?"}${event?.reason ? ` ${event.reason}` : ""}) before the receipt arrived; the message may or may not be enqueued`);
+      this.#replies.failAll(gone);
+      this.#pings.failAll(gone);
+      if (!this.#closed) emit(this.#options.onEvent, { type: "disconnected", transport: "websocket", error: gone });
     });
   }
 
   #onMessage(data: unknown): void {
-    if (!(data instanceof ArrayBuffer)) return;
-    const frame = decodeFrameMessage(new Uint8Array(data), this.#codec);
-    if (!frame.ok) return;
+    const bytes = messageBytes(data);
+    if (bytes === undefined) return;
+    const frame = decodeFrameMessage(bytes, this.#codec);
+    if (!frame.ok) return emit(this.#options.onEvent, { type: "error", error: frame.error, id: 0 });
     const { type, id, payload } = frame.value;
     if (type === FrameType.RECEIPT) {
       this.#replies.settle(id, decodeReceiptPayload(payload));
+    } else if (type === FrameType.PONG) {
+      this.#pings.pong(id);
     } else if (type === FrameType.ERROR) {
       const decoded = decodeErrorPayload(payload);
-      this.#replies.settle(id, err(decoded.ok ? decoded.value : decoded.error));
+      const error = decoded.ok ? decoded.value : decoded.error;
+      if (!this.#replies.settle(id, err(error))) emit(this.#options.onEvent, { type: "error", error, id });
     } else if (type === FrameType.GOAWAY) {
       if (id !== 0) this.#replies.settle(id, err("unavailable", "server is shutting down; the message was not enqueued"));
       else this.#socket = undefined; // no new publishes on this socket; the next one reconnects

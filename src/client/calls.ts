@@ -1,0 +1,94 @@
+/**
+ * Calls in flight (publishes), so `flush()` can wait for everything called before it: first
+ * until each such call has put its frame on the wire (or failed before that), then for their
+ * answers. A snapshot is taken synchronously when `flush()` is called, so calls made later are
+ * not waited for, and an answer that arrives while flush waits is not missed.
+ *
+ * @example
+ * ```ts
+ * publish(payload) { return calls.run((sent) => this.#publish(payload, sent)); }
+ * async flush() { const before = calls.snapshot(); await before.sent(); sendPing(); return before.answered(); }
+ * ```
+ *
+ * @module
+ */
+import { type SluiceError } from "../result/errors.ts";
+import { err, ok, type Result } from "../result/result.ts";
+
+interface Call {
+  readonly sent: Promise<void>;
+  readonly answered: Promise<Result<unknown>>;
+}
+
+/**
+ * What `CallTracker.snapshot` returns: waits over the calls in flight when it was taken.
+ *
+ * @example
+ * ```ts
+ * const before = calls.snapshot();
+ * await before.sent();
+ * const all = await before.answered(); // ok, or the first failure with metadata.failed
+ * ```
+ */
+export interface CallSnapshot {
+  /** Resolves once every call of the snapshot has sent its frame or failed before sending. */
+  sent(): Promise<void>;
+  /** Resolves once every call of the snapshot has its answer: `ok`, or the first failure (`metadata.failed`: how many failed). */
+  answered(): Promise<Result<void>>;
+}
+
+/**
+ * The calls in flight of one producer.
+ *
+ * @example
+ * ```ts
+ * const calls = new CallTracker();
+ * const receipt = await calls.run(async (sent) => { socket.send(frame); sent(); return answer; });
+ * ```
+ */
+export class CallTracker {
+  readonly #open = new Set<Call>();
+
+  /** Calls in flight. */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Runs one call; `body` calls `sent()` once its frame is on the wire (it is implied when the call ends). */
+  run<T>(body: (sent: () => void) => Promise<Result<T>>): Promise<Result<T>> {
+    let markSent!: () => void;
+    const sent = new Promise<void>((resolve) => (markSent = resolve));
+    const answered = body(markSent).then(
+      (result) => result,
+      (thrown: unknown): Result<T> => err("internal", `call failed: ${String(thrown)}`),
+    );
+    const call: Call = { sent, answered };
+    this.#open.add(call);
+    void answered.then(() => {
+      markSent();
+      this.#open.delete(call);
+    });
+    return answered;
+  }
+
+  /** The calls in flight now. */
+  snapshot(): CallSnapshot {
+    const calls = [...this.#open];
+    return {
+      async sent() {
+        for (const call of calls) await call.sent;
+      },
+      async answered() {
+        let first: SluiceError | undefined;
+        let failed = 0;
+        for (const call of calls) {
+          const result = await call.answered;
+          if (result.ok) continue;
+          failed++;
+          first ??= result.error;
+        }
+        return first === undefined ? ok() : err({ ...first, metadata: { ...first.metadata, failed } });
+      },
+    };
+  }
+}
