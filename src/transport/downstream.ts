@@ -1,5 +1,5 @@
 /**
- * `Downstream`, a WebSocket connection to a downstream service, with its options, events and stats.
+ * `Downstream`, a WebSocket connection to a downstream service (types in `downstream-options.ts`).
  *
  * @module
  */
@@ -7,120 +7,48 @@ import { type Clock, systemClock } from "../result/clock.ts";
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { abortable } from "../result/delay.ts";
 import { err, ok, type Result } from "../result/result.ts";
-import { RetryPolicy } from "../result/retry-policy.ts";
+import type { RetryPolicy } from "../result/retry-policy.ts";
 import { ticker } from "../result/ticker.ts";
 import { withTimeout } from "../result/with-timeout.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
-import { decodeFrameMessage, type Frame } from "../protocol/frames.ts";
+import { decodeFrameMessage } from "../protocol/frames.ts";
 import { nackFrame, pingFrame, pongFrame, publishFrame } from "../protocol/frame-builders.ts";
-import { decodeErrorPayload, decodeNackPayload } from "../protocol/messages.ts";
 import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
 import { PendingAcks } from "./pending-acks.ts";
 import { redactSecrets } from "../result/redact.ts";
-import { globalWebSocket, openSocketLike, SOCKET_OPEN, type SocketLike, type SocketListener } from "./socket-like.ts";
+import { openSocketLike, SOCKET_OPEN, type SocketLike, type SocketListener } from "./socket-like.ts";
+import { answerOf } from "./downstream-answer.ts";
+import {
+  DEFAULT_RECONNECT,
+  defaultFactory,
+  type DownstreamEvent,
+  type DownstreamOptions,
+  type DownstreamState,
+  type DownstreamStats,
+} from "./downstream-options.ts";
 
-/**
- * Makes a (connecting) socket; `init.headers` go on the upgrade request. A plain `SocketFactory`
- * (`(url) => SocketLike`) fits too, and then ignores them.
- *
- * @example
- * ```ts
- * const factory: DownstreamSocketFactory = (url, init) => new WebSocket(url, { headers: init?.headers } as never);
- * ```
- */
-export type DownstreamSocketFactory = (url: string, init?: { readonly headers?: Readonly<Record<string, string>> }) => SocketLike;
-
-// The global WebSocket, with the upgrade's headers where there are any: Bun's and Deno's
-// constructors take `{ headers }` as their second argument (a browser's would not: pass a factory).
-const defaultFactory: DownstreamSocketFactory = (url, init) =>
-  init?.headers === undefined || Object.keys(init.headers).length === 0
-    ? globalWebSocket(url)
-    : (new (WebSocket as unknown as new (url: string, options: object) => SocketLike)(url, { headers: init.headers }));
-
-/**
- * Options of `Downstream`.
- *
- * @example
- * ```ts
- * new Downstream({ url: "wss://worker.internal/sluice", pingIntervalMs: 0, connectTimeoutMs: 2000 });
- * ```
- */
-export interface DownstreamOptions {
-  /** ws: or wss: URL of the downstream. */
-  readonly url: string;
-  readonly clock?: Clock;
-  /** PING interval; a PING unanswered by the next tick closes the socket. 0 turns heartbeats off. Default 15000. */
-  readonly pingIntervalMs?: number;
-  /** Wait after the n-th failed connection attempt before the next (its `attempts` caps n). Default 100 ms doubling to 5 s. */
-  readonly reconnect?: RetryPolicy;
-  /** How long one connection attempt may take. Default 5000. */
-  readonly connectTimeoutMs?: number;
-  /** How sockets are made. Default: the global `WebSocket`. */
-  readonly socketFactory?: DownstreamSocketFactory;
-  /** Headers of the WebSocket upgrade request, e.g. `{ authorization: "Bearer …" }`; never logged. */
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly codec?: FrameCodec;
-  /** Connection events, for logs. */
-  readonly onEvent?: (event: DownstreamEvent) => void;
-}
-
-/**
- * What `onEvent` reports.
- *
- * @example
- * ```ts
- * const onEvent = (e: DownstreamEvent) => { if (e.type === "down") log(e.reason.code, e.failedSends); };
- * ```
- */
-export type DownstreamEvent =
-  | { readonly type: "open"; readonly connection: number }
-  | { readonly type: "down"; readonly connection: number; readonly reason: SluiceError; readonly failedSends: number }
-  | { readonly type: "connect-failed"; readonly error: SluiceError; readonly retryInMs: number };
-
-/**
- * Counters of one `Downstream`.
- *
- * @example
- * ```ts
- * const { sent, acked, refused } = downstream.stats;
- * ```
- */
-export interface DownstreamStats {
-  sent: number;
-  acked: number;
-  refused: number;
-  rollbacks: number;
-  connections: number;
-  missedPongs: number;
-}
-
-/**
- * Connection state as `state` reports it.
- *
- * @example
- * ```ts
- * if (downstream.state === "down") useRpc();
- * ```
- */
-export type DownstreamState = "idle" | "connecting" | "open" | "down" | "closed";
-
-const DEFAULT_RECONNECT = RetryPolicy.exponential({ attempts: 6, initialMs: 100, factor: 2, maxMs: 5000 });
+export type { DownstreamEvent, DownstreamOptions, DownstreamSocketFactory, DownstreamState, DownstreamStats } from "./downstream-options.ts";
 
 interface Connection {
   readonly id: number;
   readonly socket: SocketLike;
   readonly stop: AbortController;
   lastPong: number;
+  /** The peer answered a PUBLISH with RECEIPT: a Sluice, which takes NACK as a lease settlement. */
+  speaksReceipts: boolean;
   readonly listeners: Array<[Parameters<SocketLike["addEventListener"]>[0], SocketListener]>;
 }
 
 /**
  * One WebSocket connection to a downstream service that takes PUBLISH frames
- * (id = the message's id, payload = its bytes) and answers each with ACK (same id) — or with
- * NACK / ERROR (same id) when it refuses one.
+ * (id = the message's id, payload = its bytes) and answers each with ACK or RECEIPT (same id) —
+ * or with NACK / ERROR (same id) when it refuses one, or GOAWAY (same id) when it is going away
+ * and did not take it. A downstream Sluice is such a service: point `url` at its
+ * `/v1/queues/<queue>/ws` and it answers RECEIPT once the message is in that queue.
  *
- * - `send` resolves when the ACK arrives; the pending-ack map (`PendingAcks`) is keyed by id.
- *   It does not time out by itself: run it under `withTimeout`, whose abort removes the waiter.
+ * - `send` resolves `ok` on the first ACK or RECEIPT for its id (see `answerOf`); the
+ *   pending-ack map (`PendingAcks`) is keyed by id. It does not time out by itself: run it under
+ *   `withTimeout`, whose abort removes the waiter.
  * - The connection is opened lazily and reopened after a drop. While it is down, sends fail at
  *   once with `unavailable` (the caller falls back instead of queueing behind a dead socket)
  *   and the next connection attempt waits out the `reconnect` backoff; a send that finds an
@@ -131,7 +59,8 @@ interface Connection {
  *   answers, completes).
  * - `rollback(id)` is the socket's compensation: it drops the waiter (a late ACK then changes
  *   nothing) and, if the socket is still open, sends NACK(id) — "withdrawn, the message went
- *   another way" — so a downstream that buffers work can drop it.
+ *   another way" — so a downstream that buffers work can drop it. Not to a peer that answered
+ *   RECEIPT (a Sluice): it reads NACK as settling a lease, and a message it took stays taken.
  *
  * @example
  * ```ts
@@ -145,7 +74,7 @@ export class Downstream {
   readonly url: string;
   /** `url` with its credentials masked (`redactSecrets`): what every message and event shows. */
   readonly shownUrl: string;
-  readonly stats: DownstreamStats = { sent: 0, acked: 0, refused: 0, rollbacks: 0, connections: 0, missedPongs: 0 };
+  readonly stats: DownstreamStats = { sent: 0, acked: 0, receipts: 0, turnedAway: 0, refused: 0, rollbacks: 0, connections: 0, missedPongs: 0 };
   readonly #clock: Clock;
   readonly #pingMs: number;
   readonly #reconnect: RetryPolicy;
@@ -190,6 +119,12 @@ export class Downstream {
     return this.#pending.size;
   }
 
+  /** While down: ms until a send may try to connect again (sends fail at once until then); else 0. */
+  get retryInMs(): number {
+    if (this.#conn !== undefined || this.#connecting !== undefined) return 0;
+    return Math.max(0, this.#retryAt - this.#clock.now());
+  }
+
   /** Opens the connection now (ignoring the backoff); `ok` once open. */
   connect(options: { signal?: AbortSignal } = {}): Promise<Result<void>> {
     if (this.#life.signal.aborted) return Promise.resolve(err(closedError()));
@@ -197,7 +132,10 @@ export class Downstream {
     return abortable(this.#startConnecting(), options.signal).then((r) => (r.ok ? r.value : r));
   }
 
-  /** PUBLISH(id, payload); resolves `ok` on ACK(id), the downstream's error on NACK/ERROR(id), `unavailable` if the socket is or goes down. */
+  /**
+   * PUBLISH(id, payload); resolves `ok` on ACK(id) or RECEIPT(id), the downstream's error on
+   * NACK/ERROR(id), `unavailable` on GOAWAY(id) or if the socket is or goes down.
+   */
   async send(id: number, payload: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<Result<void>> {
     const { signal } = options;
     if (this.#life.signal.aborted) return err(closedError());
@@ -226,7 +164,7 @@ export class Downstream {
     this.stats.rollbacks++;
     this.#pending.drop(id);
     const conn = this.#conn;
-    if (conn !== undefined && conn.socket.readyState === SOCKET_OPEN) {
+    if (conn !== undefined && !conn.speaksReceipts && conn.socket.readyState === SOCKET_OPEN) {
       try {
         conn.socket.send(nackFrame(id, { code: "canceled", message: "withdrawn: delivered another way", requeue: false }));
       } catch {
@@ -282,7 +220,7 @@ export class Downstream {
   }
 
   #attach(socket: SocketLike): void {
-    const conn: Connection = { id: ++this.stats.connections, socket, stop: new AbortController(), lastPong: 0, listeners: [] };
+    const conn: Connection = { id: ++this.stats.connections, socket, stop: new AbortController(), lastPong: 0, speaksReceipts: false, listeners: [] };
     const on = (type: Connection["listeners"][number][0], listener: SocketListener) => {
       socket.addEventListener(type, listener);
       conn.listeners.push([type, listener]);
@@ -320,26 +258,28 @@ export class Downstream {
     // A frame we cannot read answers nothing we wait for; its sender's timeout covers it.
     if (!decoded.ok) return;
     const frame = decoded.value;
-    switch (frame.type) {
-      case FrameType.ACK:
-        if (this.#pending.settle(frame.id, ok())) this.stats.acked++;
-        return;
-      case FrameType.NACK:
-      case FrameType.ERROR:
-        if (this.#pending.settle(frame.id, err(refusal(frame)))) this.stats.refused++;
-        return;
-      case FrameType.PONG:
-        conn.lastPong = Math.max(conn.lastPong, frame.id);
-        return;
-      case FrameType.PING:
-        try {
-          conn.socket.send(pongFrame(frame.id));
-        } catch {
-          // Going down; the close handler runs.
-        }
-        return;
-      default:
-        return;
+    if (frame.type === FrameType.PONG) {
+      conn.lastPong = Math.max(conn.lastPong, frame.id);
+      return;
+    }
+    if (frame.type === FrameType.PING) {
+      try {
+        conn.socket.send(pongFrame(frame.id));
+      } catch {
+        // Going down; the close handler runs.
+      }
+      return;
+    }
+    const answer = answerOf(frame, `downstream ${this.shownUrl}`);
+    if (answer.kind === "confirmed") {
+      if (answer.receipt) conn.speaksReceipts = true;
+      if (!this.#pending.settle(frame.id, ok())) return;
+      this.stats.acked++;
+      if (answer.receipt) this.stats.receipts++;
+    } else if (answer.kind === "refused") {
+      if (this.#pending.settle(frame.id, err(answer.error))) this.stats.refused++;
+    } else if (answer.kind === "turned-away") {
+      if (this.#pending.settle(frame.id, err(answer.error))) this.stats.turnedAway++;
     }
   }
 
@@ -364,13 +304,3 @@ export class Downstream {
 function closedError(): SluiceError {
   return sluiceError("unavailable", "downstream connection closed");
 }
-
-function refusal(frame: Frame): SluiceError {
-  const decoded = frame.type === FrameType.NACK ? decodeNackPayload(frame.payload) : decodeErrorPayload(frame.payload);
-  if (frame.payload.byteLength > 0 && decoded.ok) {
-    const value = decoded.value;
-    return sluiceError(value.code, value.message, { metadata: { id: frame.id, by: "downstream" } });
-  }
-  return sluiceError("unavailable", `downstream refused message ${frame.id}`, { metadata: { id: frame.id } });
-}
-

@@ -1,10 +1,12 @@
 // PendingAcks and Downstream against an in-memory socket on a VirtualClock: ACK/NACK matching by
-// id, late ACKs, rollback, close failing everything pending, reconnect backoff, PING/PONG.
+// id, late ACKs, rollback, close failing everything pending, reconnect backoff, PING/PONG; a
+// downstream Sluice's answers: RECEIPT confirms, GOAWAY(id) turns away, ERROR lease.inactive (its
+// answer to a rollback NACK) settles nothing, and a peer that answers RECEIPT gets no NACK.
 import { describe, expect, test } from "../harness.ts";
 import { err, ok, sluiceError, VirtualClock, withTimeout } from "../../src/result/mod.ts";
 import { RetryPolicy } from "../../src/result/retry-policy.ts";
 import { FrameType } from "../../src/protocol/frame-layout.ts";
-import { ackFrame, errorFrame, nackFrame, pongFrame } from "../../src/protocol/frame-builders.ts";
+import { ackFrame, errorFrame, goawayFrame, nackFrame, pongFrame, receiptFrame } from "../../src/protocol/frame-builders.ts";
 import { PendingAcks } from "../../src/transport/pending-acks.ts";
 import { Downstream } from "../../src/transport/downstream.ts";
 import { FakeNetwork } from "./fake-socket.ts";
@@ -142,6 +144,51 @@ describe("Downstream", () => {
     expect(downstream.stats.missedPongs).toBe(1);
     expect(downstream.state).toBe("down");
     expect(clock.pendingTimers).toBe(0); // the ticker released its timer
+    await downstream.close();
+  });
+
+  test("a downstream Sluice: RECEIPT confirms like ACK; rollback sends it no NACK; its ERROR lease.inactive settles nothing", async () => {
+    const { clock, net, downstream } = setup("silent");
+    const receipt = (id: number) => receiptFrame(id, { sequenceId: 1000 + id, queue: "jobs", duplicate: false });
+    const first = downstream.send(1, bytes("a"));
+    await clock.flush();
+    net.last!.reply(receipt(1));
+    expect((await first).ok).toBe(true);
+    expect(downstream.stats).toMatchObject({ acked: 1, receipts: 1 });
+    // A send that timed out is withdrawn: no NACK to a peer that answered RECEIPT (a Sluice
+    // would read it as a lease settlement and answer ERROR lease.inactive).
+    const slow = withTimeout((signal) => downstream.send(2, bytes("b"), { signal }), 100, { clock });
+    await clock.advance(100);
+    expect((await slow).error?.code).toBe("timeout");
+    downstream.rollback(2);
+    expect(net.last!.received.filter((f) => f.type === FrameType.NACK)).toEqual([]);
+    // The same id sent again: a stray ERROR lease.inactive for it is not an answer to a PUBLISH.
+    const again = downstream.send(2, bytes("b"));
+    await clock.flush();
+    net.last!.reply(errorFrame(sluiceError("lease.inactive", "lease 2 is not held by this connection"), 2));
+    await clock.flush();
+    expect(downstream.pending).toBe(1);
+    net.last!.reply(receipt(2));
+    expect((await again).ok).toBe(true);
+    expect(downstream.stats).toMatchObject({ acked: 2, receipts: 2, refused: 0 });
+    await downstream.close();
+  });
+
+  test("GOAWAY(id): that send fails unavailable (not taken, not a verdict); GOAWAY 0 settles nothing", async () => {
+    const { clock, net, downstream } = setup("silent");
+    const a = downstream.send(1, bytes("a"));
+    const b = downstream.send(2, bytes("b"));
+    await clock.flush();
+    net.last!.reply(goawayFrame(0));
+    net.last!.reply(goawayFrame(1));
+    const r = await a;
+    expect(r.error?.code).toBe("unavailable");
+    expect(r.error?.metadata?.by).toBeUndefined();
+    expect(r.error?.message).toContain("GOAWAY");
+    expect(downstream.pending).toBe(1);
+    net.last!.reply(ackFrame(2));
+    expect((await b).ok).toBe(true);
+    expect(downstream.stats).toMatchObject({ turnedAway: 1, acked: 1 });
     await downstream.close();
   });
 });
