@@ -4,6 +4,7 @@
  * @module
  */
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { MetricsRegistry } from "../queue/metrics/registry.ts";
 import { type Bridge, bridge } from "../transport/bridge.ts";
 import type { DownstreamSocketFactory } from "../transport/downstream.ts";
 import { redactSecrets } from "../result/redact.ts";
@@ -18,8 +19,10 @@ import type { SluiceConfig } from "./config.ts";
  * ```
  */
 export interface StartBridgesOptions {
-  /** One line per notable bridge event (socket up/down, connect failures). */
+  /** The bridges' log lines (rate-limited: see `BridgeLog`). */
   readonly log?: (line: string) => void;
+  /** Where the `sluice_bridge_*` series go. Default: each queue's registry (the broker's). */
+  readonly metrics?: MetricsRegistry;
   /** How downstream sockets are made (tests); it gets the upgrade's headers as its second argument. */
   readonly socketFactory?: DownstreamSocketFactory;
 }
@@ -30,10 +33,12 @@ export interface StartBridgesOptions {
  * start of a graceful shutdown, before the drain, so their in-flight leases are back in the
  * queue (not counted as attempts) before the queues are drained and closed.
  *
- * Log lines: one per bridge at start, one per socket open / down, and the first failed
- * connection attempt of each outage. None of them shows a secret: URLs are printed with their
- * userinfo and token-like query parameters masked (`redactSecrets`), and the bridge's `token`
- * is masked wherever it would appear.
+ * Log lines: one per bridge at start; then the bridge's own (`BridgeLog`): one per outage start
+ * and end (the circuit opening and closing), at most one per 30 s per kind of trouble while it
+ * lasts, each with counts. None of them shows a secret: URLs are printed with their userinfo and
+ * token-like query parameters masked (`redactSecrets`), and the bridge's `token` is masked
+ * wherever it would appear. Metrics: `sluice_bridge_*` with `queue` and `role="bridge"`
+ * (`BridgeMetrics`), in the broker's registry.
  *
  * @example
  * ```ts
@@ -52,7 +57,6 @@ export function startQueueBridges(
     const settings = config.queues[name]?.bridge;
     if (settings === undefined) continue;
     const log = (line: string) => print(redactSecrets(line, [settings.token]));
-    let failing = false;
     bridges.set(
       name,
       bridge(queue, {
@@ -64,17 +68,8 @@ export function startQueueBridges(
         concurrency: settings.concurrency,
         token: settings.token,
         socketFactory: options.socketFactory,
-        onEvent: (event) => {
-          if (event.type === "open") {
-            failing = false;
-            log(`sluice: bridge ${name}: socket ${settings.wsUrl} open (connection ${event.connection})`);
-          } else if (event.type === "down") {
-            log(`sluice: bridge ${name}: socket down (${event.reason.message}); ${event.failedSends} send(s) go to the fallback`);
-          } else if (!failing) {
-            failing = true; // one line per outage, not one per reconnect attempt
-            log(`sluice: bridge ${name}: socket cannot connect (${event.error.message}); retrying, sends go to the fallback meanwhile`);
-          }
-        },
+        metrics: options.metrics,
+        log,
       }),
     );
     log(`sluice: bridge ${name} → ${[settings.wsUrl && `socket ${settings.wsUrl}`, settings.rpcUrl && `rpc ${settings.rpcUrl}`].filter(Boolean).join(", fallback ")} (concurrency ${settings.concurrency})`);

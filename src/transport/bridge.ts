@@ -1,19 +1,22 @@
 /**
- * `bridge(queue, options)`: a queue → downstream socket bridge with RPC fallback, and its types.
+ * `bridge(queue, options)`: a queue → downstream socket bridge with RPC fallback and a circuit
+ * breaker, and its types.
  *
  * @module
  */
-import type { Cell } from "../queue/metrics/registry.ts";
+import type { MetricsRegistry } from "../queue/metrics/registry.ts";
 import { pump, type PumpContext, type PumpReport } from "../queue/pump.ts";
 import type { Lease } from "../queue/lease.ts";
 import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 import { type SluiceError, sluiceError } from "../result/errors.ts";
+import { redactSecrets } from "../result/redact.ts";
 import { linkSignal } from "../result/signals.ts";
-import { err, type Result } from "../result/result.ts";
-import { isRetryableError, retry } from "../result/retry.ts";
+import { err, ok, type Result } from "../result/result.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
-import { withTimeout } from "../result/with-timeout.ts";
-import { commandOf } from "./command.ts";
+import { deliveryAttempt, Suspects } from "./bridge-delivery.ts";
+import { BridgeLog } from "./bridge-log.ts";
+import { BridgeMetrics } from "./bridge-metrics.ts";
+import { CircuitBreaker, type CircuitBreakerOptions } from "./circuit-breaker.ts";
 import { Downstream, type DownstreamEvent, type DownstreamSocketFactory } from "./downstream.ts";
 import { ExecuteBatcher } from "./execute-batcher.ts";
 import { RelayClient } from "./relay-client.ts";
@@ -24,10 +27,11 @@ import { RelayClient } from "./relay-client.ts";
  * @example
  * ```ts
  * bridge(queue, { rpcUrl: "http://worker:8787", rpcMode: "execute", sendTimeoutMs: 1000 });
- * bridge(queue, { wsUrl: "wss://ingest/x", rpcUrl: "https://ingest", token: process.env.INGEST_TOKEN });
+ * bridge(queue, { wsUrl: "ws://sluice-b:8787/v1/queues/jobs/ws", rpcUrl: "http://sluice-b:8787", token: process.env.B_TOKEN, log: console.log });
  * ```
  */
 export interface BridgeOptions {
+  /** A downstream Sluice: `ws://host:port/v1/queues/<queue>/ws` (it confirms with RECEIPT). */
   readonly wsUrl?: string;
   /**
    * Sent as `Authorization: Bearer <token>` on the socket's upgrade request and on every RPC
@@ -47,16 +51,24 @@ export interface BridgeOptions {
   readonly sendTimeoutMs?: number;
   /** Socket PING interval (missed PONG → socket closed). Default 15000. */
   readonly pingIntervalMs?: number;
-  /** RPC retries. Default `RetryPolicy.exponential({ attempts: 3, initialMs: 250 })`. */
+  /** RPC retries within one delivery. Default `RetryPolicy.exponential({ attempts: 3, initialMs: 250 })`. */
   readonly rpcRetry?: RetryPolicy;
+  /** The circuit breaker: `failureThreshold` (default 3) and `backoff` (default 500 ms doubling to 5 s). */
+  readonly circuit?: Pick<CircuitBreakerOptions, "failureThreshold" | "backoff" | "random">;
   /** Leases in flight at once. Default 8. */
   readonly concurrency?: number;
   /** Queue name the commands are addressed to on the RPC side. Default: this queue's name. */
   readonly targetQueue?: string;
   readonly signal?: AbortSignal;
   readonly socketFactory?: DownstreamSocketFactory;
-  /** Socket connection events, for logs. */
+  /** Socket connection events. */
   readonly onEvent?: (event: DownstreamEvent) => void;
+  /** Log lines (rate-limited, secrets masked: see `BridgeLog`). Default: none. */
+  readonly log?: (line: string) => void;
+  /** Least time between two repeated log lines of one kind. Default 30000. */
+  readonly logEveryMs?: number;
+  /** Where the `sluice_bridge_*` series go. Default: the queue's registry. */
+  readonly metrics?: MetricsRegistry;
 }
 
 /**
@@ -64,7 +76,7 @@ export interface BridgeOptions {
  *
  * @example
  * ```ts
- * const { viaSocket, viaRpc, fallbacks } = b.stats;
+ * const { viaSocket, viaRpc, fallbacks, deferred } = b.stats;
  * ```
  */
 export interface BridgeStats {
@@ -72,8 +84,10 @@ export interface BridgeStats {
   viaRpc: number;
   /** Socket sends that failed or timed out and went to the RPC path. */
   fallbacks: number;
-  /** Deliveries that failed both ways (or were refused). */
+  /** Deliveries that failed and counted against `maxRetries` (refused, or failing while others got through). */
   failed: number;
+  /** Deliveries put back in the queue uncounted because every downstream path was down. */
+  deferred: number;
 }
 
 /**
@@ -82,6 +96,7 @@ export interface BridgeStats {
  * @example
  * ```ts
  * const b: Bridge = bridge(queue, { wsUrl: "ws://worker:9000/" });
+ * if (b.circuit.state !== "closed") console.log("downstream down");
  * const report = await b.stop();
  * ```
  */
@@ -89,6 +104,7 @@ export interface Bridge {
   readonly stats: BridgeStats;
   readonly downstream: Downstream | undefined;
   readonly relay: RelayClient | undefined;
+  readonly circuit: CircuitBreaker;
   /** Settles when the bridge stopped (signal, `stop()`, or the queue closed). */
   readonly done: Promise<Result<PumpReport>>;
   /** Stops the pump (in-flight leases go back at once) and closes the socket. */
@@ -98,123 +114,161 @@ export interface Bridge {
 const DEFAULT_RPC_RETRY = RetryPolicy.exponential({ attempts: 3, initialMs: 250 });
 
 /**
- * Drains a queue into a downstream socket, with the `sluice.v1.Relay`
- * RPC service as fallback — the "SafeTaskQueue → socket bridge" of the seeds, on top of `pump()`
- * (which owns leasing, heartbeats, ack/fail, poison and the per-lease compensation scope).
+ * Drains a queue into a downstream — a WebSocket (a downstream Sluice's
+ * `/v1/queues/<queue>/ws`, or any service that answers PUBLISH with ACK) with the
+ * `sluice.v1.Relay` RPC service as fallback — on top of `pump()` (leasing, heartbeats, ack/fail,
+ * poison, the per-lease compensation scope).
  *
- * Per lease:
- * 1. Socket path (when `wsUrl`/`downstream` is set): PUBLISH(id = sequence id, payload) under
- *    `withTimeout(sendTimeoutMs)`; the downstream's ACK(id) is success.
- * 2. If that send failed or timed out, the message is withdrawn from the socket at once
- *    (`downstream.rollback(id)`, also registered on the lease's scope so cancel paths are
- *    covered), so a downstream that was slow rather than dead does not process it as well; the
- *    command then goes to the RPC path: `Send` (or `Execute` batches with `rpcMode: "execute"`),
- *    each call under `withTimeout(sendTimeoutMs)`, all under `retry(rpcRetry)` (default 3
- *    attempts, 250 ms doubling; `not_found`, an unknown target queue, is not retried). A refusal
- *    by the downstream itself (NACK/ERROR for that id) is its answer, not an outage, so it fails
- *    the lease without a fallback (as does any socket failure when there is no RPC target).
- * 3. `pump` acks on success and otherwise fails with `requeue: !lease.isPoisoned`, so after
- *    `maxRetries` deliveries the item is in the poison queue with the last error (the RPC error;
- *    `metadata.socketError` keeps why the socket path failed).
+ * Per lease (see `deliveryAttempt`): PUBLISH on the socket, confirmed by a RECEIPT or an ACK for
+ * its id, whichever comes first; if the socket fails or times out, the message is withdrawn from
+ * it and goes through the Relay (`Send`, or `Execute` batches), under `retry(rpcRetry)`, with an
+ * idempotency key per message so a receiving Sluice enqueues a re-sent delivery once. Then:
+ * - **delivered** → the lease is acked.
+ * - **refused** (the downstream's verdict on this message: NACK/ERROR on the socket,
+ *   NACKED/REJECTED on the RPC) → the lease fails and counts against `maxRetries`, then poison,
+ *   as a consumer's NACK would.
+ * - **down** (no path took it, none refused it: unreachable, timed out, full, wrong token or
+ *   target queue — `isOutageError`) → the message goes back to the queue at once WITHOUT counting
+ *   an attempt (`fail(lease, error, { countAttempt: false })`) and the failure feeds a circuit
+ *   breaker. After `failureThreshold` in a row the circuit opens: the bridge's workers stop
+ *   taking leases (they park holding nothing) and, after 500 ms, 1 s, 2 s … up to 5 s, one
+ *   delivery goes as a probe (half-open); its success closes the circuit and every worker
+ *   resumes, its failure reopens it with the next wait. So a downstream outage of any length
+ *   poisons nothing and every message is sent once it is back — what a BullMQ user gets from
+ *   `RateLimitError` (the job goes back, `attemptsMade` unchanged, the worker pauses), and what
+ *   an SQS user gets by not receiving while the target is down (each receive would count toward
+ *   `maxReceiveCount`). Only a message that keeps failing while others get through counts (one
+ *   attempt per second such failure, `Suspects`): one the downstream cannot take is still poisoned.
+ * Failures are metered (`BridgeMetrics`) and logged at most once per `logEveryMs` per kind, plus
+ * one line per outage start and end (`BridgeLog`), with URLs and the token masked.
  * Stopping (signal or `stop()`) cancels the handlers; their leases go back at once, not counted.
- * The RPC commands carry an idempotency key per message (`commandKey`), so a Sluice on the far
- * side never enqueues the same delivery twice across RPC retries.
+ *
+ * Delivery is at least once: a socket send that gets no answer (the downstream died or stalled
+ * after taking it) is sent again, and the socket's PUBLISH carries no idempotency key, so that
+ * message may arrive twice. The RPC path dedups within the downstream's `idempotencyWindowMs`.
  *
  * @example
  * ```ts
- * const b = bridge(queue, { wsUrl: "ws://worker:9000/", rpcUrl: "http://worker:8787", concurrency: 8 });
+ * const b = bridge(queue, { wsUrl: "ws://sluice-b:8787/v1/queues/jobs/ws", rpcUrl: "http://sluice-b:8787", log: console.log });
  * // … later
  * const report = await b.stop(); // Result<PumpReport>: acked / failed / canceled counts
  * ```
  */
 export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions): Bridge {
   const headers = authHeaders(options);
+  const clock = queue.options.clock;
+  const print = options.log;
+  const log = print && new BridgeLog({ name: queue.name, clock, everyMs: options.logEveryMs, log: (line) => print(redactSecrets(line, [options.token])) });
   const downstream =
     options.downstream ??
     (options.wsUrl === undefined
       ? undefined
       : new Downstream({
           url: options.wsUrl,
-          clock: queue.options.clock,
+          clock,
           pingIntervalMs: options.pingIntervalMs,
           socketFactory: options.socketFactory,
           headers,
-          onEvent: options.onEvent,
+          onEvent: (event) => {
+            log?.socket(event, downstream!.shownUrl);
+            options.onEvent?.(event);
+          },
         }));
   const relay = options.relay ?? (options.rpcUrl === undefined ? undefined : new RelayClient({ baseUrl: options.rpcUrl, headers }));
   if (downstream === undefined && relay === undefined) throw new TypeError("bridge: give wsUrl/downstream, rpcUrl/relay, or both");
-  const clock = queue.options.clock;
   const sendTimeoutMs = options.sendTimeoutMs ?? 3000;
-  const rpcRetry = options.rpcRetry ?? DEFAULT_RPC_RETRY;
   const batcher = relay && options.rpcMode === "execute" ? new ExecuteBatcher(relay, { callTimeoutMs: sendTimeoutMs, clock }) : undefined;
-  const stats: BridgeStats = { viaSocket: 0, viaRpc: 0, fallbacks: 0, failed: 0 };
-  const metrics = bridgeMetrics(queue);
-  const link = linkSignal(options.signal);
-
-  const viaRpc = (lease: Lease<Uint8Array>, signal: AbortSignal) => {
-    const command = commandOf(lease, options.targetQueue);
-    return retry(
-      (_attempt, retrySignal) =>
-        withTimeout((callSignal) => (batcher ? batcher.submit(command, callSignal) : relay!.send(command, { signal: callSignal })), sendTimeoutMs, {
-          signal: retrySignal,
-          clock,
-        }),
-      rpcRetry,
-      { signal, clock, isRetryable: retryableRpcError },
-    );
-  };
-
-  const handle = async (lease: Lease<Uint8Array>, { signal, scope }: PumpContext): Promise<Result<void>> => {
-    let socketError: SluiceError | undefined;
-    if (downstream !== undefined) {
-      const id = lease.sequenceId;
-      const sent = await withTimeout((s) => downstream.send(id, lease.payload, { signal: s }), sendTimeoutMs, { signal, clock, scope });
-      if (sent.ok) {
-        stats.viaSocket++;
-        metrics.socket.inc();
-        return sent;
-      }
-      if (signal.aborted) return sent;
-      // The downstream answered "no" for this message: that is its verdict, not an outage.
-      if (sent.error.metadata?.by === "downstream" || relay === undefined) {
-        stats.failed++;
-        return sent;
-      }
-      socketError = sent.error;
-      // Withdraw it from the socket now, not only on failure: a downstream that was slow rather
-      // than dead would otherwise process it as well as the RPC path. It stays registered as this
-      // delivery's undo (a no-op once done), so cancel paths are covered whatever the order.
-      let withdrawn = false;
-      const withdraw = () => {
-        if (withdrawn) return;
-        withdrawn = true;
-        downstream.rollback(id);
-      };
-      scope.register(withdraw);
-      withdraw();
+  const stats: BridgeStats = { viaSocket: 0, viaRpc: 0, fallbacks: 0, failed: 0, deferred: 0 };
+  const metrics = new BridgeMetrics(options.metrics ?? queue.metrics.registry, queue.name);
+  let lastDown: SluiceError | undefined;
+  const breaker = new CircuitBreaker({
+    ...options.circuit,
+    clock,
+    onChange: (change) => {
+      metrics.circuit(change.to, change.from);
+      log?.circuit(change, lastDown);
+      // Back up (perhaps through the RPC path): try the socket now, not after its backoff.
+      if (change.to === "closed" && downstream !== undefined && downstream.state !== "open") void downstream.connect();
+    },
+  });
+  const deliver = deliveryAttempt({
+    downstream,
+    relay,
+    batcher,
+    clock,
+    sendTimeoutMs,
+    rpcRetry: options.rpcRetry ?? DEFAULT_RPC_RETRY,
+    targetQueue: options.targetQueue,
+    metrics,
+    onFailed: (path, error) => log?.sendFailed(path, error),
+    onFallback: () => {
       stats.fallbacks++;
       metrics.fallbacks.inc();
-    }
-    const sent = await viaRpc(lease, signal);
-    if (sent.ok) {
-      stats.viaRpc++;
-      metrics.rpc.inc();
-      return sent;
-    }
-    if (!signal.aborted) stats.failed++;
-    if (socketError === undefined) return sent;
-    return err({ ...sent.error, metadata: { ...sent.error.metadata, socketError: `${socketError.code}: ${socketError.message}` } });
+    },
+  });
+  const suspects = new Suspects();
+  const link = linkSignal(options.signal);
+
+  // Back to the queue now, not counted; then park (holding no lease) until a send may go.
+  const defer = async (lease: Lease<Uint8Array>, signal: AbortSignal, error: SluiceError): Promise<Result<void>> => {
+    queue.fail(lease, error, { requeue: true, countAttempt: false, delayMs: 0 });
+    stats.deferred++;
+    metrics.deferred.inc();
+    log?.deferred();
+    await breaker.ready(signal);
+    // The lease is no longer active: the pump's ack of it changes nothing.
+    return ok();
   };
 
-  const done = pump(queue, handle, { concurrency: options.concurrency ?? 8, signal: link.signal, name: `${queue.name} bridge` }).then(async (report) => {
-    link.dispose();
-    await downstream?.close();
-    return report;
-  });
+  const handle = async (lease: Lease<Uint8Array>, context: PumpContext): Promise<Result<void>> => {
+    const admission = breaker.tryAdmit();
+    if (admission === undefined) return defer(lease, context.signal, sluiceError("unavailable", `bridge ${queue.name}: circuit ${breaker.state}, downstream down`));
+    const before = breaker.successes;
+    if (admission === "probe") {
+      metrics.probes.inc();
+      log?.probe();
+    }
+    const outcome = await deliver(lease, context, admission === "probe");
+    if (outcome.kind === "canceled") {
+      breaker.released(admission);
+      return err(outcome.error);
+    }
+    if (outcome.kind === "delivered") {
+      breaker.succeeded(admission);
+      suspects.forget(lease.sequenceId);
+      if (outcome.path === "socket") stats.viaSocket++;
+      else stats.viaRpc++;
+      metrics.delivered(outcome.path);
+      return ok();
+    }
+    if (outcome.kind === "refused") {
+      breaker.succeeded(admission); // it answered: it is up
+      suspects.forget(lease.sequenceId);
+      stats.failed++;
+      return err(outcome.error);
+    }
+    lastDown = outcome.error;
+    breaker.failed(admission);
+    if (breaker.successes > before && suspects.failedAgain(lease.sequenceId)) {
+      stats.failed++;
+      return err(outcome.error);
+    }
+    return defer(lease, context.signal, outcome.error);
+  };
+
+  const done = pump(queue, handle, { concurrency: options.concurrency ?? 8, signal: link.signal, name: `${queue.name} bridge`, role: "bridge" }).then(
+    async (report) => {
+      link.dispose();
+      breaker.dispose();
+      await downstream?.close();
+      return report;
+    },
+  );
   return {
     stats,
     downstream,
     relay,
+    circuit: breaker,
     done,
     stop: () => {
       link.abort(sluiceError("canceled", "bridge stopped"));
@@ -237,20 +291,4 @@ export function authHeaders(options: Pick<BridgeOptions, "token" | "headers">): 
   for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   return Object.keys(headers).length === 0 ? undefined : headers;
-}
-
-// An unknown target queue is a configuration error: retrying the call cannot fix it.
-function retryableRpcError(error: SluiceError): boolean {
-  return error.code !== "not_found" && isRetryableError(error);
-}
-
-function bridgeMetrics(queue: SafeTaskQueue<Uint8Array>): { socket: Cell; rpc: Cell; fallbacks: Cell } {
-  const registry = queue.metrics.registry;
-  const labels = { queue: queue.name, role: queue.options.role };
-  const delivered = registry.counter("sluice_bridge_delivered_total", "Bridge deliveries taken by the downstream, by path (socket or rpc)");
-  return {
-    socket: delivered.labels({ ...labels, path: "socket" }),
-    rpc: delivered.labels({ ...labels, path: "rpc" }),
-    fallbacks: registry.counter("sluice_bridge_fallbacks_total", "Bridge socket sends that failed or timed out and went to the RPC fallback").labels(labels),
-  };
 }

@@ -26,8 +26,9 @@ function counters(queue: SafeTaskQueue<Uint8Array>) {
     acked: r.value("sluice_acked_total", labels),
     failed: r.value("sluice_failed_total", labels),
     attempts: r.value("sluice_delivery_attempts_total", labels),
-    viaSocket: r.value("sluice_bridge_delivered_total", { ...labels, path: "socket" }),
-    viaRpc: r.value("sluice_bridge_delivered_total", { ...labels, path: "rpc" }),
+    // The bridge's own series are labelled role="bridge".
+    viaSocket: r.value("sluice_bridge_delivered_total", { queue: queue.name, role: "bridge", path: "socket" }),
+    viaRpc: r.value("sluice_bridge_delivered_total", { queue: queue.name, role: "bridge", path: "rpc" }),
   };
 }
 

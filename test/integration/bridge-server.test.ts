@@ -1,11 +1,12 @@
 // The bridge as a server feature: a real Sluice process (Bun) whose `jobs` queue has a `bridge`
 // config section drains into a real loopback WebSocket downstream, with a second Sluice app
 // instance as the Relay (Connect) fallback. Healthy socket; socket killed mid-stream; both down
-// (retries, then poison with the last error); downstreams back (poison replay). Each case checks
-// that /metrics matches what the downstreams saw, counted by message.
+// (the circuit opens: nothing counted or poisoned, /metrics and the log show the outage);
+// downstreams back (every message delivered once). Each case checks that /metrics matches what
+// the downstreams saw, counted by message.
 import { afterEach, describe, expect, test } from "../harness.ts";
 import { Producer } from "../../src/client/mod.ts";
-import { getJson, metric, type ServerProcess, startServer, waitFor } from "./server-process.ts";
+import { type ServerProcess, startServer, waitFor } from "./server-process.ts";
 import { type RelayDownstream, type SocketDownstream, startRelayDownstream, startSocketDownstream } from "./downstreams.ts";
 
 const encoder = new TextEncoder();
@@ -42,18 +43,22 @@ async function publish(url: string, count: number): Promise<void> {
 
 async function metricsOf(url: string) {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const path = (p: string) => {
-    const m = new RegExp(`^sluice_bridge_delivered_total\\{queue="jobs",role="dispatcher",path="${p}"\\} (\\S+)$`, "m").exec(text);
+  // A bridged queue's series carry role="bridge".
+  const series = (name: string, extra = "") => {
+    const m = new RegExp(`^${name}\\{queue="jobs",role="bridge"${extra}\\} (\\S+)$`, "m").exec(text);
     return m ? Number(m[1]) : 0;
   };
   return {
-    acked: metric(text, "sluice_acked_total", "jobs"),
-    failed: metric(text, "sluice_failed_total", "jobs"),
-    poisoned: metric(text, "sluice_poisoned_total", "jobs"),
-    attempts: metric(text, "sluice_delivery_attempts_total", "jobs"),
-    pending: metric(text, "sluice_pending", "jobs"),
-    viaSocket: path("socket"),
-    viaRpc: path("rpc"),
+    acked: series("sluice_acked_total"),
+    failed: series("sluice_failed_total"),
+    poisoned: series("sluice_poisoned_total"),
+    attempts: series("sluice_delivery_attempts_total"),
+    pending: series("sluice_pending"),
+    viaSocket: series("sluice_bridge_delivered_total", ',path="socket"'),
+    viaRpc: series("sluice_bridge_delivered_total", ',path="rpc"'),
+    failedSends: series("sluice_bridge_sends_total", ',path="socket",outcome="failed"') + series("sluice_bridge_sends_total", ',path="rpc",outcome="failed"'),
+    circuitOpen: series("sluice_bridge_circuit_state", ',state="open"') + series("sluice_bridge_circuit_state", ',state="half_open"'),
+    outages: series("sluice_bridge_circuit_opened_total"),
   };
 }
 
@@ -105,35 +110,29 @@ describe("queue bridge in the server process (Bun)", () => {
     expect(server.output()).toContain("bridge jobs: socket down");
   }, 30_000);
 
-  test("both down: RPC retries, then poison after maxRetries with the last error; back up: poison replay delivers all", async () => {
+  test("both down: the circuit opens, nothing is counted or poisoned, /metrics and the log show it; back up: each message delivered once", async () => {
     socket = await startSocketDownstream();
     relay = await startRelayDownstream();
     await socket.kill();
     await relay.stop();
-    server = await startServer("bun", { config: bridgeConfig({ sendTimeoutMs: 1000 }) });
+    server = await startServer("bun", { config: bridgeConfig({ sendTimeoutMs: 1000 }, { maxRetries: 1 }) });
     await publish(server.url, 20);
-    await waitFor(async () => (await metricsOf(server!.url)).poisoned === 20, 25_000, "20 poisoned");
-    type Poison = { count: number; entries: { attempts: number; lastError: { code: string; message: string } }[] };
-    const poison = await getJson<Poison>(`${server.url}/v1/queues/jobs/poison`);
-    expect(poison.count).toBe(20);
-    for (const entry of poison.entries) {
-      expect(entry.attempts).toBe(3);
-      expect(entry.lastError.code).toBe("unavailable");
-      expect(entry.lastError.message).toContain("after 3 attempts");
-    }
-    // Three deliveries per message, each failed; nothing reached a downstream.
-    expect(await metricsOf(server.url)).toMatchObject({ acked: 0, failed: 60, poisoned: 20, attempts: 60, viaSocket: 0, viaRpc: 0 });
+    await waitFor(async () => (await metricsOf(server!.url)).outages === 1, 20_000, "the circuit to open");
+    await new Promise((r) => setTimeout(r, 3000)); // a few probes
+    const during = await metricsOf(server.url);
+    expect(during).toMatchObject({ acked: 0, failed: 0, poisoned: 0, circuitOpen: 1, outages: 1 });
+    expect(during.failedSends).toBeGreaterThan(3);
+    expect(server.output()).toContain("bridge jobs: downstream down");
 
     await socket.restart();
     await relay.restart();
-    const replay = await fetch(`${server.url}/v1/queues/jobs/poison/replay`, { method: "POST", body: JSON.stringify({ all: true }) });
-    expect(((await replay.json()) as { replayed: number }).replayed).toBe(20);
-    await waitFor(async () => (await metricsOf(server!.url)).acked === 20, 20_000, "20 acks after replay");
+    await waitFor(async () => (await metricsOf(server!.url)).acked === 20, 20_000, "20 acks once back up");
     const seen = deliveredOnce(20);
     const m = await metricsOf(server.url);
-    expect(m).toMatchObject({ acked: 20, failed: 60, attempts: 80, poisoned: 20, pending: 0 });
+    expect(m).toMatchObject({ acked: 20, failed: 0, poisoned: 0, pending: 0, circuitOpen: 0, outages: 1 });
     expect(m.viaSocket + m.viaRpc).toBe(20);
     expect(m.viaSocket).toBe(seen.bySocket);
     expect(m.viaRpc).toBe(seen.byRpc);
-  }, 30_000);
+    expect(server.output()).toContain("bridge jobs: downstream back after");
+  }, 45_000);
 });

@@ -1,6 +1,8 @@
 // The sluice.v1.Relay service as the Hono app serves it (Connect and gRPC-Web, through the app's
 // fetch: no sockets), and bridge() on a VirtualClock against an in-memory socket with a second
-// app as its RPC fallback: socket path, fallback, retries then poison with the last error.
+// app as its RPC fallback: socket path, fallback; both down → circuit open, nothing counted or
+// poisoned, every message delivered once back up; a refusal, or a message failing while others
+// get through, still counts and poisons.
 import { describe, expect, test } from "../harness.ts";
 import { create } from "@bufbuild/protobuf";
 import { VirtualClock } from "../../src/result/mod.ts";
@@ -9,7 +11,7 @@ import { SafeTaskQueue } from "../../src/queue/mod.ts";
 import { CommandSchema } from "../../src/gen/sluice/v1/command_pb.ts";
 import { PublishOptionsSchema } from "../../src/gen/sluice/v1/publish_pb.ts";
 import { FrameType } from "../../src/protocol/frame-layout.ts";
-import { ackFrame, pongFrame } from "../../src/protocol/frame-builders.ts";
+import { ackFrame, nackFrame, pongFrame } from "../../src/protocol/frame-builders.ts";
 import { loadConfig } from "../../src/server/config.ts";
 import { Broker } from "../../src/server/broker.ts";
 import { createApp } from "../../src/server/app.ts";
@@ -108,7 +110,8 @@ describe("bridge() on a virtual clock", () => {
     await until(clock, () => queue.stats().acked === 20);
     expect(b.stats).toMatchObject({ viaSocket: 20, viaRpc: 0, fallbacks: 0 });
     expect([...socketAcks.values()].every((n) => n === 1)).toBe(true);
-    expect(queue.metrics.registry.value("sluice_bridge_delivered_total", { queue: "jobs", role: "dispatcher", path: "socket" })).toBe(20);
+    expect(queue.metrics.registry.value("sluice_bridge_delivered_total", { queue: "jobs", role: "bridge", path: "socket" })).toBe(20);
+    expect(queue.metrics.registry.value("sluice_bridge_sends_total", { queue: "jobs", role: "bridge", path: "socket", outcome: "ok" })).toBe(20);
     expect((await b.stop()).error?.code).toBe("canceled");
   });
 
@@ -124,23 +127,81 @@ describe("bridge() on a virtual clock", () => {
     await b.stop();
   });
 
-  test("both down: RPC retried 3x per delivery, poison after maxRetries with the last error; replay delivers all", async () => {
-    const { clock, queue, relay, net, downstream, target, setRpc } = setup(2);
+  test("both down: the circuit opens, the bridge stops leasing and probes with backoff; nothing counted or poisoned; back up: each message once", async () => {
+    const { clock, queue, relay, net, downstream, target, setRpc, socketAcks } = setup(1);
     net.up = false;
     setRpc(false);
+    for (let i = 0; i < 6; i++) queue.tryEnqueue(bytes(`m${i}`));
+    const lines: string[] = [];
+    const b = bridge(queue, { downstream, relay, concurrency: 3, log: (l) => lines.push(l), circuit: { random: () => 0 } });
+    await until(clock, () => b.circuit.state === "open", 10);
+    // Open: the workers park holding nothing (a probe holds one lease); every message waits in
+    // the queue, uncounted. The deliveries in flight when it opened end first.
+    await clock.advance(2000);
+    let mostActive = 0;
+    for (let s = 0; s < 300; s++) {
+      await clock.advance(100); // 30 s of outage
+      mostActive = Math.max(mostActive, queue.stats().active);
+      expect(queue.stats()).toMatchObject({ failed: 0, poisonedTotal: 0, acked: 0 });
+    }
+    expect(mostActive).toBe(1);
+    const m = (name: string, extra: Record<string, string> = {}) => queue.metrics.registry.value(name, { queue: "jobs", role: "bridge", ...extra });
+    // Probes at +0.5, +1, +2, +4, then every 5 s (plus each probe's ~0.75 s of RPC retries):
+    // about 7 in 32 s, one delivery each.
+    const probes = m("sluice_bridge_circuit_probes_total");
+    expect(probes).toBeGreaterThanOrEqual(7);
+    expect(probes).toBeLessThanOrEqual(10);
+    expect(queue.stats()).toMatchObject({ failed: 0, poisonedTotal: 0, acked: 0 });
+    expect(m("sluice_bridge_circuit_opened_total")).toBe(1);
+    expect(m("sluice_bridge_circuit_state", { state: "closed" })).toBe(0);
+    expect(m("sluice_bridge_sends_total", { path: "rpc", outcome: "failed" })).toBeGreaterThan(probes);
+    expect(m("sluice_bridge_deferred_total")).toBeGreaterThanOrEqual(probes);
+    expect(lines.filter((l) => l.includes("downstream down")).length).toBe(1);
+    net.up = true;
+    setRpc(true);
+    await until(clock, () => queue.stats().acked === 6, 100);
+    expect(b.circuit.state).toBe("closed");
+    expect(m("sluice_bridge_circuit_state", { state: "closed" })).toBe(1);
+    expect(queue.stats()).toMatchObject({ failed: 0, poisonedTotal: 0, pending: 0 });
+    // Each message once, by one path or the other.
+    expect(target.jobs.stats().enqueued + socketAcks.size).toBe(6);
+    expect([...socketAcks.values()].every((n) => n === 1)).toBe(true);
+    expect(lines.at(-1)).toContain("downstream back after");
+    await b.stop();
+  });
+
+  test("a refusal (the downstream's verdict on the message) counts and poisons; the circuit stays closed", async () => {
+    const { clock, queue, net, downstream } = setup(2);
+    net.onFrame = (frame, socket) => {
+      if (frame.type === FrameType.PUBLISH) socket.reply(nackFrame(frame.id, { code: "validation", message: "bad payload", requeue: false }));
+    };
     queue.tryEnqueue(bytes("x"));
-    const b = bridge(queue, { downstream, relay, concurrency: 1, rpcRetry: RetryPolicy.exponential({ attempts: 3, initialMs: 250 }) });
+    const b = bridge(queue, { downstream, concurrency: 1 });
     await until(clock, () => queue.poison.size === 1, 50);
     const [entry] = queue.poison.list();
     expect(entry!.attempts).toBe(2);
-    expect(entry!.lastError.code).toBe("unavailable");
-    expect(entry!.lastError.metadata?.attempts).toBe(3);
-    expect(String(entry!.lastError.metadata?.socketError)).toContain("unavailable");
-    expect(queue.stats()).toMatchObject({ failed: 2, poisonedTotal: 1, acked: 0 });
-    setRpc(true);
-    queue.poison.replay();
-    await until(clock, () => queue.stats().acked === 1, 50);
-    expect(target.jobs.stats().enqueued).toBe(1);
+    expect(entry!.lastError.code).toBe("validation");
+    expect(b.circuit.state).toBe("closed");
+    expect(queue.metrics.registry.value("sluice_bridge_sends_total", { queue: "jobs", role: "bridge", path: "socket", outcome: "refused" })).toBe(2);
+    await b.stop();
+  });
+
+  test("a message that fails while others get through counts (every second such failure) and is poisoned; the others are delivered", async () => {
+    const { clock, queue, net, downstream } = setup(1);
+    net.onFrame = (frame, socket) => {
+      if (frame.type !== FrameType.PUBLISH || text(frame.payload) === "bad") return; // never answered
+      clock.setTimeout(() => socket.reply(ackFrame(frame.id)), 10);
+    };
+    queue.tryEnqueue(bytes("bad"));
+    // Others keep coming (one per 20 ms for 2 s) and get through in 10 ms each.
+    for (let i = 0; i < 100; i++) clock.setTimeout(() => void queue.tryEnqueue(bytes(`m${i}`)), i * 20);
+    const b = bridge(queue, { downstream, concurrency: 2, sendTimeoutMs: 100 });
+    await until(clock, () => queue.poison.size === 1 && queue.stats().acked === 100, 20);
+    const [entry] = queue.poison.list();
+    expect(text(entry!.payload)).toBe("bad");
+    expect(entry!.lastError.code).toBe("timeout");
+    expect(b.stats).toMatchObject({ viaSocket: 100, failed: 1, deferred: 1 });
+    expect(b.circuit.state).toBe("closed");
     await b.stop();
   });
 });
