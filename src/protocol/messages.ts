@@ -39,14 +39,18 @@ export interface NackPayload {
 
 /** The counters of `SafeTaskQueue.stats()` that a stats message carries, all non-negative safe integers. */
 export interface QueueCounters {
+  /** Ready, waiting out a requeue delay, or waiting in the store. */
   readonly pending: number;
+  /** Leases in flight. */
   readonly active: number;
+  /** Items now in the poison queue. */
   readonly poisoned: number;
   readonly enqueued: number;
   readonly acked: number;
   readonly failed: number;
   readonly requeued: number;
   readonly expired: number;
+  /** Items ever moved to the poison queue. */
   readonly poisonedTotal: number;
 }
 

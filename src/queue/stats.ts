@@ -1,3 +1,5 @@
+import type { QueueCounters } from "../protocol/messages.ts";
+
 /**
  * `QueueStats`: what `SafeTaskQueue.stats()` reports. The counters are read from the queue's
  * metric cells (labelled `queue` and `role`), so a registry shared by two queues with the same
@@ -8,20 +10,7 @@
  * const { pending, active, poisoned, acked, backpressure } = queue.stats();
  * ```
  */
-export interface QueueStats {
-  /** Ready, waiting out a requeue delay, or waiting in the store. */
-  readonly pending: number;
-  /** Leases in flight. */
-  readonly active: number;
-  /** Items now in the poison queue. */
-  readonly poisoned: number;
-  readonly enqueued: number;
-  readonly acked: number;
-  readonly failed: number;
-  readonly requeued: number;
-  readonly expired: number;
-  /** Items ever moved to the poison queue. */
-  readonly poisonedTotal: number;
+export interface QueueStats extends QueueCounters {
   /** True between the high and the low watermark crossing. */
   readonly backpressure: boolean;
   readonly capacity: number;
