@@ -32,6 +32,7 @@ import { RetryPolicy } from "../../src/result/retry-policy.ts";
 import { createJsFrameCodec } from "../../src/wasm/mod.ts";
 import { mulberry32 } from "../../test/seeded-random.ts";
 import { getJson, type ServerProcess, startServer, waitFor } from "../../test/integration/server-process.ts";
+import { bounded } from "../../test/integration/frame-socket.ts";
 
 const { values } = parseArgs({
   options: {
@@ -205,16 +206,6 @@ function producers(url: string, life: number, stop: AbortSignal): Promise<unknow
   );
 }
 
-/** `promise`, or a thrown error naming `what` after `ms`. */
-async function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** What the next server will load: a copy of the data dir read with bun:sqlite (the original is left alone). */
 function storedPayloads(dataDir: string): Set<string> {

@@ -7,9 +7,8 @@ import { afterEach, describe, expect, test } from "../harness.ts";
 import { rmSync } from "node:fs";
 import { FrameType } from "../../src/protocol/frame-layout.ts";
 import { ackFrame, creditFrame, pingFrame } from "../../src/protocol/frame-builders.ts";
-import { decodeFrameMessage, type Frame } from "../../src/protocol/frames.ts";
-import { createJsFrameCodec } from "../../src/wasm/mod.ts";
 import { getJson, type ServerProcess, startServer, tempDir, waitFor } from "./server-process.ts";
+import { openFrameSocket } from "./frame-socket.ts";
 
 const QUEUE = "loop";
 const CONFIG = { queues: { [QUEUE]: { maxStalls: 3, maxRetries: 5, leaseMs: 60_000 } } };
@@ -29,58 +28,6 @@ afterEach(async () => {
 interface PoisonList {
   count: number;
   entries: Array<{ sequenceId: number; payload: string; attempts: number; exhausted: string; lastError: { code: string }; history: Array<{ attempt: number; code: string }> }>;
-}
-
-/**
- * A raw frame socket: `next(type)` takes received frames of a type in order (bounded wait; fails
- * at once when the socket closes), `barrier()` is PING → PONG (everything sent before is handled
- * and committed), and `onFrame` runs synchronously as each frame arrives (before `next` sees it).
- */
-async function openFrameSocket(url: string, onFrame: (frame: Frame) => void = () => {}) {
-  const codec = createJsFrameCodec();
-  const socket = new WebSocket(url);
-  socket.binaryType = "arraybuffer";
-  const queued: Frame[] = [];
-  let wake: (() => void) | undefined;
-  let closed = false;
-  socket.onmessage = (e) => {
-    const f = decodeFrameMessage(new Uint8Array(e.data as ArrayBuffer), codec);
-    if (!f.ok) return;
-    onFrame(f.value);
-    queued.push(f.value);
-    wake?.();
-  };
-  socket.onclose = () => {
-    closed = true;
-    wake?.();
-  };
-  await waitFor(() => socket.readyState === WebSocket.OPEN, 5000, "socket open");
-  let pings = 0;
-  const next = async (type: number, timeoutMs = 10_000): Promise<Frame> => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const i = queued.findIndex((f) => f.type === type);
-      if (i >= 0) return queued.splice(i, 1)[0]!;
-      if (closed) throw new Error(`socket closed while waiting for frame type 0x${type.toString(16)}`);
-      const left = until - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for frame type 0x${type.toString(16)}`);
-      await new Promise<void>((r) => {
-        const timer = setTimeout(r, left);
-        wake = () => (clearTimeout(timer), (wake = undefined), r());
-      });
-    }
-  };
-  return {
-    next,
-    send: (frame: Uint8Array) => socket.send(frame),
-    close: () => socket.close(),
-    /** PING → PONG: the server has handled, and committed, everything this socket sent before. */
-    async barrier(): Promise<void> {
-      const id = ++pings;
-      socket.send(pingFrame(id));
-      while ((await next(FrameType.PONG)).id !== id);
-    },
-  };
 }
 
 async function post(server: ServerProcess, body: string): Promise<void> {
