@@ -7,12 +7,13 @@ interface Waiter {
 }
 
 /**
- * The sends on one downstream socket still waiting for their ACK, keyed by
+ * The sends on one downstream socket still waiting for their answer, keyed by
  * frame id.
  *
- * Each waiter settles exactly once: with the downstream's answer (ACK → ok, ERROR/NACK → its
- * error), with `canceled` when its signal aborts (a send timeout aborts it through
- * `withTimeout`), or with the socket's close reason (`failAll`). A waiter that left — settled,
+ * Each waiter settles exactly once: with the downstream's answer (ACK or RECEIPT → ok, whichever
+ * comes first; ERROR/NACK → its error; GOAWAY → `unavailable`: see `answerOf`), with `canceled`
+ * when its signal aborts (a send timeout aborts it through `withTimeout`), or with the socket's
+ * close reason (`failAll`). A waiter that left — settled,
  * aborted or dropped by a rollback — is forgotten, so a late ACK for that id finds nothing and
  * changes nothing. A second waiter for an id that is still pending supersedes the first (a
  * redelivery of the same message after its lease expired): the first fails `lease.inactive`.
