@@ -1,7 +1,9 @@
 /**
  * Sluice, the library: Result pipeline helpers, `SafeTaskQueue` and its pumps, the wire protocol,
- * the WASM hot path selectors, the Hono app factory and the client SDK. Re-exports only;
- * runtime entry points (Bun, Deno) live in `src/runtime/` and are not part of the library.
+ * the WASM hot path selectors, the SQL store (with `openSqlite`, the runtime's SQLite driver:
+ * `bun:sqlite` on Bun, `node:sqlite` on Deno and Node 22.5+), the bridge, the Hono app factory
+ * and the client SDK. Re-exports only; the runtime entry points (Bun, Deno, workerd) live in
+ * `src/runtime/` and are not part of the library.
  *
  * @example
  * ```ts
@@ -32,6 +34,10 @@ export {
 } from "./protocol/messages.ts";
 export { createFrameCodec, createLeaseTable, provideWasmModule, wasmMode } from "./wasm/mod.ts";
 export type { FrameCodec, LeaseTable } from "./wasm/mod.ts";
+export * from "./store/mod.ts";
+export { openSqlite } from "./runtime/sqlite.ts";
+export { bridge, type Bridge, type BridgeOptions, type BridgeStats } from "./transport/bridge.ts";
 export { createApp, type AppDeps } from "./server/app.ts";
+export { Broker, type BrokerOptions } from "./server/broker.ts";
 export { loadConfig, type SluiceConfig } from "./server/config.ts";
 export * from "./client/mod.ts";

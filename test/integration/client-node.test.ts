@@ -1,0 +1,84 @@
+// `engines: node >=20` holds for the client: `node` (Node 20 here, which has no global WebSocket)
+// runs client-node.mjs, which imports the built package by name (`exports` → dist/mod.js) and,
+// with the `ws` package's WebSocket injected, publishes (WebSocket and HTTP duplex), flushes and
+// consumes against a real Sluice server child process. Without an injected WebSocket the
+// consumer ends with `validation`. dist/ is rebuilt first when src/ is newer than it.
+import { afterEach, describe, expect, test } from "../harness.ts";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type ServerProcess, startServer } from "./server-process.ts";
+
+const ROOT = resolve(import.meta.dirname ?? ".", "../..");
+let server: ServerProcess | undefined;
+afterEach(async () => {
+  await server?.stop("SIGKILL").catch(() => {});
+  server = undefined;
+});
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ (npm run build:dist) unless it is newer than every file under src/. */
+function ensureDist(): void {
+  const entry = join(ROOT, "dist/mod.js");
+  if (existsSync(entry) && statSync(entry).mtimeMs >= newestMtime(join(ROOT, "src"))) return;
+  execFileSync("node", [join(ROOT, "scripts/build-dist.mjs")], { cwd: ROOT, stdio: "pipe" });
+}
+
+describe("SDK on Node (the built package)", () => {
+  test("node imports the package (dist/mod.js), publishes and consumes with an injected `ws` WebSocket; none at all → validation", async () => {
+    ensureDist();
+    server = await startServer("bun", { config: { queues: { jobs: {} } }, env: { SLUICE_STORAGE: "memory" } });
+    const printed = execFileSync("node", [join(ROOT, "test/integration/client-node.mjs"), server.url], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
+    const out = JSON.parse(printed.trim().split("\n").at(-1)!) as Record<string, unknown>;
+    console.log(`client-node: ${printed.trim()}`);
+    expect(Number(String(out.node).slice(1).split(".")[0])).toBeGreaterThanOrEqual(20);
+    if (out.globalWebSocket === false) expect(out.withoutWebSocket).toBe("validation"); // Node 20
+    expect(out.fromDist).toBe(true);
+    expect(out.receipts).toEqual([1, 2, 3]);
+    expect(out.flush).toBe(true);
+    expect(out.duplex).toEqual(["ok", "ok"]);
+    expect(out.duplexTransport).toBe("duplex");
+    expect(out.unknownQueue).toBe("not_found");
+    expect(out.consumed).toEqual(["n1", "n2", "n3", "d1", "d2"]);
+    expect(out.ackFlush).toBe(true);
+  });
+
+  test("a TypeScript user on Node type-checks against the package's types (`exports.types` → dist/mod.d.ts, Node's types, no Bun types)", () => {
+    ensureDist();
+    // Under test/.readme-* (git-ignored) so that "sluice" and "ws" resolve from this repository.
+    const dir = mkdtempSync(join(ROOT, "test", ".readme-types-"));
+    try {
+      const file = join(dir, "use.mts");
+      writeFileSync(
+        file,
+        [
+          'import { WebSocket } from "ws";',
+          'import { type ClientEvent, Consumer, DuplexProducer, Producer, type ReceiptPayload, type Result } from "sluice";',
+          'const options = { url: "http://127.0.0.1:8787", queue: "jobs", WebSocket, onEvent: (e: ClientEvent) => console.log(e.type) };',
+          "const sent: Result<ReceiptPayload> = await new Producer(options).publish(new Uint8Array(1));",
+          "const flushed: Result<void> = await new DuplexProducer(options).flush();",
+          "console.log(sent.ok, flushed.ok, new Consumer(options).endedWith?.code);",
+        ].join("\n"),
+      );
+      const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+      const args = [tsc, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "node", file];
+      let errors = "";
+      try {
+        execFileSync("node", args, { cwd: ROOT, encoding: "utf8" });
+      } catch (thrown) {
+        errors = String((thrown as { stdout?: string }).stdout ?? thrown); // tsc prints its errors to stdout
+      }
+      expect(errors).toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
