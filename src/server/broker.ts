@@ -215,6 +215,9 @@ export class Broker {
       const stored = queue.journal !== undefined;
       queues[name] = drained.ok ? { ...drained.value, stored } : { pending: queue.stats().pending, poisoned: queue.stats().poisoned, requeuedInFlight: 0, stored };
     }
+    // Commit now, so the receipts (and PONGs) waiting for the last commit window go out before
+    // the sockets close: a producer must not resend what was stored.
+    this.store?.flush();
     for (const session of [...this.#sessions]) session.close(CLOSE_GOING_AWAY, "server shutting down");
     for (const queue of this.queues.values()) queue.close();
     this.#state = "stopped";
