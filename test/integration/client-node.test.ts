@@ -1,13 +1,15 @@
-// `engines: node >=20` holds for the client: `node` (Node 20 here, which has no global WebSocket)
-// runs client-node.mjs, which imports the built package by name (`exports` → dist/mod.js) and,
-// with the `ws` package's WebSocket injected, publishes (WebSocket and HTTP duplex), flushes and
-// consumes against a real Sluice server child process. Without an injected WebSocket the
-// consumer ends with `validation`. dist/ is rebuilt first when src/ is newer than it.
+// The client outside Bun. `engines: node >=20` holds for it: `node` (Node 20 here, which has no
+// global WebSocket) runs client-session.mjs, which imports the built package by name (`exports` →
+// dist/mod.js) and, with the `ws` package's WebSocket injected, publishes (WebSocket and HTTP
+// duplex), flushes and consumes against a real Sluice server child process; without an injected
+// WebSocket the consumer ends with `validation`. A TypeScript user on Node type-checks against
+// dist/mod.d.ts. `deno run` runs the same session on src/mod.ts with Deno's own WebSocket.
+// dist/ is rebuilt first when src/ is newer than it.
 import { afterEach, describe, expect, test } from "../harness.ts";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type ServerProcess, startServer } from "./server-process.ts";
+import { runtimeBinary, type ServerProcess, startServer } from "./server-process.ts";
 
 const ROOT = resolve(import.meta.dirname ?? ".", "../..");
 let server: ServerProcess | undefined;
@@ -32,23 +34,42 @@ function ensureDist(): void {
   execFileSync("node", [join(ROOT, "scripts/build-dist.mjs")], { cwd: ROOT, stdio: "pipe" });
 }
 
-describe("SDK on Node (the built package)", () => {
+const SESSION = join(ROOT, "test/integration/client-session.mjs");
+
+/** Runs client-session.mjs with `command` and returns what it printed (its last line, JSON). */
+function session(command: string, args: string[]): Record<string, unknown> {
+  const printed = execFileSync(command, args, { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
+  console.log(`client-session: ${printed.trim()}`);
+  return JSON.parse(printed.trim().split("\n").at(-1)!) as Record<string, unknown>;
+}
+
+function expectSession(out: Record<string, unknown>): void {
+  expect(out.receipts).toEqual([1, 2, 3]);
+  expect(out.flush).toBe(true);
+  expect(out.duplex).toEqual(["ok", "ok"]);
+  expect(out.duplexTransport).toBe("duplex");
+  expect(out.unknownQueue).toBe("not_found");
+  expect(out.consumed).toEqual(["n1", "n2", "n3", "d1", "d2"]);
+  expect(out.ackFlush).toBe(true);
+  expect(out.httpPublish).toBe(202);
+}
+
+describe("SDK outside Bun: Node (the built package) and Deno", () => {
   test("node imports the package (dist/mod.js), publishes and consumes with an injected `ws` WebSocket; none at all → validation", async () => {
     ensureDist();
     server = await startServer("bun", { config: { queues: { jobs: {} } }, env: { SLUICE_STORAGE: "memory" } });
-    const printed = execFileSync("node", [join(ROOT, "test/integration/client-node.mjs"), server.url], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
-    const out = JSON.parse(printed.trim().split("\n").at(-1)!) as Record<string, unknown>;
-    console.log(`client-node: ${printed.trim()}`);
-    expect(Number(String(out.node).slice(1).split(".")[0])).toBeGreaterThanOrEqual(20);
+    const out = session("node", [SESSION, server.url]);
+    expect(Number(/^node v(\d+)/.exec(String(out.runtime))?.[1])).toBeGreaterThanOrEqual(20);
     if (out.globalWebSocket === false) expect(out.withoutWebSocket).toBe("validation"); // Node 20
     expect(out.fromDist).toBe(true);
-    expect(out.receipts).toEqual([1, 2, 3]);
-    expect(out.flush).toBe(true);
-    expect(out.duplex).toEqual(["ok", "ok"]);
-    expect(out.duplexTransport).toBe("duplex");
-    expect(out.unknownQueue).toBe("not_found");
-    expect(out.consumed).toEqual(["n1", "n2", "n3", "d1", "d2"]);
-    expect(out.ackFlush).toBe(true);
+    expectSession(out);
+  });
+
+  test("deno runs the same session on src/mod.ts with its global WebSocket (server on deno)", async () => {
+    server = await startServer("deno", { config: { queues: { jobs: {} } }, env: { SLUICE_STORAGE: "memory" } });
+    const out = session(runtimeBinary("deno"), ["run", "-A", SESSION, server.url, "../../src/mod.ts"]);
+    expect(String(out.runtime)).toStartWith("deno ");
+    expectSession(out);
   });
 
   test("a TypeScript user on Node type-checks against the package's types (`exports.types` → dist/mod.d.ts, Node's types, no Bun types)", () => {

@@ -1,18 +1,21 @@
-// Run by client-node.test.ts with `node` (Node 20: no global WebSocket): the built package,
-// imported by its name (package.json `exports`: Node takes `default` → dist/mod.js), publishes
-// and consumes against a real Sluice, with the `ws` package's WebSocket injected. Prints one JSON
-// line with what happened.
-// Usage: node test/integration/client-node.mjs <server url>
-import { WebSocket } from "ws";
-import { Consumer, DuplexProducer, Producer } from "sluice";
-import * as dist from "../../dist/mod.js";
-
+// One SDK session against a real Sluice, run by client-node.test.ts with `node` and with
+// `deno run`: publish over WebSocket and flush, publish over HTTP duplex, a publish to an unknown
+// queue, consume and ack, a plain HTTP publish. It imports the package by its name (on Node,
+// package.json `exports` → `default` → dist/mod.js) or the module given as second argument (Deno:
+// src/mod.ts), and injects the `ws` package's WebSocket where the runtime has none (Node 20).
+// Prints one JSON line with what happened.
+// Usage: node test/integration/client-session.mjs <server url> [module]
 const url = process.argv[2];
-const out = { node: process.version, globalWebSocket: typeof globalThis.WebSocket !== "undefined", fromDist: Producer === dist.Producer };
+const sdk = await import(process.argv[3] ?? "sluice");
+const { Consumer, DuplexProducer, Producer } = sdk;
+const globalWebSocket = typeof globalThis.WebSocket !== "undefined";
+const out = { runtime: globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : `node ${process.version}`, globalWebSocket };
+if (!process.argv[3]) out.fromDist = Producer === (await import("../../dist/mod.js")).Producer;
+// Node 20 has no global WebSocket: without one injected the consumer ends with `validation`.
+const WebSocket = globalWebSocket ? undefined : (await import("ws")).WebSocket;
 const text = (bytes) => new TextDecoder().decode(bytes);
 
-// Without an injected WebSocket (and none global on Node 20): the consumer ends with `validation`.
-if (!out.globalWebSocket) {
+if (!globalWebSocket) {
   const bare = new Consumer({ url, queue: "jobs" });
   const r = await bare.receive();
   out.withoutWebSocket = r.ok ? "ok" : r.error.code;
@@ -47,4 +50,7 @@ while (out.consumed.length < 5) {
 }
 out.ackFlush = (await consumer.flush()).ok;
 consumer.close();
+
+const posted = await fetch(`${url}/v1/queues/jobs/messages`, { method: "POST", body: "over http" });
+out.httpPublish = posted.status;
 console.log(JSON.stringify(out));
