@@ -3,9 +3,9 @@
 // (Bun.build of src/client/mod.ts), and talks to a real Sluice server child on another origin
 // (SLUICE_CORS_ORIGINS, SLUICE_AUTH_TOKENS): Producer publishes and flushes, Consumer consumes,
 // acks and flushes (token in `?token=`), a wrong token and an unknown queue surface as
-// `unauthorized` and `not_found`. DuplexProducer: Chromium streams a request body only over
-// HTTP/2, and Sluice serves HTTP/1.1, so the stream fails at once and the producer falls back to
-// WebSocket — every publish still gets its receipt.
+// `unauthorized` and `not_found`, and the page reads the queue's stats. DuplexProducer: Chromium
+// streams a request body only over HTTP/2, and Sluice serves HTTP/1.1, so the stream fails at
+// once and the producer falls back to WebSocket — every publish still gets its receipt.
 import { afterEach, describe, expect, test } from "../harness.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -98,6 +98,8 @@ describe("SDK in headless Chromium (page on another origin)", () => {
       result.wrongToken = wrong.ok ? "ok" : `${wrong.error.code} ${wrong.error.metadata?.status}`;
       const unknown = await new Producer({ ...options, queue: "nope" }).publish(new Uint8Array(1));
       result.unknownQueue = unknown.ok ? "ok" : unknown.error.code;
+      const stats = await fetch(`${sluice}/v1/queues/jobs`, { headers: { authorization: `Bearer ${token}` } });
+      result.stats = await stats.json();
       return result;
     }, { sluice: server.url, token: TOKEN, page });
 
@@ -112,6 +114,7 @@ describe("SDK in headless Chromium (page on another origin)", () => {
     expect(out.ackFlush).toBe(true);
     expect(out.wrongToken).toBe("unauthorized 401");
     expect(out.unknownQueue).toBe("not_found");
+    expect(out.stats).toMatchObject({ pending: 0, acked: 5 });
     const stats = await getJson<{ pending: number; acked: number }>(`${server.url}/v1/queues/jobs`, TOKEN);
     expect(stats).toMatchObject({ pending: 0, acked: 5 });
   }, 120_000);

@@ -52,6 +52,7 @@ function expectSession(out: Record<string, unknown>): void {
   expect(out.consumed).toEqual(["n1", "n2", "n3", "d1", "d2"]);
   expect(out.ackFlush).toBe(true);
   expect(out.httpPublish).toBe(202);
+  expect(out.stats).toMatchObject({ acked: 5, pending: 1 });
 }
 
 describe("SDK outside Bun: Node (the built package) and Deno", () => {

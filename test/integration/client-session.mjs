@@ -53,4 +53,5 @@ consumer.close();
 
 const posted = await fetch(`${url}/v1/queues/jobs/messages`, { method: "POST", body: "over http" });
 out.httpPublish = posted.status;
+out.stats = await (await fetch(`${url}/v1/queues/jobs`)).json();
 console.log(JSON.stringify(out));
