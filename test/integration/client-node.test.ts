@@ -7,32 +7,16 @@
 // dist/ is rebuilt first when src/ is newer than it.
 import { afterEach, describe, expect, test } from "../harness.ts";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureDist, ROOT } from "./client-dist.ts";
 import { runtimeBinary, type ServerProcess, startServer } from "./server-process.ts";
 
-const ROOT = resolve(import.meta.dirname ?? ".", "../..");
 let server: ServerProcess | undefined;
 afterEach(async () => {
   await server?.stop("SIGKILL").catch(() => {});
   server = undefined;
 });
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/ (npm run build:dist) unless it is newer than every file under src/. */
-function ensureDist(): void {
-  const entry = join(ROOT, "dist/mod.js");
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newestMtime(join(ROOT, "src"))) return;
-  execFileSync("node", [join(ROOT, "scripts/build-dist.mjs")], { cwd: ROOT, stdio: "pipe" });
-}
 
 const SESSION = join(ROOT, "test/integration/client-session.mjs");
 
