@@ -39,7 +39,14 @@ export interface ClientSocket {
   removeEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
 }
 
-/** `readyState` of an open WebSocket (the `WebSocket.OPEN` constant, which Node 20 lacks as a global). */
+/**
+ * `readyState` of an open WebSocket (the `WebSocket.OPEN` constant, which Node 20 lacks as a global).
+ *
+ * @example
+ * ```ts
+ * if (socket.readyState === SOCKET_OPEN) socket.send(frame);
+ * ```
+ */
 export const SOCKET_OPEN = 1;
 
 /**
