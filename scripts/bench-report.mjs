@@ -153,7 +153,7 @@ function renderDurable(suite) {
   if (c.quietPct !== undefined) {
     const repeats = suite.runs.reduce((n, run) => n + Object.values(run.attempts ?? {}).reduce((k, a) => k + a - 1, 0), 0);
     const scenarios = suite.runs.reduce((n, run) => n + Object.keys(run.attempts ?? {}).length, 0);
-    md += `Shared box, quiet mode (\`SLUICE_BENCH_QUIET=${c.quietPct}\`): each scenario waited for the rest of the box to be at most ${c.quietPct} % of one core busy and was repeated (up to 3 attempts) when it rose above ${Math.max(2 * c.quietPct, c.quietPct + 25)} % during it, within 90 s of waiting per run; the figures are the last attempt's. ${repeats} repeat(s) over ${scenarios} scenarios; median wait ${fmt(m.quietWaitS, 0)} s per run.\n`;
+    md += `Shared box, quiet mode (\`SLUICE_BENCH_QUIET=${c.quietPct}\`): each scenario waited for the rest of the box to be at most ${c.quietPct} % of one core busy and was repeated (up to 3 attempts) when it rose above ${Math.max(2 * c.quietPct, c.quietPct + 25)} % during it, within ${c.quietBudgetS ?? 90} s of waiting per run; the figures are the last attempt's. ${repeats} repeat(s) over ${scenarios} scenarios; median wait ${fmt(m.quietWaitS, 0)} s per run.\n`;
   }
   if (m.storage?.sqliteWritten === false) {
     md += `\n> **The SQLite server wrote no data file**: this build ignores \`SLUICE_STORAGE\`, so both Sluice rows ran in memory.\n`;

@@ -37,7 +37,7 @@ const all = soak
       { id: "wasm-bun", bin: "bun", args: ["bench/wasm.bench.ts"], timeoutMs: 90_000 },
       { id: "wasm-deno", bin: "deno", args: ["run", "-A", "bench/wasm.bench.ts"], timeoutMs: 90_000 },
       ...(existsSync("bench/bridge.bench.ts") ? [{ id: "bridge-bun", bin: "bun", args: ["bench/bridge.bench.ts"], timeoutMs: 90_000 }] : []),
-      ...(existsSync("bench/durable/durable.bench.ts") ? [{ id: "durable", bin: "bun", args: ["bench/durable/durable.bench.ts"], timeoutMs: 240_000 }] : []),
+      ...(existsSync("bench/durable/durable.bench.ts") ? [{ id: "durable", bin: "bun", args: ["bench/durable/durable.bench.ts"], timeoutMs: 300_000 }] : []),
     ];
 const benches = all.filter((b) => only === undefined || only.includes(b.id));
 
