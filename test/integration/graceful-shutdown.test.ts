@@ -2,6 +2,7 @@
 // /readyz turns 503, publishes get 503/GOAWAY, in-flight leases are drained (requeued without
 // counting the attempt), WebSockets close with 1001, the process exits 0 — and every message that
 // got a receipt is acked or still in the store, which a restart on the same data dir serves.
+import { rmSync } from "node:fs";
 import { afterEach, describe, expect, test } from "../harness.ts";
 import { Consumer, DuplexProducer, Producer } from "../../src/client/mod.ts";
 import { RetryPolicy } from "../../src/result/retry-policy.ts";
@@ -13,14 +14,18 @@ import { getJson, type ServerProcess, startServer, tempDir, waitFor } from "./se
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let servers: ServerProcess[] = [];
+let dataDirs: string[] = [];
 afterEach(async () => {
   for (const s of servers) await s.stop("SIGKILL").catch(() => {});
   servers = [];
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  dataDirs = [];
 });
 
 for (const runtime of ["bun", "deno"] as const) describe(`graceful shutdown (server on ${runtime})`, () => {
   test("SIGTERM mid-flight: 503/GOAWAY, WS close 1001, exit 0, nothing lost across a restart", async () => {
     const dataDir = tempDir(); // both starts use this store
+    dataDirs.push(dataDir);
     const start = () => startServer(runtime, { config: { drainMs: 1500, queues: { jobs: { capacity: 4096 } } }, env: { SLUICE_DATA_DIR: dataDir, SLUICE_STORAGE: "sqlite" } });
     const server = await start();
     servers.push(server);

@@ -6,6 +6,7 @@
 //       producer publishing meanwhile waits for room (its receipt comes once there is room);
 //   (c) an Idempotency-Key accepted before a SIGKILL is still remembered after the restart.
 // Each test prints what it measured (exit time, peak RSS), so a run doubles as a report.
+import { rmSync } from "node:fs";
 import { afterEach, describe, expect, test } from "../harness.ts";
 import { Consumer, type Delivery, DuplexProducer, Producer } from "../../src/client/mod.ts";
 import { delay } from "../../src/result/delay.ts";
@@ -16,10 +17,21 @@ const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let servers: ServerProcess[] = [];
+let dataDirs: string[] = [];
 afterEach(async () => {
   for (const s of servers) await s.stop("SIGKILL").catch(() => {});
   servers = [];
+  // (a) leaves a 1 GiB store behind otherwise.
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  dataDirs = [];
 });
+
+/** A fresh data dir, removed after the test. */
+function dataDir(): string {
+  const dir = tempDir();
+  dataDirs.push(dir);
+  return dir;
+}
 
 /** Starts a Bun server whose store lives in `dataDir` (shared by the restarts of one test). */
 async function start(dataDir: string, config: Record<string, unknown>): Promise<ServerProcess> {
@@ -78,10 +90,10 @@ const indexOf = (payload: Uint8Array) => new DataView(payload.buffer, payload.by
 
 describe("store across restarts (server on bun)", () => {
   test("(a) SIGTERM with 1024 × 1 MiB pending: exit within drainMs + 1 s, no memory spike; a restart loads a window", async () => {
-    const dataDir = tempDir();
+    const dir = dataDir();
     const drainMs = 1500;
     const config = { drainMs, maxFrameBytes: MiB + 1024, queues: { jobs: { capacity: 2048 } } };
-    const server = await start(dataDir, config);
+    const server = await start(dir, config);
     const memory = sampleMemory(server.pid);
     const options = { url: server.url, queue: "jobs", reconnect: RetryPolicy.fixed({ attempts: 2, delayMs: 20 }) };
 
@@ -136,7 +148,7 @@ describe("store across restarts (server on bun)", () => {
     expect(peak - beforeStop.peak).toBeLessThan(128 * MiB);
 
     // The restart finds all 1024 (the 8 in flight came back) and loads only a memory window.
-    const again = await start(dataDir, config);
+    const again = await start(dir, config);
     const counts = loaded(again.output(), "jobs");
     expect(counts).toMatchObject({ held: 1024, poisoned: 0 });
     const restartMemory = processMemory(again.pid)!;
@@ -159,9 +171,9 @@ describe("store across restarts (server on bun)", () => {
   }, 90_000); // ~25 s on a quiet 2-core box, most of it SQLite writing the gigabyte
 
   test("(b) restart with more stored than capacity: starts, serves all in order, a producer waits for room", async () => {
-    const dataDir = tempDir();
+    const dir = dataDir();
     const queueConfig = { drainMs: 1000, queues: { jobs: { capacity: 5000 } } };
-    const first = await start(dataDir, queueConfig);
+    const first = await start(dir, queueConfig);
     const options = { url: first.url, queue: "jobs", reconnect: RetryPolicy.fixed({ attempts: 2, delayMs: 20 }) };
     const filler = new DuplexProducer({ ...options, maxInFlight: 512 });
     const filled = await Promise.all(Array.from({ length: 5000 }, (_, i) => filler.publish(encoder.encode(`m-${i}`))));
@@ -175,7 +187,7 @@ describe("store across restarts (server on bun)", () => {
 
     // Same store, capacity 1000: 5000 held is over capacity, and that is fine.
     const started = Date.now();
-    const server = await start(dataDir, { drainMs: 1000, queues: { jobs: { capacity: 1000 } } });
+    const server = await start(dir, { drainMs: 1000, queues: { jobs: { capacity: 1000 } } });
     const startMs = Date.now() - started;
     expect(loaded(server.output(), "jobs")).toMatchObject({ held: 5000, poisoned: 0 });
     const stats = await getJson<{ held: number; capacity: number; pending: number }>(`${server.url}/v1/queues/jobs`);
@@ -225,7 +237,7 @@ describe("store across restarts (server on bun)", () => {
   }, 60_000);
 
   test("(c) an Idempotency-Key accepted before a SIGKILL is a duplicate after the restart, for the window", async () => {
-    const dataDir = tempDir();
+    const dir = dataDir();
     const windowMs = 4000;
     const config = { idempotencyWindowMs: windowMs, queues: { jobs: {} } };
     const post = (server: ServerProcess, key: string, body: string) =>
@@ -233,7 +245,7 @@ describe("store across restarts (server on bun)", () => {
         status: res.status,
         ...((await res.json()) as { sequenceId: number; duplicate: boolean }),
       }));
-    const first = await start(dataDir, config);
+    const first = await start(dir, config);
     // The server stamps the key between these two instants: its window ends within [sent, answered] + windowMs.
     const sent = Date.now();
     const a = await post(first, "order-17", "first");
@@ -245,7 +257,7 @@ describe("store across restarts (server on bun)", () => {
     expect(b).toMatchObject({ status: 202, duplicate: false });
     expect((await first.stop("SIGKILL")).code).toBeNull();
 
-    const server = await start(dataDir, config);
+    const server = await start(dir, config);
     expect(loaded(server.output(), "jobs")).toMatchObject({ held: 2, poisoned: 0 });
     expect(await post(server, "order-17", "retry")).toMatchObject({ status: 202, duplicate: true, sequenceId: a.sequenceId });
     expect(await post(server, "order-18", "retry")).toMatchObject({ status: 202, duplicate: true, sequenceId: b.sequenceId });
