@@ -32,6 +32,13 @@ export class HeldBytes<T> {
     return this.#held + size <= this.maxBytes && (this.budget?.fits(size) ?? true);
   }
 
+  /** Bytes that still fit this queue's `maxBytes` and the shared budget (what a page-in may read). */
+  room(): number {
+    const own = this.maxBytes - this.#held;
+    const shared = this.budget === undefined ? own : this.budget.limitBytes - this.budget.used;
+    return Math.max(0, Math.min(own, shared));
+  }
+
   /** Counts `item` (of `size` bytes) as held, fitting or not. */
   take(item: QueueItem<T>, size: number = this.sizeOf(item.payload)): void {
     item.bytes = size;

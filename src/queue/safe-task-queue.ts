@@ -106,7 +106,8 @@ export class SafeTaskQueue<T> {
    */
   afterCommit(done: (committed: Result<void>) => void): void {
     const journal = this.#window?.journal;
-    if (journal === undefined || !journal.dirty) done(ok());
+    // The store decides what is pending: this queue's changes, and idempotency keys beside them.
+    if (journal === undefined) done(ok());
     else journal.afterCommit(done);
   }
 

@@ -87,7 +87,8 @@ export class StoredWindow<T> {
   /** Reads the next pages of the backlog while the window has room. */
   pageIn(): void {
     while (this.#backlog > 0 && this.readyCount() < StoredWindow.WINDOW_ITEMS && this.bytes.fits(1)) {
-      const page = this.journal.page(this.#cursor, StoredWindow.PAGE, Number.MAX_SAFE_INTEGER);
+      // At least one item when nothing is held (one message bigger than the budget still passes).
+      const page = this.journal.page(this.#cursor, StoredWindow.PAGE, Math.max(1, this.bytes.room()));
       // Nothing readable (a write that has not reached the store yet): try again on the next drain.
       if (page.length === 0) return;
       for (const { item, notBefore } of page) {

@@ -39,6 +39,10 @@ const server = Bun.serve({
   // Bun closes sockets whose message exceeds this; keep it well above the frame limit so an
   // oversize frame gets an ERROR frame.too_large instead of a dropped connection.
   websocket: { ...websocket, maxPayloadLength: Math.max(16 * 1024 * 1024, config.maxFrameBytes * 2 + 1024) },
+  // A duplex publish stream is one request body for as long as the producer publishes: Bun's
+  // default cap (128 MiB) would cut it. Every route bounds what it reads itself (frames,
+  // JSON bodies, Relay calls), so the server-wide cap is lifted.
+  maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   // Duplex publish streams may sit idle between bursts.
   idleTimeout: 255,
 });

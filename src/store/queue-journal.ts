@@ -83,14 +83,16 @@ export class SqlQueueJournal<T> implements QueueJournal<T> {
   page(afterSequence: number, maxItems: number, maxBytes: number): StoredItem<T>[] {
     // Items enqueued straight to the store may still sit in this commit window.
     if (this.#pending.size > 0) this.host.flush();
-    const out: StoredItem<T>[] = [];
+    // Sizes first: large payloads past the budget are never read (1 MiB rows × a page would be).
+    let count = 0;
     let bytes = 0;
-    for (const row of this.sql.pageItems.all(this.queue, afterSequence, maxItems)) {
-      bytes += (row.payload as Uint8Array).byteLength;
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push(storedItemFromRow(row, this.codec));
+    for (const row of this.sql.pageSizes.all(this.queue, afterSequence, maxItems)) {
+      bytes += row.n as number;
+      if (count > 0 && bytes > maxBytes) break;
+      count++;
     }
-    return out;
+    if (count === 0) return [];
+    return this.sql.pageItems.all(this.queue, afterSequence, count).map((row) => storedItemFromRow(row, this.codec));
   }
 
   added(item: QueueItem<T>, _inMemory: boolean): void {

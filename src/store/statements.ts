@@ -25,6 +25,8 @@ export interface SqlStatements {
   readonly poisonEntries: SqlStatement;
   readonly itemKeys: SqlStatement;
   readonly pageItems: SqlStatement;
+  /** Sequence ids and payload sizes of the next items: how many fit a byte budget, without reading them. */
+  readonly pageSizes: SqlStatement;
   readonly putKey: SqlStatement;
   readonly findKey: SqlStatement;
   readonly expireKeys: SqlStatement;
@@ -65,6 +67,7 @@ export function prepareStatements(driver: SqlDriver): SqlStatements {
     poisonEntries: p("SELECT * FROM poison WHERE queue = ? ORDER BY poisoned_at, seq"),
     itemKeys: p("SELECT key, seq FROM items WHERE queue = ? AND key IS NOT NULL"),
     pageItems: p("SELECT * FROM items WHERE queue = ? AND seq > ? ORDER BY seq LIMIT ?"),
+    pageSizes: p("SELECT length(payload) AS n FROM items WHERE queue = ? AND seq > ? ORDER BY seq LIMIT ?"),
     putKey: p("INSERT OR REPLACE INTO idempotency (queue, key, seq, expires_at) VALUES (?, ?, ?, ?)"),
     findKey: p("SELECT seq FROM idempotency WHERE queue = ? AND key = ? AND expires_at > ?"),
     expireKeys: p("DELETE FROM idempotency WHERE expires_at <= ?"),

@@ -253,4 +253,38 @@ describe("SqlStore under SafeTaskQueue", () => {
     expect(store.findKey("jobs", "order-17", clock.now() + 60_000)).toBeUndefined();
     store.close();
   });
+  test("a page-in reads only the payloads that fit the byte budget (large payloads are not read and dropped)", async () => {
+    const path = tempPath();
+    const clock = new VirtualClock();
+    let store = await openStore(path, clock);
+    let queue = SafeTaskQueue.create<Uint8Array>({ name: "big", clock, capacity: 1000, journal: store.journal("big", bytesCodec) });
+    for (let i = 0; i < 40; i++) queue.tryEnqueue(new Uint8Array(1 << 20).fill(i));
+    store.close();
+    let payloadBytesRead = 0;
+    const counting = (d: SqlDriver): SqlDriver => ({
+      ...d,
+      prepare: (sql) => {
+        const statement = d.prepare(sql);
+        return {
+          run: statement.run,
+          all: (...params) => {
+            const rows = statement.all(...params);
+            for (const row of rows) if (row.payload instanceof Uint8Array) payloadBytesRead += row.payload.byteLength;
+            return rows;
+          },
+        };
+      },
+    });
+    store = await openStore(path, clock, counting);
+    queue = SafeTaskQueue.create<Uint8Array>({ name: "big", clock, capacity: 1000, maxBytes: 8 << 20, journal: store.journal("big", bytesCodec) });
+    expect(payloadBytesRead).toBeLessThanOrEqual(8 << 20);
+    for (let i = 0; i < 40; i++) {
+      const lease = queue.tryLease()!;
+      expect(lease.payload[0]).toBe(i);
+      queue.ack(lease);
+      await Promise.resolve();
+    }
+    expect(payloadBytesRead).toBeLessThanOrEqual(41 << 20); // each payload read about once, not a page of 256 per ack
+    store.close();
+  });
 });
