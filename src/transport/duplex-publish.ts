@@ -106,7 +106,7 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
     return answer(frame, tried, controller);
   };
 
-  const answer = (frame: Frame, added: Result<{ sequenceId: number; duplicate: boolean }>, controller: ReadableStreamDefaultController<Uint8Array>): boolean => {
+  const answer = (frame: Frame, added: Result<{ sequenceId: number; duplicate: boolean }>, controller: ReadableStreamDefaultController<Uint8Array>): boolean | Promise<boolean> => {
     const id = frame.id;
     if (added.ok) {
       strikes.accepted();
@@ -124,8 +124,11 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
     }
     const verdict = outcome === "full" ? strikes.rejected() : "error";
     if (verdict === "close") {
-      finish(controller, errorFrame(sluiceError("queue.full", `queue '${queue.name}' is full and publishes kept coming after GOAWAY; stream ended, try again later`), 0));
-      return false;
+      // After the receipts already owed (they wait for their commit), then the end of the stream.
+      return committed().then(() => {
+        finish(controller, errorFrame(sluiceError("queue.full", `queue '${queue.name}' is full and publishes kept coming after GOAWAY; stream ended, try again later`), 0));
+        return false;
+      });
     }
     emit(controller, errorFrame(added.error, frame.id));
     if (verdict === "goaway") emit(controller, goawayFrame(0));

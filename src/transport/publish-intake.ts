@@ -244,10 +244,14 @@ export class PublishIntake {
     this.#closing = true;
     // Held publishes were never enqueued: dropped unanswered, the producer may resend them.
     this.#stop.abort(sluiceError("queue.full", "closed: kept publishing into a full queue after GOAWAY"));
-    try {
-      this.#options.peer.close(TRY_AGAIN_LATER, "queue full: publishes kept coming after GOAWAY; try again later");
-    } catch {
-      // Already closed.
-    }
+    // After the receipts already owed (they wait for their commit): a stored message's producer
+    // must hear that it was stored before the socket goes.
+    this.#options.queue.afterCommit(() => {
+      try {
+        this.#options.peer.close(TRY_AGAIN_LATER, "queue full: publishes kept coming after GOAWAY; try again later");
+      } catch {
+        // Already closed.
+      }
+    });
   }
 }

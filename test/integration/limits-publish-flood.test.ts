@@ -44,7 +44,11 @@ for (const runtime of ["bun", "deno"] as const) {
       if (runtime === "bun") expect(closeCode).toBe(1013);
       else expect([1013, 1006]).toContain(closeCode!);
       const count = (type: number) => frames.filter((f) => f.type === type).length;
-      expect(count(FrameType.RECEIPT)).toBe(4);
+      // The 4 receipts leave after their commit, just before the close. Bun delivers them; Deno's
+      // abort (above) can discard frames still in its send buffer — a producer whose connection
+      // dropped must treat unanswered publishes as unknown (at-least-once: resend).
+      if (runtime === "bun") expect(count(FrameType.RECEIPT)).toBe(4);
+      else expect(count(FrameType.RECEIPT)).toBeLessThanOrEqual(4);
       expect(frames.filter((f) => f.type === FrameType.GOAWAY).map((f) => f.id)).toEqual([0]);
       // One refusal earns the GOAWAY, 64 more are answered, the next closes: 65 errors at most.
       expect(count(FrameType.ERROR)).toBeLessThanOrEqual(65);
