@@ -55,7 +55,11 @@ export function spawnServer(config: Record<string, unknown>, bunFlags: readonly 
   writeFileSync(configPath, JSON.stringify(config));
   // LOAD_SERVER_ENV="K=V,K=V": extra variables for the server only (e.g. BUN_JSC_logGC=1).
   const extra = Object.fromEntries((process.env.LOAD_SERVER_ENV ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
-  return start([...bunFlags, join(ROOT, "src/runtime/bun.ts")], dir, { SLUICE_CONFIG: configPath, ...extra }, () => rmSync(dir, { recursive: true, force: true }));
+  // The load bench measures the relay against a raw echo: memory queues, as before the store
+  // became the server's default (bench/durable sets SLUICE_STORAGE itself, through `extra`).
+  return start([...bunFlags, join(ROOT, "src/runtime/bun.ts")], dir, { SLUICE_CONFIG: configPath, SLUICE_STORAGE: "memory", SLUICE_DATA_DIR: dir, ...extra }, () =>
+    rmSync(dir, { recursive: true, force: true })
+  );
 }
 
 /**
