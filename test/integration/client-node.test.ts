@@ -36,7 +36,11 @@ function expectSession(out: Record<string, unknown>): void {
   expect(out.consumed).toEqual(["n1", "n2", "n3", "d1", "d2"]);
   expect(out.ackFlush).toBe(true);
   expect(out.httpPublish).toBe(202);
-  expect(out.stats).toMatchObject({ acked: 5, pending: 1 });
+  expect(out.stats).toMatchObject({ acked: 5, pending: 3 }); // the HTTP, Relay and JSON publishes
+  expect(out.relay).toBe("DELIVERY_STATUS_ACCEPTED");
+  expect(out.json).toBe("sluice.json.v1 receipt 1");
+  expect(out.health).toBe("ok");
+  expect(out.metrics).toBe(true);
 }
 
 describe("SDK outside Bun: Node (the built package) and Deno", () => {

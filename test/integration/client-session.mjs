@@ -1,6 +1,7 @@
 // One SDK session against a real Sluice, run by client-node.test.ts with `node` and with
 // `deno run`: publish over WebSocket and flush, publish over HTTP duplex, a publish to an unknown
-// queue, consume and ack, a plain HTTP publish. It imports the package by its name (on Node,
+// queue, consume and ack, a plain HTTP publish, a Relay Send over Connect (JSON), a publish over
+// the JSON text sub-protocol, /healthz and /metrics. It imports the package by its name (on Node,
 // package.json `exports` → `default` → dist/mod.js) or the module given as second argument (Deno:
 // src/mod.ts), and injects the `ws` package's WebSocket where the runtime has none (Node 20).
 // Prints one JSON line with what happened.
@@ -53,5 +54,30 @@ consumer.close();
 
 const posted = await fetch(`${url}/v1/queues/jobs/messages`, { method: "POST", body: "over http" });
 out.httpPublish = posted.status;
+
+// The Relay over Connect (JSON), as any HTTP client calls it.
+const sent = await fetch(`${url}/sluice.v1.Relay/Send`, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ command: { queue: "jobs", correlationId: "relay-1", payload: btoa("over relay") } }),
+});
+out.relay = (await sent.json()).status;
+
+// The JSON text sub-protocol with this runtime's WebSocket (the `ws` package on Node 20).
+const Socket = WebSocket ?? globalThis.WebSocket;
+out.json = await new Promise((resolve) => {
+  const socket = new Socket(`${url.replace("http", "ws")}/v1/queues/jobs/ws`, ["sluice.json.v1"]);
+  const timer = setTimeout(() => resolve("no answer"), 5000);
+  socket.onopen = () => socket.send(JSON.stringify({ op: "publish", id: "1", data: "over json" }));
+  socket.onmessage = (event) => {
+    clearTimeout(timer);
+    const message = JSON.parse(String(event.data));
+    socket.close();
+    resolve(`${socket.protocol} ${message.op} ${message.id}`);
+  };
+});
+
+out.health = (await (await fetch(`${url}/healthz`)).json()).status;
+out.metrics = /sluice_enqueued_total\{queue="jobs",role="dispatcher"\} \d+/.test(await (await fetch(`${url}/metrics`)).text());
 out.stats = await (await fetch(`${url}/v1/queues/jobs`)).json();
 console.log(JSON.stringify(out));
