@@ -100,6 +100,22 @@ describe("SDK in headless Chromium (page on another origin)", () => {
       result.unknownQueue = unknown.ok ? "ok" : unknown.error.code;
       const stats = await fetch(`${sluice}/v1/queues/jobs`, { headers: { authorization: `Bearer ${token}` } });
       result.stats = await stats.json();
+
+      // A generic client in the page: the JSON text sub-protocol over the browser's own WebSocket,
+      // and /metrics read across origins.
+      result.json = await new Promise((resolve) => {
+        const socket = new WebSocket(`${sluice.replace("http", "ws")}/v1/queues/jobs/ws?token=${token}`, ["sluice.json.v1"]);
+        const timer = setTimeout(() => resolve("no answer"), 5000);
+        socket.onopen = () => socket.send(JSON.stringify({ op: "publish", id: "1", data: "over json" }));
+        socket.onmessage = (event) => {
+          clearTimeout(timer);
+          const message = JSON.parse(String(event.data));
+          socket.close();
+          resolve(`${socket.protocol} ${message.op} ${message.id}`);
+        };
+      });
+      const metrics = await fetch(`${sluice}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      result.metrics = metrics.status === 200 && (await metrics.text()).includes("sluice_enqueued_total");
       return result;
     }, { sluice: server.url, token: TOKEN, page });
 
@@ -115,7 +131,9 @@ describe("SDK in headless Chromium (page on another origin)", () => {
     expect(out.wrongToken).toBe("unauthorized 401");
     expect(out.unknownQueue).toBe("not_found");
     expect(out.stats).toMatchObject({ pending: 0, acked: 5 });
+    expect(out.json).toBe("sluice.json.v1 receipt 1");
+    expect(out.metrics).toBe(true);
     const stats = await getJson<{ pending: number; acked: number }>(`${server.url}/v1/queues/jobs`, TOKEN);
-    expect(stats).toMatchObject({ pending: 0, acked: 5 });
+    expect(stats).toMatchObject({ pending: 1, acked: 5 }); // the JSON publish
   }, 120_000);
 });
