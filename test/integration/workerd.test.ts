@@ -70,6 +70,14 @@ describe("workerd", () => {
       expect(stats).toMatchObject({ pending: 1, enqueued: 1 });
       expect((await fetch(`${base}/v1/queues/nope`)).status).toBe(404);
       expect(await (await fetch(`${base}/metrics`)).text()).toContain('sluice_enqueued_total{queue="default",role="dispatcher"} 1');
+      // The Relay over Connect (JSON) is served by the worker too.
+      const sent = await fetch(`${base}/sluice.v1.Relay/Send`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ command: { queue: "default", correlationId: "w-1", payload: btoa("over relay") } }),
+      });
+      expect(await sent.json()).toMatchObject({ accepted: true, status: "DELIVERY_STATUS_ACCEPTED" });
+      expect(await (await fetch(`${base}/v1/queues/default`)).json()).toMatchObject({ pending: 2, enqueued: 2 });
     } finally {
       child.kill("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
