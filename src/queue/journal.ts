@@ -88,8 +88,8 @@ export interface QueueJournal<T> {
   load(): JournalState<T>;
   /** Up to `maxItems` stored items after sequence `afterSequence`, in order, stopping past `maxBytes`. */
   page(afterSequence: number, maxItems: number, maxBytes: number): StoredItem<T>[];
-  /** A new item (`inMemory` false: it stays only in the store until paged in). */
-  added(item: QueueItem<T>, inMemory: boolean): void;
+  /** A new item (whether it also stays in memory is the queue's business). */
+  added(item: QueueItem<T>): void;
   /** An item's delivery state changed: leased, or back to waiting until `notBefore`. */
   changed(item: QueueItem<T>, leased: boolean, notBefore: number): void;
   /** Acked: the item is gone. */
@@ -106,8 +106,6 @@ export interface QueueJournal<T> {
   readonly dirty: boolean;
   /** Runs `done` once every change recorded so far is committed (at once when none is pending). */
   afterCommit(done: (committed: Result<void>) => void): void;
-  /** Commits now, synchronously (page-in, shutdown, tests). */
-  flush(): Result<void>;
   /** Set while the store cannot write (disk full, I/O error): producers get `unavailable`. */
   readonly failure: SluiceError | undefined;
 }

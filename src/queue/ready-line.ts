@@ -33,11 +33,6 @@ export class ReadyLine<T> {
     return this.#items.length + this.#suspects.length;
   }
 
-  /** Consumers parked for a lease. */
-  get waiting(): number {
-    return this.#busy.size + this.#free.size;
-  }
-
   /** Hands `item` to the oldest waiter that may take it (`start` turns it into its lease), or queues it. */
   offer(item: QueueItem<T>, start: (item: QueueItem<T>) => Lease<T>): void {
     if (item.suspect) {

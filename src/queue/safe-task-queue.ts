@@ -200,10 +200,6 @@ export class SafeTaskQueue<T> {
     return this.leaseWith(onLease, signal, true);
   }
 
-  /** Consumers parked in `lease` / `leaseWith`: a consumer that has more credit steps back for them. */
-  get waitingConsumers(): number {
-    return this.#ready.waiting;
-  }
 
   /**
    * Takes the next ready item without waiting; `undefined` if none (or the queue is not open).

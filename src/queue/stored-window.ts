@@ -51,12 +51,12 @@ export class StoredWindow<T> {
   admit(item: QueueItem<T>): boolean {
     const size = this.bytes.sizeOf(item.payload);
     if (this.#backlog === 0 && this.bytes.fits(size)) {
-      this.journal.added(item, true);
+      this.journal.added(item);
       this.#cursor = item.sequenceId;
       this.bytes.take(item, size);
       return true;
     }
-    this.journal.added(item, false);
+    this.journal.added(item);
     this.#backlog++;
     return false;
   }

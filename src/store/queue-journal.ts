@@ -95,7 +95,7 @@ export class SqlQueueJournal<T> implements QueueJournal<T> {
     return this.sql.pageItems.all(this.queue, afterSequence, count).map((row) => storedItemFromRow(row, this.codec));
   }
 
-  added(item: QueueItem<T>, _inMemory: boolean): void {
+  added(item: QueueItem<T>): void {
     this.#track(item, "new");
   }
 
@@ -133,10 +133,6 @@ export class SqlQueueJournal<T> implements QueueJournal<T> {
 
   afterCommit(done: (committed: Result<void>) => void): void {
     this.host.afterCommit(done);
-  }
-
-  flush(): Result<void> {
-    return this.host.flush();
   }
 
   /**

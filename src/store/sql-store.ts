@@ -105,11 +105,6 @@ export class SqlStore implements JournalHost {
     return this.#failure;
   }
 
-  /** Transactions committed so far. */
-  get commits(): number {
-    return this.#commits;
-  }
-
   /** The journal of queue `name` (one per queue and store). */
   journal<T>(name: string, codec: PayloadCodec<T>): QueueJournal<T> {
     return new SqlQueueJournal<T>(name, codec, this.#sql, this);

@@ -194,7 +194,6 @@ describe("WsSession with faulty consumers", () => {
         return true;
       },
       afterCommit: (done) => void waiting.push(done),
-      flush: () => ({ ok: true, value: undefined }),
       failure: undefined,
     };
     const { queue, attach } = setup({ journal });
