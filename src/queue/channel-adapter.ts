@@ -3,7 +3,7 @@ import { requireInteger } from "../result/options.ts";
 import { ok } from "../result/result.ts";
 import { Fifo } from "./fifo.ts";
 import type { Lease } from "./lease.ts";
-import type { SafeTaskQueue } from "./safe-task-queue.ts";
+import type { RelayQueue } from "./relay-queue.ts";
 import { Waiters } from "./waiters.ts";
 
 /**
@@ -37,7 +37,7 @@ export interface ChannelAdapterOptions {
  * ```
  */
 export class TaskQueueChannelAdapter<T> {
-  readonly #queue: SafeTaskQueue<T>;
+  readonly #queue: RelayQueue<T>;
   readonly #capacity: number;
   readonly #ownsQueue: boolean;
   readonly #buffer = new Fifo<Lease<T>>();
@@ -49,11 +49,11 @@ export class TaskQueueChannelAdapter<T> {
   #liveLoops: number;
 
   /** Starts `options.concurrency` lease loops on `queue`; throws `RangeError` on a bad concurrency. */
-  static create<T>(queue: SafeTaskQueue<T>, options: ChannelAdapterOptions): TaskQueueChannelAdapter<T> {
+  static create<T>(queue: RelayQueue<T>, options: ChannelAdapterOptions): TaskQueueChannelAdapter<T> {
     return new TaskQueueChannelAdapter(queue, options);
   }
 
-  private constructor(queue: SafeTaskQueue<T>, options: ChannelAdapterOptions) {
+  private constructor(queue: RelayQueue<T>, options: ChannelAdapterOptions) {
     this.#queue = queue;
     this.#capacity = requireInteger("TaskQueueChannelAdapter", "concurrency", options.concurrency, 1);
     this.#ownsQueue = options.ownsQueue ?? false;

@@ -10,7 +10,7 @@ import { err, ok, type Result } from "../result/result.ts";
 import { linkSignal } from "../result/signals.ts";
 import { ticker } from "../result/ticker.ts";
 import type { Lease } from "./lease.ts";
-import type { SafeTaskQueue } from "./safe-task-queue.ts";
+import type { RelayQueue } from "./relay-queue.ts";
 
 /**
  * What a handler gets besides the lease.
@@ -105,7 +105,7 @@ const REQUEUE_NOW = { requeue: true, countAttempt: false, delayMs: 0 } as const;
  * const done = await pump(queue, async (lease, { signal }) => send(lease.payload, signal), { concurrency: 8, signal });
  * ```
  */
-export function pump<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, options: PumpOptions = {}): Promise<Result<PumpReport>> {
+export function pump<T>(queue: RelayQueue<T>, handler: PumpHandler<T>, options: PumpOptions = {}): Promise<Result<PumpReport>> {
   const concurrency = requireInteger("pump", "concurrency", options.concurrency ?? 1, 1);
   return run(queue, handler, concurrency, options);
 }
@@ -115,7 +115,7 @@ interface Worker<T> {
   current: Lease<T> | undefined;
 }
 
-async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurrency: number, options: PumpOptions): Promise<Result<PumpReport>> {
+async function run<T>(queue: RelayQueue<T>, handler: PumpHandler<T>, concurrency: number, options: PumpOptions): Promise<Result<PumpReport>> {
   const { signal } = options;
   const clock = queue.options.clock;
   const duration = queue.metrics.registry
@@ -152,7 +152,7 @@ async function run<T>(queue: SafeTaskQueue<T>, handler: PumpHandler<T>, concurre
       scope.register(failBack);
       // A stored queue commits the lease before the handler sees it: if the handler takes the
       // process down, the restart finds it leased (attempt + 1, a stall) instead of fresh.
-      if (queue.journal?.dirty) await new Promise((committed) => queue.afterCommit(committed));
+      if (queue.commitPending) await new Promise((committed) => queue.afterCommit(committed));
       let result: Result<unknown>;
       try {
         result = await handler(lease, context);

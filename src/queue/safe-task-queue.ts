@@ -21,6 +21,7 @@ import type { PoisonExhausted, QueueJournal } from "./journal.ts";
 import { recoverCrashedLeases, StoredWindow } from "./stored-window.ts";
 import { defaultSizeOf, HeldBytes } from "./held-bytes.ts";
 import type { MemoryBudget } from "./memory-budget.ts";
+import type { Enqueued, RelayQueue } from "./relay-queue.ts";
 
 type State = "open" | "draining" | "closed";
 
@@ -41,7 +42,7 @@ type State = "open" | "draining" | "closed";
  * if (leased.ok) queue.ack(leased.value);
  * ```
  */
-export class SafeTaskQueue<T> {
+export class SafeTaskQueue<T> implements RelayQueue<T> {
   readonly options: ResolvedQueueOptions;
   readonly name: string;
   readonly poison: PoisonQueue<T>;
@@ -100,6 +101,25 @@ export class SafeTaskQueue<T> {
     return this.#window?.journal;
   }
 
+  /** True when this queue journals to a store. */
+  get stored(): boolean {
+    return this.#window !== undefined;
+  }
+
+  /** True while the journal holds changes not yet committed. */
+  get commitPending(): boolean {
+    return this.#window?.journal.dirty ?? false;
+  }
+
+  /**
+   * Answers a `tryEnqueue` result: at once on a memory queue, else after the commit that holds
+   * it (with the commit's error if it failed: a receipt is a promise). Answers keep call order.
+   */
+  whenStored(added: Result<Enqueued>, answer: (result: Result<Enqueued>) => void): void {
+    if (this.#window === undefined) return answer(added);
+    this.afterCommit((committed) => answer(committed.ok || !added.ok ? added : committed));
+  }
+
   /**
    * Runs `done` once everything this queue recorded so far is durable — at once for a memory
    * queue or when nothing is pending. Receipts go out from here: a receipt is a promise.
@@ -112,7 +132,7 @@ export class SafeTaskQueue<T> {
   }
 
   /** Adds a message. Waits for room when full (or fails `queue.full` with `fullMode: "reject"`). */
-  async enqueue(payload: T, options: { signal?: AbortSignal; key?: string } = {}): Promise<Result<{ sequenceId: number; duplicate: boolean }>> {
+  async enqueue(payload: T, options: { signal?: AbortSignal; key?: string } = {}): Promise<Result<Enqueued>> {
     for (;;) {
       const added = this.tryEnqueue(payload, options.key);
       if (!this.waitsForRoom(added)) return added;
@@ -134,7 +154,7 @@ export class SafeTaskQueue<T> {
    * already held (pending, delayed or in flight) is not added again; its sequence id comes back
    * with `duplicate: true`.
    */
-  tryEnqueue(payload: T, key?: string): Result<{ sequenceId: number; duplicate: boolean }> {
+  tryEnqueue(payload: T, key?: string): Result<Enqueued> {
     if (this.#state !== "open") return err("queue.closed", `queue '${this.name}' is ${this.#state}`);
     const failure = this.#window?.journal.failure;
     if (failure !== undefined) return err("unavailable", `queue '${this.name}' cannot store new messages: ${failure.message}`, { cause: failure });

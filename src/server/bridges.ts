@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { RelayQueue } from "../queue/relay-queue.ts";
 import type { MetricsRegistry } from "../queue/metrics/registry.ts";
 import { type Bridge, bridge } from "../transport/bridge.ts";
 import type { DownstreamSocketFactory } from "../transport/downstream.ts";
@@ -47,7 +47,7 @@ export interface StartBridgesOptions {
  * ```
  */
 export function startQueueBridges(
-  queues: ReadonlyMap<string, SafeTaskQueue<Uint8Array>>,
+  queues: ReadonlyMap<string, RelayQueue<Uint8Array>>,
   config: SluiceConfig,
   options: StartBridgesOptions = {},
 ): Map<string, Bridge> {

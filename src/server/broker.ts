@@ -6,6 +6,7 @@
 import { type Clock, systemClock } from "../result/clock.ts";
 import { MetricsRegistry } from "../queue/metrics/registry.ts";
 import { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { RelayQueue } from "../queue/relay-queue.ts";
 import { MemoryBudget } from "../queue/memory-budget.ts";
 import { createFrameCodec, type FrameCodec } from "../wasm/mod.ts";
 import type { SluiceConfig } from "./config.ts";
@@ -96,7 +97,7 @@ export class Broker {
   readonly clock: Clock;
   readonly codec: FrameCodec;
   readonly idempotency: IdempotencyCache;
-  readonly queues: ReadonlyMap<string, SafeTaskQueue<Uint8Array>>;
+  readonly queues: ReadonlyMap<string, RelayQueue<Uint8Array>>;
   readonly store: SqlStore | undefined;
   /** What every queue's in-memory payloads and every producer backlog count against. */
   readonly memoryBudget: MemoryBudget;
@@ -121,7 +122,7 @@ export class Broker {
       connections.set(this.#sessions.size);
     });
     this.idempotency = new IdempotencyCache({ windowMs: options.config.idempotencyWindowMs, clock: this.clock, keys: options.store });
-    const queues = new Map<string, SafeTaskQueue<Uint8Array>>();
+    const queues = new Map<string, RelayQueue<Uint8Array>>();
     for (const [name, q] of Object.entries(options.config.queues)) {
       const stored = options.store !== undefined && (q.storage ?? options.config.storage) === "sqlite";
       queues.set(
@@ -165,7 +166,7 @@ export class Broker {
   }
 
   /** The queue called `name`, or undefined. */
-  queue(name: string): SafeTaskQueue<Uint8Array> | undefined {
+  queue(name: string): RelayQueue<Uint8Array> | undefined {
     return this.queues.get(name);
   }
 
@@ -212,7 +213,7 @@ export class Broker {
     // One budget for all queues: each drain gets what is left of it.
     for (const [name, queue] of this.queues) {
       const drained = await queue.drain({ deadlineMs: Math.max(0, deadline - this.clock.now()) });
-      const stored = queue.journal !== undefined;
+      const stored = queue.stored;
       queues[name] = drained.ok ? { ...drained.value, stored } : { pending: queue.stats().pending, poisoned: queue.stats().poisoned, requeuedInFlight: 0, stored };
     }
     // Commit now, so the receipts (and PONGs) waiting for the last commit window go out before

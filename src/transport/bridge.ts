@@ -7,7 +7,7 @@
 import type { MetricsRegistry } from "../queue/metrics/registry.ts";
 import { pump, type PumpContext, type PumpReport } from "../queue/pump.ts";
 import type { Lease } from "../queue/lease.ts";
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { RelayQueue } from "../queue/relay-queue.ts";
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { redactSecrets } from "../result/redact.ts";
 import { linkSignal } from "../result/signals.ts";
@@ -154,7 +154,7 @@ const DEFAULT_RPC_RETRY = RetryPolicy.exponential({ attempts: 3, initialMs: 250 
  * const report = await b.stop(); // Result<PumpReport>: acked / failed / canceled counts
  * ```
  */
-export function bridge(queue: SafeTaskQueue<Uint8Array>, options: BridgeOptions): Bridge {
+export function bridge(queue: RelayQueue<Uint8Array>, options: BridgeOptions): Bridge {
   const headers = authHeaders(options);
   const clock = queue.options.clock;
   const print = options.log;

@@ -1,7 +1,7 @@
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { ok, type Result } from "../result/result.ts";
 import type { Lease } from "../queue/lease.ts";
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { RelayQueue } from "../queue/relay-queue.ts";
 import type { WaiterHandle } from "../queue/waiters.ts";
 import type { FrameWriter } from "../protocol/frame-writer.ts";
 import { decodeNackPayload, type NackPayload } from "../protocol/messages.ts";
@@ -27,7 +27,7 @@ const DEFAULT_NACK: NackPayload = { code: "internal", message: "nacked by consum
  * ```
  */
 export interface ConsumerOutletOptions {
-  readonly queue: SafeTaskQueue<Uint8Array>;
+  readonly queue: RelayQueue<Uint8Array>;
   readonly peer: FramePeer;
   readonly frames: FrameWriter;
   /** Runs a delivery batch later (a microtask, or after the I/O callbacks with `setImmediate`). */
@@ -60,7 +60,7 @@ export interface ConsumerOutletOptions {
  */
 export class ConsumerOutlet {
   readonly #options: ConsumerOutletOptions;
-  readonly #queue: SafeTaskQueue<Uint8Array>;
+  readonly #queue: RelayQueue<Uint8Array>;
   readonly #ledger: LeaseLedger<Uint8Array>;
   #credit = 0;
   /**
@@ -157,7 +157,7 @@ export class ConsumerOutlet {
     const batch = this.#leaseBatch(lease);
     // A stored queue writes each lease ahead of its DELIVER: a crash after the consumer saw it
     // must find it leased, so that the redelivery is attempt + 1 and the crash counts a stall.
-    if (this.#queue.journal === undefined) this.#send(batch);
+    if (!this.#queue.commitPending) this.#send(batch);
     else this.#queue.afterCommit(() => this.#send(batch));
     this.#pump();
   };

@@ -1,11 +1,12 @@
 import { sluiceError, type SluiceError } from "../result/errors.ts";
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { RelayQueue } from "../queue/relay-queue.ts";
 import type { Result } from "../result/result.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
 import { type Frame, frameIdOf, FrameStreamDecoder } from "../protocol/frames.ts";
 import { errorFrame, goawayFrame, publishEndFrame, receiptFrame } from "../protocol/frame-builders.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
-import { answerWhenStored, publishOutcome } from "./publish-answer.ts";
+import { publishOutcome } from "./publish-answer.ts";
+import type { Enqueued } from "../queue/relay-queue.ts";
 import { FullQueueStrikes } from "./publish-intake.ts";
 
 /**
@@ -18,7 +19,7 @@ import { FullQueueStrikes } from "./publish-intake.ts";
  */
 export interface DuplexPublishOptions {
   readonly body: ReadableStream<Uint8Array>;
-  readonly queue: SafeTaskQueue<Uint8Array>;
+  readonly queue: RelayQueue<Uint8Array>;
   readonly codec: FrameCodec;
   readonly accepting: () => boolean;
   /** Aborts the pump (e.g. the request's signal). */
@@ -106,12 +107,12 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
     return answer(frame, tried, controller);
   };
 
-  const answer = (frame: Frame, added: Result<{ sequenceId: number; duplicate: boolean }>, controller: ReadableStreamDefaultController<Uint8Array>): boolean | Promise<boolean> => {
+  const answer = (frame: Frame, added: Result<Enqueued>, controller: ReadableStreamDefaultController<Uint8Array>): boolean | Promise<boolean> => {
     const id = frame.id;
     if (added.ok) {
       strikes.accepted();
       // A stored queue's receipt waits for its commit (the pull awaits it before reading on).
-      answerWhenStored(queue, added, (stored) =>
+      queue.whenStored(added, (stored) =>
         emit(controller, stored.ok ? receiptFrame(id, { sequenceId: stored.value.sequenceId, queue: queue.name, duplicate: stored.value.duplicate }) : errorFrame(stored.error, id))
       );
       return true;
@@ -170,7 +171,7 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
             const handled = handle(item.value, controller);
             if (!(handled === true || (handled !== false && (await handled)))) return;
           }
-          if (queue.journal?.dirty) await committed();
+          if (queue.commitPending) await committed();
           if (decoder.failed) {
             finish(controller);
             return;

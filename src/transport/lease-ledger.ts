@@ -1,6 +1,6 @@
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import type { Lease } from "../queue/lease.ts";
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { RelayQueue } from "../queue/relay-queue.ts";
 import { tokenSlot } from "../wasm/lease-table.ts";
 import { SmallIntMap } from "./small-int-map.ts";
 
@@ -28,10 +28,10 @@ import { SmallIntMap } from "./small-int-map.ts";
  * ```
  */
 export class LeaseLedger<T> {
-  readonly #queue: SafeTaskQueue<T>;
+  readonly #queue: RelayQueue<T>;
   readonly #held = new SmallIntMap<Lease<T>>();
 
-  constructor(queue: SafeTaskQueue<T>) {
+  constructor(queue: RelayQueue<T>) {
     this.#queue = queue;
   }
 

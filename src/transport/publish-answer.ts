@@ -1,5 +1,4 @@
 import type { Result } from "../result/result.ts";
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
 
 /**
  * What a producer is told about one PUBLISH — the one rule both publish paths (WebSocket
@@ -36,19 +35,4 @@ export function publishOutcome(added: Result<unknown>): PublishOutcome {
     default:
       return "error";
   }
-}
-
-/**
- * Calls `answer` with `added` once it may be answered: at once, or — for a message enqueued on a
- * stored queue — after the commit that holds it (with the commit's error if it failed: a
- * receipt is a promise). Answers keep the order of the calls.
- *
- * @example
- * ```ts
- * answerWhenStored(queue, queue.tryEnqueue(payload), (result) => send(id, result));
- * ```
- */
-export function answerWhenStored<R>(queue: SafeTaskQueue<Uint8Array>, added: Result<R>, answer: (result: Result<R>) => void): void {
-  if (queue.journal === undefined) return answer(added);
-  queue.afterCommit((committed) => answer(committed.ok || !added.ok ? added : committed));
 }

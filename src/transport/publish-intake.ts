@@ -1,12 +1,13 @@
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import type { Result } from "../result/result.ts";
 import { Fifo } from "../queue/fifo.ts";
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { RelayQueue } from "../queue/relay-queue.ts";
 import { errorFrame, goawayFrame } from "../protocol/frame-builders.ts";
 import type { FrameWriter } from "../protocol/frame-writer.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
 import type { MemoryBudget } from "../queue/memory-budget.ts";
-import { answerWhenStored, publishOutcome } from "./publish-answer.ts";
+import { publishOutcome } from "./publish-answer.ts";
+import type { Enqueued } from "../queue/relay-queue.ts";
 
 /**
  * PUBLISH frames refused with `queue.full` after the GOAWAY that a producer may still send before
@@ -87,7 +88,7 @@ interface HeldPublish {
  * ```
  */
 export interface PublishIntakeOptions {
-  readonly queue: SafeTaskQueue<Uint8Array>;
+  readonly queue: RelayQueue<Uint8Array>;
   readonly peer: FramePeer;
   readonly frames: FrameWriter;
   /** False once the server shuts down: a PUBLISH is then answered with GOAWAY (id = its id). */
@@ -192,11 +193,11 @@ export class PublishIntake {
   }
 
   // Every answer goes through the commit wait, so answers keep the publishes' order.
-  #answer(id: number, added: Result<{ sequenceId: number; duplicate: boolean }>): void {
-    answerWhenStored(this.#options.queue, added, (result) => this.#send(id, result));
+  #answer(id: number, added: Result<Enqueued>): void {
+    this.#options.queue.whenStored(added, (result) => this.#send(id, result));
   }
 
-  #send(id: number, added: Result<{ sequenceId: number; duplicate: boolean }>): void {
+  #send(id: number, added: Result<Enqueued>): void {
     const { peer, queue, frames } = this.#options;
     if (added.ok) {
       this.#strikes.accepted();

@@ -1,5 +1,5 @@
 import { type SluiceError, sluiceError } from "../result/errors.ts";
-import type { SafeTaskQueue } from "../queue/safe-task-queue.ts";
+import type { RelayQueue } from "../queue/relay-queue.ts";
 import { FRAME_HEADER_BYTES, FrameType } from "../protocol/frame-layout.ts";
 import { frameIdOf, isProblem, readFrameMessage } from "../protocol/frames.ts";
 import { errorFrame, goawayFrame, pongFrame } from "../protocol/frame-builders.ts";
@@ -19,7 +19,7 @@ import type { MemoryBudget } from "../queue/memory-budget.ts";
  * ```
  */
 export interface WsSessionOptions {
-  readonly queue: SafeTaskQueue<Uint8Array>;
+  readonly queue: RelayQueue<Uint8Array>;
   readonly codec: FrameCodec;
   readonly peer: FramePeer;
   /** False once the server shuts down: a PUBLISH is then answered with GOAWAY (id = its id). */
@@ -73,7 +73,7 @@ const POLICY_VIOLATION = 1008;
  * ```
  */
 export class WsSession {
-  readonly #queue: SafeTaskQueue<Uint8Array>;
+  readonly #queue: RelayQueue<Uint8Array>;
   readonly #codec: FrameCodec;
   readonly #peer: FramePeer;
   readonly #stop = new AbortController();

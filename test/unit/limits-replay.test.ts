@@ -53,7 +53,7 @@ describe("poison replay input", () => {
       const response = await replay(body);
       const answer = (await response.json()) as { error?: { code: string } };
       expect({ body, status: response.status, code: answer.error?.code }).toEqual({ body, status: 400, code: "validation" });
-      expect(queue.poison.list().length).toBe(3);
+      expect((await queue.poison.list()).length).toBe(3);
     }
     expect(queue.stats().pending).toBe(0);
   });
@@ -89,11 +89,11 @@ describe("poison replay input", () => {
 
     const declared = await replay('{"all":true}', { "content-length": String(hundredMiB) });
     expect(declared.status).toBe(413);
-    expect(queue.poison.list().length).toBe(2);
+    expect((await queue.poison.list()).length).toBe(2);
 
     // Just under the limit is read and judged on its shape.
     const padded = `{"ids":[1]${" ".repeat(64 * 1024 - 20)}}`;
     expect((await replay(padded)).status).toBe(200);
-    expect(queue.poison.list().length).toBe(1);
+    expect((await queue.poison.list()).length).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { sluiceError } from "../../result/errors.ts";
-import type { SafeTaskQueue } from "../../queue/safe-task-queue.ts";
+import type { RelayQueue } from "../../queue/relay-queue.ts";
 import type { Broker } from "../broker.ts";
 import { errorResponse } from "../http-errors.ts";
 
@@ -15,7 +15,7 @@ import { errorResponse } from "../http-errors.ts";
  * found.stats();
  * ```
  */
-export function lookupQueue(c: Context, broker: Broker): SafeTaskQueue<Uint8Array> | Response {
+export function lookupQueue(c: Context, broker: Broker): RelayQueue<Uint8Array> | Response {
   const name = c.req.param("queue") ?? "";
   const queue = broker.queue(name);
   if (queue !== undefined) return queue;

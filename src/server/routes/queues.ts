@@ -66,10 +66,10 @@ export function registerQueueRoutes(app: Hono, broker: Broker): void {
     return c.json({ queue: queue.name, ...queue.stats() });
   });
 
-  app.get("/v1/queues/:queue/poison", (c) => {
+  app.get("/v1/queues/:queue/poison", async (c) => {
     const queue = lookupQueue(c, broker);
     if (queue instanceof Response) return queue;
-    const entries = queue.poison.list().map((e) => ({
+    const entries = (await queue.poison.list()).map((e) => ({
       sequenceId: e.sequenceId,
       payload: base64FromBytes(e.payload),
       lastError: { code: e.lastError.code, message: e.lastError.message },
@@ -93,7 +93,7 @@ export function registerQueueRoutes(app: Hono, broker: Broker): void {
     }
     const request = parseReplayBody(body.value);
     if (!request.ok) return errorResponse(c, request.error);
-    const replayed = queue.poison.replay("all" in request.value ? undefined : request.value.ids);
+    const replayed = await queue.poison.replay("all" in request.value ? undefined : request.value.ids);
     return c.json({ queue: queue.name, replayed });
   });
 
