@@ -4,50 +4,19 @@
 // a stream refused at once (501). Every publish gets its receipt, exactly N messages are stored,
 // and the fallback is reported.
 import { afterEach, describe, expect, test } from "../harness.ts";
-import { upgradeWebSocket } from "hono/bun";
 import { type ClientEvent, Consumer, DuplexProducer } from "../../src/client/mod.ts";
-import { createApp } from "../../src/server/app.ts";
-import { Broker } from "../../src/server/broker.ts";
-import { loadConfig } from "../../src/server/config.ts";
-import { websocket } from "../../src/runtime/bun-websocket.ts";
+import { type AppServer, serveApp } from "./app-server.ts";
 
-type Broken = "stall" | "refuse";
-let stop: (() => Promise<void>) | undefined;
+let server: AppServer | undefined;
 afterEach(async () => {
-  await stop?.();
-  stop = undefined;
+  await server?.stop();
+  server = undefined;
 });
-
-/** A Sluice app on Bun.serve whose /stream route is broken as `broken` says. */
-function serve(broken: Broken) {
-  const loaded = loadConfig({ fileText: JSON.stringify({ storage: "memory", queues: { jobs: {} } }), env: {} });
-  if (!loaded.ok) throw new Error(loaded.error.message);
-  const broker = new Broker({ config: loaded.value });
-  const app = createApp(loaded.value, { broker, upgradeWebSocket });
-  let streams = 0;
-  const http = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    fetch(request, server) {
-      if (!new URL(request.url).pathname.endsWith("/stream")) return app.fetch(request, server);
-      streams++;
-      if (broken === "refuse") return Response.json({ error: { code: "unavailable", message: "no duplex on this runtime" } }, { status: 501 });
-      // Answered, never read, never a receipt.
-      return new Response(new ReadableStream({ start() {} }), { headers: { "content-type": "application/vnd.sluice.frames" } });
-    },
-    websocket,
-  });
-  stop = async () => {
-    http.stop(true);
-    await broker.shutdown({ drainMs: 0 });
-  };
-  return { url: `http://127.0.0.1:${http.port}`, queue: broker.queues.get("jobs")!, streams: () => streams };
-}
 
 describe("SDK: DuplexProducer falls back to WebSocket (server on bun)", () => {
   for (const broken of ["stall", "refuse"] as const) {
     test(`${broken === "stall" ? "a stalled stream (answered, never read)" : "a stream refused with 501"}: every publish is receipted, exactly N stored, fallback reported`, async () => {
-      const server = serve(broken);
+      server = serveApp({ stream: broken });
       const events: ClientEvent[] = [];
       const producer = new DuplexProducer({ url: server.url, queue: "jobs", stallTimeoutMs: 300, onEvent: (e) => events.push(e) });
       const started = Date.now();
@@ -58,7 +27,7 @@ describe("SDK: DuplexProducer falls back to WebSocket (server on bun)", () => {
       expect(more.ok).toBe(true);
       expect((await producer.end()).ok).toBe(true);
       expect(server.streams()).toBe(1);
-      expect(server.queue.stats().pending).toBe(51);
+      expect(server.queue("jobs").stats().pending).toBe(51);
       const fallback = events.find((e) => e.type === "fallback");
       if (broken === "stall") {
         expect(fallback?.type === "fallback" && fallback.error.code).toBe("timeout");
