@@ -100,7 +100,7 @@ export function recordStall<T>(item: QueueItem<T>, attempt: number, error: Sluic
  * if (exhaustedBudget(item, options) !== undefined) poison(item);
  * ```
  */
-export function exhaustedBudget<T>(item: QueueItem<T>, limits: { readonly maxRetries: number; readonly maxStalls: number }): PoisonExhausted | undefined {
+export function exhaustedBudget(item: { readonly failures: number; readonly stalls: number }, limits: { readonly maxRetries: number; readonly maxStalls: number }): PoisonExhausted | undefined {
   if (item.failures >= limits.maxRetries) return "failures";
   if (item.stalls >= limits.maxStalls) return "stalls";
   return undefined;

@@ -1,0 +1,460 @@
+import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import { canceledError, type SluiceError, sluiceError } from "../../result/errors.ts";
+import { err, ok, type Result } from "../../result/result.ts";
+import { delay } from "../../result/delay.ts";
+import { RetryPolicy } from "../../result/retry-policy.ts";
+import { QueueEvents, type QueueEventType } from "../../queue/events.ts";
+import { exhaustedBudget } from "../../queue/item.ts";
+import type { PoisonExhausted } from "../../queue/journal.ts";
+import type { Lease } from "../../queue/lease.ts";
+import { QueueMetrics } from "../../queue/metrics/queue-metrics.ts";
+import { MetricsRegistry } from "../../queue/metrics/registry.ts";
+import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptions } from "../../queue/options.ts";
+import type { DrainReport, FailOptions } from "../../queue/queue-api.ts";
+import type { Enqueued, RelayQueue } from "../../queue/relay-queue.ts";
+import type { QueueStats } from "../../queue/stats.ts";
+import { type WaiterHandle, Waiters } from "../../queue/waiters.ts";
+import { Fifo } from "../../queue/fifo.ts";
+import { AttemptRecords, type Attempts, chargeUnexplained, noAttempts } from "./attempt-records.ts";
+import { type Delivery, LiveDeliveries, nextDeliveryToken } from "./deliveries.ts";
+import { type JetStreamNames, jetStreamNames } from "./names.ts";
+import { PoisonStream } from "./poison-stream.ts";
+import { StreamPublisher } from "./publisher.ts";
+import { PullDemand } from "./pull-demand.ts";
+import { ensureQueueOnJetStream } from "./setup.ts";
+
+/**
+ * Everything `JetStreamQueue.open` takes.
+ *
+ * @example
+ * ```ts
+ * await JetStreamQueue.open({ js: jetstream(nc), jsm: await jetstreamManager(nc), name: "jobs", leaseMs: 30_000 });
+ * ```
+ */
+export interface JetStreamQueueOptions extends SafeTaskQueueOptions {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  /** How long an `Idempotency-Key` (`Nats-Msg-Id`) is remembered. Default 5 minutes. */
+  readonly idempotencyWindowMs?: number;
+  readonly metrics?: MetricsRegistry;
+  /** Whether the NATS connection is up now (producers get `unavailable` while it is not). */
+  readonly connected?: () => boolean;
+}
+
+/**
+ * The local fence: a delivery is dead here this long before JetStream's AckWait ends, so an ack
+ * racing the redelivery to another node is refused here (`lease.inactive`) instead of acking the
+ * message the other node now holds. Covers the network delay of the delivery and of the ack.
+ */
+export function fenceMarginMs(leaseMs: number): number {
+  return Math.min(1000, Math.max(20, Math.floor(leaseMs / 10)));
+}
+
+/**
+ * A queue held by NATS JetStream and shared by every Sluice node pointed at it (DESIGN.md "One
+ * queue interface, several backends"): a work-queue stream, one durable pull consumer, AckWait
+ * = `leaseMs`, heartbeat = `working()`, fail = `nak(delay)`, poison = a copy into the poison
+ * stream then `term()`. Sluice keeps the failure and stall counts (attempt-records.ts).
+ *
+ * Fencing: each delivery gets a fresh token; it is live until ended, until a redelivery of the
+ * same message reaches this node, or until `leaseMs - fenceMarginMs(leaseMs)` after it arrived
+ * (extended by heartbeats) — before JetStream can hand it to another node. A stale ack, nak or
+ * heartbeat answers `lease.inactive` and sends nothing to the server.
+ *
+ * `attempt` is JetStream's delivery count: every redelivery counts, also one that ended through
+ * no fault of the message; the poison budgets count only failures and stalls.
+ *
+ * @example
+ * ```ts
+ * const queue = await JetStreamQueue.open({ js, jsm, name: "jobs", leaseMs: 30_000 });
+ * await queue.enqueue(new TextEncoder().encode("hello"));
+ * const leased = await queue.lease();
+ * if (leased.ok) queue.ack(leased.value);
+ * ```
+ */
+export class JetStreamQueue implements RelayQueue<Uint8Array> {
+  readonly options: ResolvedQueueOptions;
+  readonly name: string;
+  readonly events = new QueueEvents();
+  readonly metrics: QueueMetrics;
+  readonly poison: PoisonStream;
+  readonly stored = true;
+  readonly commitPending = false;
+  readonly #live = new LiveDeliveries();
+  readonly #ready = new Fifo<Delivery>();
+  readonly #takers = new Waiters<Lease<Uint8Array>>();
+  readonly #room = new Waiters<void>();
+  readonly #idle = new Waiters<void>();
+  readonly #publisher: StreamPublisher;
+  readonly #records: AttemptRecords;
+  readonly #pulls: PullDemand;
+  readonly #connected: () => boolean;
+  readonly #margin: number;
+  readonly #jsm: JetStreamManager;
+  readonly #names: JetStreamNames;
+  #state: "open" | "draining" | "closed" = "open";
+  /** Pulled messages whose attempt record is being read: they count as demand already met. */
+  #arriving = 0;
+  #sweeper: unknown;
+  #cached = { messages: 0, ackPending: 0 };
+
+  /** Creates or joins the queue's stream, consumer, poison stream and attempt bucket. */
+  static async open(options: JetStreamQueueOptions): Promise<JetStreamQueue> {
+    const resolved = resolveQueueOptions(options);
+    const names = jetStreamNames(resolved.name);
+    const kv = await ensureQueueOnJetStream(options.js, options.jsm, names, {
+      capacity: resolved.capacity,
+      maxBytes: resolved.maxBytes,
+      leaseMs: resolved.leaseMs,
+      duplicateWindowMs: options.idempotencyWindowMs ?? 300_000,
+    });
+    const consumer = await options.js.consumers.get(names.stream, names.consumer);
+    const queue = new JetStreamQueue(options, resolved, consumer, new AttemptRecords(kv));
+    await queue.refresh();
+    return queue;
+  }
+
+  private constructor(options: JetStreamQueueOptions, resolved: ResolvedQueueOptions, consumer: Consumer, records: AttemptRecords) {
+    this.options = resolved;
+    this.name = resolved.name;
+    const names = jetStreamNames(this.name);
+    this.#names = names;
+    this.#jsm = options.jsm;
+    this.#records = records;
+    this.#connected = options.connected ?? (() => true);
+    this.#margin = fenceMarginMs(resolved.leaseMs);
+    this.poison = new PoisonStream(resolved.poisonQueueName, names, options.js, options.jsm);
+    this.#publisher = new StreamPublisher(options.js, this.name, names.subject);
+    this.#publisher.onSettled = () => this.#room.serve(ok());
+    this.#pulls = new PullDemand(consumer, () => this.#takers.size - this.#ready.length - this.#arriving, (msg) => void this.#arrive(msg), resolved.clock);
+    this.metrics = new QueueMetrics(options.metrics ?? new MetricsRegistry(), { queue: this.name, role: resolved.role });
+    this.metrics.registry.addCollector(() => {
+      this.metrics.pending.set(this.stats().pending);
+      this.metrics.activeLeases.set(this.#live.size);
+      this.metrics.poisonDepth.set(this.poison.size);
+    });
+    this.#sweep();
+  }
+
+  /** Re-reads the stream's and consumer's counts and the poison depth (stats are otherwise up to `sweepMs` old). */
+  async refresh(): Promise<void> {
+    const [stream, consumer] = await Promise.all([this.#jsm.streams.info(this.#names.stream), this.#jsm.consumers.info(this.#names.stream, this.#names.consumer)]);
+    this.#cached = { messages: stream.state.messages, ackPending: consumer.num_ack_pending };
+    await this.poison.refresh();
+  }
+
+  // ---- publishing ----
+
+  async enqueue(payload: Uint8Array, options: { signal?: AbortSignal; key?: string } = {}): Promise<Result<Enqueued>> {
+    for (;;) {
+      const added = this.tryEnqueue(payload, options.key);
+      const stored = added.ok ? await this.#publisher.stored(added) : added;
+      if (!this.waitsForRoom(stored)) return stored;
+      // JetStream says "full" only by refusing: wait for a publish to settle here, or poll.
+      const waited = this.#publisher.inFlight > 0 && !added.ok
+        ? await this.#room.wait(options.signal)
+        : await delay(Math.max(10, this.options.sweepMs / 4), { signal: options.signal, clock: this.options.clock });
+      if (!waited.ok) return waited;
+    }
+  }
+
+  tryEnqueue(payload: Uint8Array, key?: string): Result<Enqueued> {
+    if (this.#state !== "open") return err("queue.closed", `queue '${this.name}' is ${this.#state}`);
+    if (!this.#connected()) return err("unavailable", `queue '${this.name}' cannot store new messages: NATS is not connected`);
+    const added = this.#publisher.start(payload, key);
+    if (added.ok) {
+      this.metrics.enqueued.value++;
+      this.#emit("enqueued");
+    }
+    return added;
+  }
+
+  waitsForRoom(added: Result<unknown>): boolean {
+    return !added.ok && added.error.code === "queue.full" && this.options.fullMode !== "reject";
+  }
+
+  whenStored(added: Result<Enqueued>, answer: (result: Result<Enqueued>) => void): void {
+    this.#publisher.whenStored(added, answer);
+  }
+
+  afterCommit(done: (committed: Result<void>) => void): void {
+    this.#publisher.afterCommit(done);
+  }
+
+  // ---- leasing ----
+
+  lease(options: { signal?: AbortSignal } = {}): Promise<Result<Lease<Uint8Array>>> {
+    return new Promise((resolve) => this.leaseWith(resolve, options.signal));
+  }
+
+  leaseWith(onLease: (leased: Result<Lease<Uint8Array>>) => void, signal?: AbortSignal): WaiterHandle | undefined {
+    if (signal?.aborted) return void onLease(err(canceledError(signal)));
+    const lease = this.tryLease();
+    if (lease !== undefined) return void onLease(ok(lease));
+    if (this.#state !== "open") return void onLease(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
+    const handle = this.#takers.park(onLease, signal);
+    this.#pulls.kick();
+    return handle;
+  }
+
+  /** No suspects on this backend (a crash is charged as a stall): nothing to change. */
+  nowFree(handle: WaiterHandle): WaiterHandle | undefined {
+    return handle;
+  }
+
+  tryLease(now: number = this.options.clock.now()): Lease<Uint8Array> | undefined {
+    if (this.#state !== "open") return undefined;
+    for (let delivery = this.#ready.shift(); delivery !== undefined; delivery = this.#ready.shift()) {
+      if (now <= delivery.deadline) return this.#start(delivery);
+    }
+    return undefined;
+  }
+
+  leaseByToken(token: number): Lease<Uint8Array> | undefined {
+    return this.#live.live(token, this.options.clock.now())?.lease;
+  }
+
+  // ---- ending a delivery ----
+
+  ack(lease: Lease<Uint8Array>, now: number = this.options.clock.now()): Result<void> {
+    const delivery = this.#live.live(lease.token, now);
+    if (delivery === undefined) return this.#inactive(lease);
+    this.#live.end(delivery);
+    delivery.msg.ack();
+    if (delivery.msg.info.deliveryCount > 1) void this.#records.forget(delivery.msg.seq).catch(() => {});
+    this.metrics.acked.value++;
+    this.#emit("acked", lease);
+    this.#maybeIdle();
+    return ok();
+  }
+
+  fail(lease: Lease<Uint8Array>, error: SluiceError, options: FailOptions = {}): Result<void> {
+    const delivery = this.#live.live(lease.token, this.options.clock.now());
+    if (delivery === undefined) return this.#inactive(lease);
+    this.#live.end(delivery);
+    const { requeue = true, stall = false, suspect = false } = options;
+    const counted = options.countAttempt !== false && !suspect;
+    const record = delivery.record;
+    if (counted) {
+      record.history.push({ attempt: lease.attempt, code: error.code, message: error.message, at: this.options.clock.now() });
+      if (stall) record.stalls++;
+      else record.failures++;
+      this.metrics.failed.value++;
+    } else record.neutral++;
+    this.#emit("failed", lease, error);
+    const exhausted = !requeue ? "rejected" : counted ? exhaustedBudget(record, this.options) : undefined;
+    if (exhausted !== undefined) void this.#toPoison(delivery, error, exhausted);
+    else void this.#handBack(delivery, suspect || !counted ? (options.delayMs ?? 0) : (options.delayMs ?? this.#requeueDelay(lease.attempt)));
+    this.#maybeIdle();
+    return ok();
+  }
+
+  heartbeat(lease: Lease<Uint8Array>): Result<void> {
+    const now = this.options.clock.now();
+    const delivery = this.#live.live(lease.token, now);
+    if (delivery === undefined) return this.#inactive(lease);
+    delivery.msg.working();
+    delivery.deadline = now + this.options.leaseMs - this.#margin;
+    this.#emit("heartbeat", lease);
+    return ok();
+  }
+
+  moveToPoison(lease: Lease<Uint8Array>, error: SluiceError): Result<void> {
+    const delivery = this.#live.live(lease.token, this.options.clock.now());
+    if (delivery === undefined) return this.#inactive(lease);
+    this.#live.end(delivery);
+    delivery.record.history.push({ attempt: lease.attempt, code: error.code, message: error.message, at: this.options.clock.now() });
+    void this.#toPoison(delivery, error, "rejected");
+    this.#maybeIdle();
+    return ok();
+  }
+
+  // ---- levels and lifecycle ----
+
+  /** Counts: levels from the stream and consumer (refreshed every `sweepMs`), totals of this node. */
+  stats(): QueueStats {
+    const m = this.metrics;
+    const active = Math.max(this.#cached.ackPending, this.#live.size);
+    return {
+      pending: Math.max(0, this.#cached.messages - active),
+      active,
+      poisoned: this.poison.size,
+      enqueued: m.enqueued.value,
+      acked: m.acked.value,
+      failed: m.failed.value,
+      requeued: m.requeued.value,
+      expired: m.expired.value,
+      poisonedTotal: m.poisoned.value,
+      backpressure: false,
+      capacity: this.options.capacity,
+      held: this.#cached.messages,
+      stored: Math.max(0, this.#cached.messages - active),
+    };
+  }
+
+  async drain(options: { deadlineMs: number; signal?: AbortSignal }): Promise<Result<DrainReport>> {
+    if (this.#state === "open") this.#state = "draining";
+    this.#stopTaking(err("queue.closed", `queue '${this.name}' is draining`));
+    if (this.#live.size > 0) {
+      const timer = this.options.clock.setTimeout(() => this.#idle.failAll(ok()), options.deadlineMs);
+      const idle = await this.#idle.wait(options.signal);
+      this.options.clock.clearTimeout(timer);
+      if (!idle.ok) return idle;
+    }
+    let requeuedInFlight = 0;
+    for (const delivery of this.#live.all()) {
+      if (this.fail(delivery.lease, sluiceError("unavailable", "queue drained"), { countAttempt: false, delayMs: 0 }).ok) requeuedInFlight++;
+    }
+    await new Promise<void>((settled) => this.afterCommit(() => settled()));
+    await this.refresh().catch(() => {});
+    this.#emit("drained");
+    return ok({ pending: this.stats().pending, requeuedInFlight, poisoned: this.poison.size });
+  }
+
+  close(): void {
+    this.#state = "closed";
+    this.#stopTaking(err("queue.closed", `queue '${this.name}' is closed`));
+    this.options.clock.clearTimeout(this.#sweeper);
+  }
+
+  get closed(): boolean {
+    return this.#state === "closed";
+  }
+
+  // ---- internals ----
+
+  // A pulled message: read its record if it was delivered before, charge the stalls nobody
+  // recorded, poison it if a budget ran out, else hand it to a waiting consumer (or hold it).
+  async #arrive(msg: JsMsg): Promise<void> {
+    const now = this.options.clock.now();
+    const deliveryCount = msg.info.deliveryCount;
+    let record = noAttempts();
+    if (deliveryCount > 1) {
+      this.#arriving++;
+      try {
+        record = await this.#records.read(msg.seq);
+      } catch {
+        return void msg.nak(this.options.sweepMs); // unreadable now: JetStream redelivers it later (that counts as a stall)
+      } finally {
+        this.#arriving--;
+      }
+      chargeUnexplained(record, deliveryCount, now, this.options.leaseMs);
+    }
+    const last = record.history.at(-1);
+    const lease: Lease<Uint8Array> = {
+      payload: msg.data,
+      attempt: deliveryCount,
+      sequenceId: msg.seq,
+      token: nextDeliveryToken(),
+      leasedAt: now,
+      enqueuedAt: msg.info.timestampNanos > 0 ? Math.floor(msg.info.timestampNanos / 1e6) : now,
+      lastError: last === undefined ? undefined : sluiceError(last.code as never, last.message),
+      isPoisoned: record.failures + 1 >= this.options.maxRetries,
+      suspect: false,
+      queue: this.name,
+    };
+    const delivery: Delivery = { lease, msg, record, deadline: now + this.options.leaseMs - this.#margin };
+    const exhausted = record.poisonAs ?? exhaustedBudget(record, this.options);
+    if (exhausted !== undefined) return void this.#toPoison(delivery, lease.lastError ?? sluiceError("lease.expired", "stalled"), exhausted);
+    if (this.#state !== "open") {
+      record.neutral++;
+      return void this.#handBack(delivery, 0);
+    }
+    if (this.#takers.size > 0) this.#takers.serve(ok(this.#start(delivery)));
+    else this.#ready.push(delivery); // its taker gave up meanwhile: the next one gets it (sweep hands it back if none comes)
+  }
+
+  #start(delivery: Delivery): Lease<Uint8Array> {
+    this.#live.add(delivery);
+    this.metrics.deliveryAttempts.value++;
+    this.#emit("leased", delivery.lease);
+    return delivery.lease;
+  }
+
+  // Records how the delivery ended, then gives the message back to JetStream after `delayMs`.
+  async #handBack(delivery: Delivery, delayMs: number): Promise<void> {
+    this.metrics.requeued.value++;
+    this.#emit("requeued", delivery.lease);
+    try {
+      await this.#records.write(delivery.msg.seq, delivery.record);
+    } catch {
+      // NATS is unreachable: the nak would not arrive either; the redelivery counts it as a stall.
+    }
+    delivery.msg.nak(delayMs);
+  }
+
+  async #toPoison(delivery: Delivery, error: SluiceError, exhausted: PoisonExhausted): Promise<void> {
+    const { msg, record, lease } = delivery;
+    record.poisonAs = exhausted;
+    try {
+      // The record first: if the node dies before term(), the redelivery is poisoned at once.
+      await this.#records.write(msg.seq, record);
+      await this.poison.add(msg.data, {
+        sequenceId: msg.seq,
+        code: error.code,
+        message: error.message,
+        attempts: lease.attempt,
+        exhausted,
+        history: record.history,
+        enqueuedAt: lease.enqueuedAt,
+        poisonedAt: this.options.clock.now(),
+      });
+      msg.term(`poisoned: ${exhausted}`);
+      void this.#records.forget(msg.seq).catch(() => {});
+      this.metrics.poisoned.value++;
+      this.#emit("poisoned", lease, error);
+    } catch {
+      // Not stored as poison: JetStream redelivers it after AckWait and it is poisoned then.
+    }
+  }
+
+  // Every sweepMs: expire deliveries past their deadline, return held ones nobody took, refresh counts.
+  #sweep(): void {
+    const now = this.options.clock.now();
+    for (const delivery of this.#live.sweep(now)) {
+      this.metrics.expired.value++;
+      this.#emit("expired", delivery.lease, sluiceError("lease.expired", `lease of item ${delivery.lease.sequenceId} expired after ${this.options.leaseMs} ms`));
+    }
+    const held = this.#ready.length;
+    for (let i = 0; i < held; i++) {
+      const delivery = this.#ready.shift()!;
+      if (now - delivery.lease.leasedAt < this.options.leaseMs / 2) this.#ready.push(delivery);
+      else {
+        delivery.record.neutral++;
+        void this.#handBack(delivery, 0);
+      }
+    }
+    this.#maybeIdle();
+    if (this.#state !== "closed") void this.refresh().catch(() => {});
+    if (this.#state !== "closed") this.#sweeper = this.options.clock.setTimeout(() => this.#sweep(), this.options.sweepMs);
+  }
+
+  #stopTaking(closed: Result<never>): void {
+    this.#takers.failAll(closed);
+    this.#pulls.stop();
+    for (let delivery = this.#ready.shift(); delivery !== undefined; delivery = this.#ready.shift()) {
+      delivery.record.neutral++;
+      void this.#handBack(delivery, 0);
+    }
+  }
+
+  #maybeIdle(): void {
+    if (this.#live.size === 0) this.#idle.failAll(ok());
+  }
+
+  #inactive(lease: Lease<Uint8Array>): Result<never> {
+    return err("lease.inactive", `lease ${lease.token} of item ${lease.sequenceId} is no longer active`, {
+      metadata: { token: lease.token, sequenceId: lease.sequenceId },
+    });
+  }
+
+  #requeueDelay(attempt: number): number {
+    const delayMs = this.options.requeueDelayMs;
+    return delayMs instanceof RetryPolicy ? delayMs.delayAfter(attempt, this.options.random) : delayMs;
+  }
+
+  #emit(type: QueueEventType, lease?: Lease<Uint8Array>, error?: SluiceError): void {
+    if (!this.events.active) return;
+    this.events.emit({ type, queue: this.name, at: this.options.clock.now(), sequenceId: lease?.sequenceId, attempt: lease?.attempt, error });
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Publishing into a queue's stream: admission now, the stored answer when JetStream's PubAck
+ * comes back, answers in call order, and a bound on publishes in flight.
+ *
+ * @module
+ */
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import { type SluiceError, sluiceError } from "../../result/errors.ts";
+import { err, ok, type Result } from "../../result/result.ts";
+import type { Enqueued } from "../../queue/relay-queue.ts";
+
+/** Publishes awaiting their PubAck at once, per queue and node (the rest wait or are refused). */
+const MAX_IN_FLIGHT = 4096;
+
+/**
+ * Maps a failed JetStream publish to a Sluice error: a full stream (discard new) is
+ * `queue.full`; no server, no responders, a timeout or a closed connection is `unavailable`.
+ *
+ * @example
+ * ```ts
+ * publishError("jobs", new Error("maximum messages exceeded")).code; // "queue.full"
+ * ```
+ */
+export function publishError(queue: string, cause: unknown): SluiceError {
+  const text = String((cause as Error)?.message ?? cause);
+  if (/maximum (messages|bytes)( per subject)? exceeded|resource limits exceeded|insufficient resources/i.test(text)) {
+    return sluiceError("queue.full", `queue '${queue}' is full (JetStream: ${text})`, { cause });
+  }
+  return sluiceError("unavailable", `queue '${queue}' cannot store new messages: NATS JetStream: ${text}`, { cause });
+}
+
+/**
+ * The publishing half of `JetStreamQueue`.
+ *
+ * @example
+ * ```ts
+ * const publisher = new StreamPublisher(js, "jobs", "sluice.q.jobs");
+ * const added = publisher.start(bytes, "order-17");
+ * publisher.whenStored(added, (stored) => reply(stored));
+ * ```
+ */
+export class StreamPublisher {
+  readonly #tickets = new WeakMap<Enqueued, Promise<Result<Enqueued>>>();
+  #chain: Promise<unknown> = Promise.resolve();
+  #inFlight = 0;
+  #onSettled: () => void = () => {};
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly queue: string,
+    private readonly subject: string,
+  ) {}
+
+  /** Publishes awaiting their PubAck. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Called whenever a publish settles (room for a waiting producer). */
+  set onSettled(callback: () => void) {
+    this.#onSettled = callback;
+  }
+
+  /** Starts a publish; `queue.full` at once when too many are in flight. */
+  start(payload: Uint8Array, key?: string): Result<Enqueued> {
+    if (this.#inFlight >= MAX_IN_FLIGHT) {
+      return err("queue.full", `queue '${this.queue}' has ${this.#inFlight} publishes waiting for JetStream`);
+    }
+    this.#inFlight++;
+    const placeholder: Enqueued = { sequenceId: 0, duplicate: false };
+    const stored = this.js.publish(this.subject, payload, key === undefined ? undefined : { msgID: key }).then(
+      (ack: PubAck) => ok({ sequenceId: ack.seq, duplicate: ack.duplicate }),
+      (cause: unknown) => err(publishError(this.queue, cause)),
+    ).finally(() => {
+      this.#inFlight--;
+      this.#onSettled();
+    });
+    this.#tickets.set(placeholder, stored);
+    return ok(placeholder);
+  }
+
+  /** The stored outcome of `added` (a `start` result), awaited. */
+  stored(added: Result<Enqueued>): Promise<Result<Enqueued>> {
+    return (added.ok ? this.#tickets.get(added.value) : undefined) ?? Promise.resolve(added);
+  }
+
+  /** Answers `added` once stored, after every answer asked for before it. */
+  whenStored(added: Result<Enqueued>, answer: (result: Result<Enqueued>) => void): void {
+    const stored = this.stored(added);
+    this.#chain = this.#chain.then(() => stored).then(answer).catch(() => {}); // one answer that throws must not stop the rest
+  }
+
+  /** Runs `done` once every publish started so far has its answer. */
+  afterCommit(done: (committed: Result<void>) => void): void {
+    this.#chain = this.#chain.then(() => done(ok()));
+  }
+}

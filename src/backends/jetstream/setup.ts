@@ -1,0 +1,86 @@
+/**
+ * Creates (or brings up to date) what one Sluice queue needs on JetStream: the work-queue
+ * stream, the shared durable pull consumer, the poison stream and the attempt-record bucket.
+ * Every node runs this at start-up; all of it is idempotent.
+ *
+ * @module
+ */
+import { AckPolicy, DeliverPolicy, DiscardPolicy, type JetStreamClient, type JetStreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import { nanos } from "@nats-io/nats-core";
+import type { JetStreamNames } from "./names.ts";
+
+/**
+ * The limits a queue's stream and consumer are made with.
+ *
+ * @example
+ * ```ts
+ * const limits: StreamLimits = { capacity: 100_000, maxBytes: 64 * 2 ** 20, leaseMs: 30_000, duplicateWindowMs: 300_000 };
+ * ```
+ */
+export interface StreamLimits {
+  /** `max_msgs`: a full stream refuses new messages (discard new → `queue.full`). */
+  readonly capacity: number;
+  /** `max_bytes`. */
+  readonly maxBytes: number;
+  /** The consumer's AckWait. */
+  readonly leaseMs: number;
+  /** How long a `Nats-Msg-Id` (Idempotency-Key) is remembered. */
+  readonly duplicateWindowMs: number;
+}
+
+/** Attempt records outlive any sane lease; a week bounds a record whose message vanished. */
+const ATTEMPT_RECORD_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Ensures the stream, consumer, poison stream and attempt bucket of a queue; returns the bucket.
+ *
+ * @example
+ * ```ts
+ * const kv = await ensureQueueOnJetStream(js, jsm, jetStreamNames("jobs"), limits);
+ * ```
+ */
+export async function ensureQueueOnJetStream(js: JetStreamClient, jsm: JetStreamManager, names: JetStreamNames, limits: StreamLimits): Promise<KV> {
+  const stream = {
+    name: names.stream,
+    subjects: [names.subject],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    discard: DiscardPolicy.New,
+    max_msgs: limits.capacity,
+    max_bytes: limits.maxBytes,
+    duplicate_window: nanos(limits.duplicateWindowMs),
+  };
+  await upsert(() => jsm.streams.add(stream), () => jsm.streams.update(names.stream, stream));
+  const consumer = {
+    durable_name: names.consumer,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(limits.leaseMs),
+    // Sluice counts failures and stalls itself (attempt-records.ts): a message that reached
+    // MaxDeliver would stay in the work-queue stream forever (nats-server#5564).
+    max_deliver: -1,
+    max_ack_pending: -1,
+  };
+  await upsert(() => jsm.consumers.add(names.stream, consumer), () => jsm.consumers.update(names.stream, names.consumer, consumer));
+  const poison = {
+    name: names.poisonStream,
+    subjects: [names.poisonSubject],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    allow_direct: true,
+    duplicate_window: nanos(120_000),
+  };
+  await upsert(() => jsm.streams.add(poison), () => jsm.streams.update(names.poisonStream, poison));
+  return await new Kvm(js).create(names.attempts, { history: 1, ttl: ATTEMPT_RECORD_TTL_MS, storage: StorageType.File });
+}
+
+// Adds; when it exists with other settings (a restart with a changed config), updates it.
+async function upsert(add: () => Promise<unknown>, update: () => Promise<unknown>): Promise<void> {
+  try {
+    await add();
+  } catch (error) {
+    if (!/already (in use|exists)/i.test(String((error as Error)?.message))) throw error;
+    await update();
+  }
+}
