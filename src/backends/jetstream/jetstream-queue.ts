@@ -96,7 +96,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
   /** Pulled messages whose attempt record is being read: they count as demand already met. */
   #arriving = 0;
   #sweeper: unknown;
-  #cached = { messages: 0, ackPending: 0 };
+  #cached = { messages: 0 };
 
   /** Creates or joins the queue's stream, consumer, poison stream and attempt bucket. */
   static async open(options: JetStreamQueueOptions): Promise<JetStreamQueue> {
@@ -138,8 +138,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
 
   /** Re-reads the stream's and consumer's counts and the poison depth (stats are otherwise up to `sweepMs` old). */
   async refresh(): Promise<void> {
-    const [stream, consumer] = await Promise.all([this.#jsm.streams.info(this.#names.stream), this.#jsm.consumers.info(this.#names.stream, this.#names.consumer)]);
-    this.#cached = { messages: stream.state.messages, ackPending: consumer.num_ack_pending };
+    this.#cached = { messages: (await this.#jsm.streams.info(this.#names.stream)).state.messages };
     await this.poison.refresh();
   }
 
@@ -271,10 +270,15 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
 
   // ---- levels and lifecycle ----
 
-  /** Counts: levels from the stream and consumer (refreshed every `sweepMs`), totals of this node. */
+  /**
+   * Counts. `active` is the leases this node holds; `pending` is every other message in the
+   * stream (ready, waiting out a nak delay, or held by another node: JetStream's ack-pending
+   * count cannot tell a nak'd message from a held one). Levels are refreshed every `sweepMs`;
+   * totals (enqueued, acked, …) are this node's.
+   */
   stats(): QueueStats {
     const m = this.metrics;
-    const active = Math.max(this.#cached.ackPending, this.#live.size);
+    const active = this.#live.size;
     return {
       pending: Math.max(0, this.#cached.messages - active),
       active,
@@ -400,6 +404,9 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
         poisonedAt: this.options.clock.now(),
       });
       msg.term(`poisoned: ${exhausted}`);
+      // nats-server 2.9 keeps a terminated message in a work-queue stream (held, ack-pending,
+      // forever): delete it, so the stream holds only live work.
+      await this.#jsm.streams.deleteMessage(this.#names.stream, msg.seq, false);
       void this.#records.forget(msg.seq).catch(() => {});
       this.metrics.poisoned.value++;
       this.#emit("poisoned", lease, error);

@@ -56,10 +56,19 @@ export class PullDemand {
     }
   }
 
-  /** Ends every open pull request; messages already on their way are still handed over. */
+  /**
+   * Opens no more pull requests. Open ones run to their expiry (at most 1 s) and their messages
+   * are still handed over: a pull request cannot be withdrawn from the server, and a message it
+   * delivers to a closed inbox would come back only after AckWait, charged as a stall.
+   */
   stop(): void {
     this.#stopped = true;
     if (this.#retryTimer !== undefined) this.clock.clearTimeout(this.#retryTimer);
+  }
+
+  /** Ends every open pull request at once (the connection is closing anyway). */
+  abort(): void {
+    this.stop();
     for (const pull of this.#open) void pull.close();
   }
 
