@@ -24,6 +24,20 @@ export interface Delivery {
   deadline: number;
 }
 
+/**
+ * The local fence: a delivery is dead here this long before JetStream's AckWait ends, so an ack
+ * racing the redelivery to another node is refused here (`lease.inactive`) instead of acking the
+ * message the other node now holds. Covers the network delay of the delivery and of the ack.
+ *
+ * @example
+ * ```ts
+ * fenceMarginMs(30_000); // 1000
+ * ```
+ */
+export function fenceMarginMs(leaseMs: number): number {
+  return Math.min(1000, Math.max(20, Math.floor(leaseMs / 10)));
+}
+
 // Tokens of every JetStream queue in the process come from one counter: unique across queues.
 let lastToken = 0;
 

@@ -5,7 +5,6 @@ import { delay } from "../../result/delay.ts";
 import { RetryPolicy } from "../../result/retry-policy.ts";
 import { QueueEvents, type QueueEventType } from "../../queue/events.ts";
 import { exhaustedBudget } from "../../queue/item.ts";
-import type { PoisonExhausted } from "../../queue/journal.ts";
 import type { Lease } from "../../queue/lease.ts";
 import { QueueMetrics } from "../../queue/metrics/queue-metrics.ts";
 import { MetricsRegistry } from "../../queue/metrics/registry.ts";
@@ -15,8 +14,9 @@ import type { Enqueued, RelayQueue } from "../../queue/relay-queue.ts";
 import type { QueueStats } from "../../queue/stats.ts";
 import { type WaiterHandle, Waiters } from "../../queue/waiters.ts";
 import { Fifo } from "../../queue/fifo.ts";
-import { AttemptRecords, type Attempts, chargeUnexplained, noAttempts } from "./attempt-records.ts";
-import { type Delivery, LiveDeliveries, nextDeliveryToken } from "./deliveries.ts";
+import { AttemptRecords, chargeUnexplained, noAttempts } from "./attempt-records.ts";
+import { type Delivery, fenceMarginMs, LiveDeliveries } from "./deliveries.ts";
+import { DeliveryOutcomes } from "./delivery-outcomes.ts";
 import { type JetStreamNames, jetStreamNames } from "./names.ts";
 import { PoisonStream } from "./poison-stream.ts";
 import { StreamPublisher } from "./publisher.ts";
@@ -39,15 +39,6 @@ export interface JetStreamQueueOptions extends SafeTaskQueueOptions {
   readonly metrics?: MetricsRegistry;
   /** Whether the NATS connection is up now (producers get `unavailable` while it is not). */
   readonly connected?: () => boolean;
-}
-
-/**
- * The local fence: a delivery is dead here this long before JetStream's AckWait ends, so an ack
- * racing the redelivery to another node is refused here (`lease.inactive`) instead of acking the
- * message the other node now holds. Covers the network delay of the delivery and of the ack.
- */
-export function fenceMarginMs(leaseMs: number): number {
-  return Math.min(1000, Math.max(20, Math.floor(leaseMs / 10)));
 }
 
 /**
@@ -87,6 +78,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
   readonly #idle = new Waiters<void>();
   readonly #publisher: StreamPublisher;
   readonly #records: AttemptRecords;
+  readonly #outcomes: DeliveryOutcomes;
   readonly #pulls: PullDemand;
   readonly #connected: () => boolean;
   readonly #margin: number;
@@ -126,6 +118,10 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     this.poison = new PoisonStream(resolved.poisonQueueName, names, options.js, options.jsm);
     this.#publisher = new StreamPublisher(options.js, this.name, names.subject);
     this.#publisher.onSettled = () => this.#room.serve(ok());
+    this.#outcomes = new DeliveryOutcomes({
+      options: resolved, names, jsm: options.jsm, records, poison: this.poison, metrics: () => this.metrics,
+      emit: (type, lease, error) => this.#emit(type, lease, error),
+    });
     this.#pulls = new PullDemand(consumer, () => this.#takers.size - this.#ready.length - this.#arriving, (msg) => void this.#arrive(msg), resolved.clock);
     this.metrics = new QueueMetrics(options.metrics ?? new MetricsRegistry(), { queue: this.name, role: resolved.role });
     this.metrics.registry.addCollector(() => {
@@ -242,8 +238,8 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     } else record.neutral++;
     this.#emit("failed", lease, error);
     const exhausted = !requeue ? "rejected" : counted ? exhaustedBudget(record, this.options) : undefined;
-    if (exhausted !== undefined) void this.#toPoison(delivery, error, exhausted);
-    else void this.#handBack(delivery, suspect || !counted ? (options.delayMs ?? 0) : (options.delayMs ?? this.#requeueDelay(lease.attempt)));
+    if (exhausted !== undefined) void this.#outcomes.toPoison(delivery, error, exhausted);
+    else void this.#outcomes.handBack(delivery, suspect || !counted ? (options.delayMs ?? 0) : (options.delayMs ?? this.#requeueDelay(lease.attempt)));
     this.#maybeIdle();
     return ok();
   }
@@ -263,7 +259,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     if (delivery === undefined) return this.#inactive(lease);
     this.#live.end(delivery);
     delivery.record.history.push({ attempt: lease.attempt, code: error.code, message: error.message, at: this.options.clock.now() });
-    void this.#toPoison(delivery, error, "rejected");
+    void this.#outcomes.toPoison(delivery, error, "rejected");
     this.#maybeIdle();
     return ok();
   }
@@ -344,25 +340,13 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
       }
       chargeUnexplained(record, deliveryCount, now, this.options.leaseMs);
     }
-    const last = record.history.at(-1);
-    const lease: Lease<Uint8Array> = {
-      payload: msg.data,
-      attempt: deliveryCount,
-      sequenceId: msg.seq,
-      token: nextDeliveryToken(),
-      leasedAt: now,
-      enqueuedAt: msg.info.timestampNanos > 0 ? Math.floor(msg.info.timestampNanos / 1e6) : now,
-      lastError: last === undefined ? undefined : sluiceError(last.code as never, last.message),
-      isPoisoned: record.failures + 1 >= this.options.maxRetries,
-      suspect: false,
-      queue: this.name,
-    };
-    const delivery: Delivery = { lease, msg, record, deadline: now + this.options.leaseMs - this.#margin };
+    const delivery = this.#outcomes.delivery(msg, record, now, this.#margin);
+    const lease = delivery.lease;
     const exhausted = record.poisonAs ?? exhaustedBudget(record, this.options);
-    if (exhausted !== undefined) return void this.#toPoison(delivery, lease.lastError ?? sluiceError("lease.expired", "stalled"), exhausted);
+    if (exhausted !== undefined) return void this.#outcomes.toPoison(delivery, lease.lastError ?? sluiceError("lease.expired", "stalled"), exhausted);
     if (this.#state !== "open") {
       record.neutral++;
-      return void this.#handBack(delivery, 0);
+      return void this.#outcomes.handBack(delivery, 0);
     }
     if (this.#takers.size > 0) this.#takers.serve(ok(this.#start(delivery)));
     else this.#ready.push(delivery); // its taker gave up meanwhile: the next one gets it (sweep hands it back if none comes)
@@ -373,46 +357,6 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     this.metrics.deliveryAttempts.value++;
     this.#emit("leased", delivery.lease);
     return delivery.lease;
-  }
-
-  // Records how the delivery ended, then gives the message back to JetStream after `delayMs`.
-  async #handBack(delivery: Delivery, delayMs: number): Promise<void> {
-    this.metrics.requeued.value++;
-    this.#emit("requeued", delivery.lease);
-    try {
-      await this.#records.write(delivery.msg.seq, delivery.record);
-    } catch {
-      // NATS is unreachable: the nak would not arrive either; the redelivery counts it as a stall.
-    }
-    delivery.msg.nak(delayMs);
-  }
-
-  async #toPoison(delivery: Delivery, error: SluiceError, exhausted: PoisonExhausted): Promise<void> {
-    const { msg, record, lease } = delivery;
-    record.poisonAs = exhausted;
-    try {
-      // The record first: if the node dies before term(), the redelivery is poisoned at once.
-      await this.#records.write(msg.seq, record);
-      await this.poison.add(msg.data, {
-        sequenceId: msg.seq,
-        code: error.code,
-        message: error.message,
-        attempts: lease.attempt,
-        exhausted,
-        history: record.history,
-        enqueuedAt: lease.enqueuedAt,
-        poisonedAt: this.options.clock.now(),
-      });
-      msg.term(`poisoned: ${exhausted}`);
-      // nats-server 2.9 keeps a terminated message in a work-queue stream (held, ack-pending,
-      // forever): delete it, so the stream holds only live work.
-      await this.#jsm.streams.deleteMessage(this.#names.stream, msg.seq, false);
-      void this.#records.forget(msg.seq).catch(() => {});
-      this.metrics.poisoned.value++;
-      this.#emit("poisoned", lease, error);
-    } catch {
-      // Not stored as poison: JetStream redelivers it after AckWait and it is poisoned then.
-    }
   }
 
   // Every sweepMs: expire deliveries past their deadline, return held ones nobody took, refresh counts.
@@ -428,7 +372,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
       if (now - delivery.lease.leasedAt < this.options.leaseMs / 2) this.#ready.push(delivery);
       else {
         delivery.record.neutral++;
-        void this.#handBack(delivery, 0);
+        void this.#outcomes.handBack(delivery, 0);
       }
     }
     this.#maybeIdle();
@@ -441,7 +385,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     this.#pulls.stop();
     for (let delivery = this.#ready.shift(); delivery !== undefined; delivery = this.#ready.shift()) {
       delivery.record.neutral++;
-      void this.#handBack(delivery, 0);
+      void this.#outcomes.handBack(delivery, 0);
     }
   }
 
