@@ -6,6 +6,9 @@
  *
  * Stored queues (`storage: "sqlite"`, the default) need nothing at shutdown: every receipted
  * message is already committed. Memory queues lose what they hold, and the final line says so.
+ * JetStream queues (`storage: "jetstream"`, jetstream-queues.ts) are opened before the broker
+ * (start-up fails, naming the URL, when NATS cannot be reached within 10 s) and their NATS
+ * connections are closed after the broker shut down.
  *
  * @example
  * ```ts
@@ -19,20 +22,31 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { delay } from "../result/delay.ts";
 import { err, ok, type Result } from "../result/result.ts";
+import { MetricsRegistry } from "../queue/metrics/registry.ts";
 import { Broker } from "../server/broker.ts";
-import type { SluiceConfig } from "../server/config.ts";
+import { type SluiceConfig, storageOf } from "../server/config.ts";
 import { SqlStore } from "../store/sql-store.ts";
 import { loadConfigFromFile } from "./config-file.ts";
+import { type JetStreamQueues, openJetStreamQueues } from "./jetstream-queues.ts";
 import { openSqlite } from "./sqlite.ts";
 
 /** How long `stop` waits for WebSockets to finish closing after the drain. */
 const CLOSE_GRACE_MS = 1000;
 
-/** A booted server: its configuration, broker and (when any queue is stored) store. */
+/**
+ * A booted server: its configuration, broker, (when any queue is stored there) SQLite store and
+ * (when any queue is on JetStream) NATS connections.
+ *
+ * @example
+ * ```ts
+ * const { config, broker, store, jetstream } = booted.value;
+ * ```
+ */
 export interface Booted {
   readonly config: SluiceConfig;
   readonly broker: Broker;
   readonly store?: SqlStore;
+  readonly jetstream?: JetStreamQueues;
 }
 
 /**
@@ -50,7 +64,7 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
   const loaded = loadConfigFromFile({ env });
   if (!loaded.ok) return err("validation", `sluice: invalid configuration\n${loaded.error.message}`);
   const config = loaded.value;
-  const storedQueues = Object.entries(config.queues).filter(([, q]) => (q.storage ?? config.storage) === "sqlite").map(([name]) => name);
+  const storedQueues = Object.keys(config.queues).filter((name) => storageOf(config, name) === "sqlite");
   let store: SqlStore | undefined;
   if (storedQueues.length > 0) {
     const path = join(config.dataDir, "sluice.db");
@@ -63,12 +77,23 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
       return err("unavailable", `sluice: store: cannot open ${path}: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
     }
   }
+  const metrics = new MetricsRegistry();
+  let jetstream: JetStreamQueues | undefined;
+  if (Object.keys(config.queues).some((name) => storageOf(config, name) === "jetstream")) {
+    const opened = await openJetStreamQueues(config, metrics, log);
+    if (!opened.ok) {
+      store?.close();
+      return opened;
+    }
+    jetstream = opened.value;
+  }
   const started = Date.now();
   let broker: Broker;
   try {
-    broker = new Broker({ config, store });
+    broker = new Broker({ config, store, metrics, queues: jetstream?.queues, dependencies: jetstream?.dependencies });
   } catch (thrown) {
     store?.close();
+    await jetstream?.close();
     return err("unavailable", `sluice: store: cannot read ${store?.path}: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
   }
   if (store !== undefined) {
@@ -78,9 +103,16 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
     });
     log(`sluice: store ${store.path} (durability ${config.durability}) loaded in ${Date.now() - started} ms (${counts.join("; ")})`);
   }
+  if (jetstream !== undefined) {
+    const counts = [...jetstream.queues.keys()].map((name) => {
+      const s = broker.queue(name)!.stats();
+      return `${name}: ${s.pending} pending, ${s.active} leased, ${s.poisoned} poisoned`;
+    });
+    log(`sluice: JetStream at ${jetstream.urls.join(", ")} (${counts.join("; ")})`);
+  }
   // After the load, so stored items are bridged too; shutdown stops them before the drain.
   broker.startBridges({ log });
-  return ok({ config, broker, store });
+  return ok({ config, broker, store, jetstream });
 }
 
 /**
@@ -93,18 +125,23 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
  * ```
  */
 export async function stop(booted: Booted, log: (line: string) => void): Promise<number> {
-  const { broker, store } = booted;
+  const { broker, store, jetstream } = booted;
   const report = await broker.shutdown({ drainMs: booted.config.drainMs });
+  // The drained deliveries' naks are buffered in the NATS client: flush them, then close.
+  await jetstream?.close();
   // Let the 1001 close frames reach the peers before the process exits (bounded).
   for (let waited = 0; broker.sessions > 0 && waited < CLOSE_GRACE_MS; waited += 10) await delay(10);
   let kept = 0;
+  let onJetStream = 0;
   let lost = 0;
-  for (const q of Object.values(report.queues)) {
-    if (q.stored) kept += q.pending + q.poisoned;
+  for (const [name, q] of Object.entries(report.queues)) {
+    if (storageOf(booted.config, name) === "jetstream") onJetStream += q.pending + q.poisoned;
+    else if (q.stored) kept += q.pending + q.poisoned;
     else lost += q.pending + q.poisoned;
   }
   const closed = store?.close() ?? ok();
-  const parts = [`${kept} item(s) stored${store === undefined ? "" : ` in ${store.path}`}`];
+  const parts = store === undefined && jetstream !== undefined ? [] : [`${kept} item(s) stored${store === undefined ? "" : ` in ${store.path}`}`];
+  if (jetstream !== undefined) parts.push(`${onJetStream} item(s) on JetStream at ${jetstream.urls.join(", ")}`);
   if (lost > 0) parts.push(`${lost} item(s) of memory queues are lost`);
   if (!closed.ok) {
     log(`sluice: stopped; ${closed.error.message}; changes since the last commit (acks, requeues) will be replayed at-least-once`);

@@ -4,17 +4,21 @@
  * @module
  */
 import { type Clock, systemClock } from "../result/clock.ts";
+import type { Result } from "../result/result.ts";
 import { MetricsRegistry } from "../queue/metrics/registry.ts";
 import { SafeTaskQueue } from "../queue/safe-task-queue.ts";
-import type { RelayQueue } from "../queue/relay-queue.ts";
+import type { Enqueued, RelayQueue } from "../queue/relay-queue.ts";
 import { MemoryBudget } from "../queue/memory-budget.ts";
 import { createFrameCodec, type FrameCodec } from "../wasm/mod.ts";
-import type { SluiceConfig } from "./config.ts";
-import { IdempotencyCache } from "./idempotency.ts";
+import { type SluiceConfig, storageOf } from "./config.ts";
+import { type Dependency, queueOptionsFor } from "./broker-inputs.ts";
+import { IdempotencyCache, type IdempotentOutcome } from "./idempotency.ts";
 import { bytesCodec } from "../store/payload-codec.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import type { Bridge } from "../transport/bridge.ts";
 import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./bridges.ts";
+
+export { type Dependency, queueOptionsFor } from "./broker-inputs.ts";
 
 /**
  * What the broker needs from an open connection to shut it down.
@@ -47,6 +51,14 @@ export interface BrokerOptions {
    * to it; without a store every queue is in memory.
    */
   readonly store?: SqlStore;
+  /**
+   * Queues opened outside (the runtime opens `JetStreamQueue`s, which need a NATS connection),
+   * by name: used as they are instead of a `SafeTaskQueue` for those names. Give them `metrics`
+   * (the same registry) so `/metrics` shows them. The broker drains and closes them at shutdown.
+   */
+  readonly queues?: ReadonlyMap<string, RelayQueue<Uint8Array>>;
+  /** What `/readyz` also waits for (e.g. the NATS connections of JetStream queues). */
+  readonly dependencies?: readonly Dependency[];
 }
 
 /**
@@ -78,8 +90,9 @@ type State = "running" | "draining" | "stopped";
 export const CLOSE_GOING_AWAY = 1001;
 
 /**
- * The server's state behind the routes — one `SafeTaskQueue` per configured queue, all
- * reporting into ONE shared `MetricsRegistry`; the frame codec; the idempotency cache; the open
+ * The server's state behind the routes — one `RelayQueue` per configured queue (a
+ * `SafeTaskQueue`, or one opened outside and given in `queues`), all reporting into ONE shared
+ * `MetricsRegistry`; the frame codec; the idempotency cache; the open
  * WebSocket sessions; and the lifecycle (running → draining → stopped) that graceful shutdown
  * walks through.
  *
@@ -102,6 +115,7 @@ export class Broker {
   /** What every queue's in-memory payloads and every producer backlog count against. */
   readonly memoryBudget: MemoryBudget;
   readonly #sessions = new Set<BrokerSession>();
+  readonly #dependencies: readonly Dependency[];
   #bridges: ReadonlyMap<string, Bridge> = new Map();
   #state: State = "running";
   #shutdown: Promise<ShutdownReport> | undefined;
@@ -122,24 +136,19 @@ export class Broker {
       connections.set(this.#sessions.size);
     });
     this.idempotency = new IdempotencyCache({ windowMs: options.config.idempotencyWindowMs, clock: this.clock, keys: options.store });
+    this.#dependencies = options.dependencies ?? [];
     const queues = new Map<string, RelayQueue<Uint8Array>>();
     for (const [name, q] of Object.entries(options.config.queues)) {
-      const stored = options.store !== undefined && (q.storage ?? options.config.storage) === "sqlite";
+      const given = options.queues?.get(name);
+      if (given !== undefined) {
+        queues.set(name, given);
+        continue;
+      }
+      const stored = options.store !== undefined && storageOf(options.config, q) === "sqlite";
       queues.set(
         name,
         SafeTaskQueue.create<Uint8Array>({
-          name,
-          // The metric label says what drains it: the server's own bridge, or consumers.
-          role: q.bridge === undefined ? "dispatcher" : "bridge",
-          capacity: q.capacity,
-          fullMode: q.fullMode,
-          leaseMs: q.leaseMs,
-          heartbeatMs: q.heartbeatMs,
-          sweepMs: q.sweepMs,
-          maxRetries: q.maxRetries,
-          maxStalls: q.maxStalls,
-          maxBytes: q.maxBytes,
-          requeueDelayMs: q.requeueDelayMs,
+          ...queueOptionsFor(name, q),
           clock: this.clock,
           metrics: this.metrics,
           journal: stored ? options.store!.journal(name, bytesCodec) : undefined,
@@ -148,6 +157,37 @@ export class Broker {
       );
     }
     this.queues = queues;
+  }
+
+  /** The dependencies that are down now (empty when all are up): `/readyz` is 503 while any is. */
+  get down(): string[] {
+    return this.#dependencies.filter((d) => !d.up()).map((d) => d.name);
+  }
+
+  /** True while publishes are accepted and every dependency is up: what `/readyz` answers. */
+  get ready(): boolean {
+    return this.accepting && this.down.length === 0;
+  }
+
+  /**
+   * Publishes once per `Idempotency-Key` within `idempotencyWindowMs` (HTTP POST, Relay `Send`):
+   * for a queue on JetStream the key goes to the queue as `Nats-Msg-Id`, so the stream dedups it
+   * across every node; for the others the broker's cache (and the SQL store's keys) does. `publish`
+   * gets the key to pass to `enqueue`.
+   *
+   * @example
+   * ```ts
+   * const added = await broker.publishOnce(queue, key, (k) => queue.enqueue(bytes, { signal, key: k }));
+   * ```
+   */
+  publishOnce(
+    queue: RelayQueue<Uint8Array>,
+    key: string | undefined,
+    publish: (key: string | undefined) => Promise<Result<Enqueued>>,
+  ): Promise<Result<IdempotentOutcome>> {
+    if (key === undefined) return publish(undefined);
+    if (storageOf(this.config, queue.name) === "jetstream") return publish(this.config.idempotencyWindowMs === 0 ? undefined : key);
+    return this.idempotency.run(queue.name, key, () => publish(key));
   }
 
   /** True while new publishes are accepted. */

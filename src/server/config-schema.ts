@@ -9,10 +9,13 @@
  * checkRule(QUEUE_RULES.leaseMs, -5, "queues.jobs.leaseMs");
  * // "config: queues.jobs.leaseMs must be a positive integer (got -5)"
  * ```
+ * The rule kinds and their messages live in config-rules.ts (re-exported here).
  */
 
 import { resolveQueueOptions } from "../queue/options.ts";
-import { redactSecrets } from "../result/redact.ts";
+import type { Rule } from "./config-rules.ts";
+
+export { checkRule, type Rule, show } from "./config-rules.ts";
 
 /**
  * Where one queue's leases go when no WebSocket consumer takes them (issue 6): a downstream
@@ -64,19 +67,22 @@ export interface QueueConfig {
   readonly maxBytes: number;
   /** Overrides the server's `storage` for this queue. */
   readonly storage?: Storage;
+  /** Overrides the server's `natsUrl` for this queue (storage "jetstream" only). */
+  readonly natsUrl?: string;
   readonly bridge?: BridgeConfig;
 }
 
 /**
- * Where a queue's items live: `"sqlite"` (the embedded store in `dataDir`, survives kill -9) or
- * `"memory"` (lost when the process ends).
+ * Where a queue's items live: `"sqlite"` (the embedded store in `dataDir`, survives kill -9),
+ * `"memory"` (lost when the process ends) or `"jetstream"` (a NATS JetStream stream at `natsUrl`,
+ * shared by every Sluice node pointed at it).
  *
  * @example
  * ```ts
  * const storage: Storage = "memory";
  * ```
  */
-export type Storage = "sqlite" | "memory";
+export type Storage = "sqlite" | "memory" | "jetstream";
 
 /**
  * The whole server configuration, as `loadConfig` returns it (frozen).
@@ -100,8 +106,13 @@ export interface SluiceConfig {
   readonly authTokens: readonly string[];
   /** Bytes held in memory for clients across all queues (queued payloads, producer backlogs). */
   readonly memoryBudgetBytes: number;
-  /** Default storage of every queue (`queues.<name>.storage` overrides it). */
+  /**
+   * Default storage of every queue (`queues.<name>.storage` overrides it): "sqlite", or
+   * "jetstream" when `natsUrl` is set and `storage` is not (a clustered node).
+   */
   readonly storage: Storage;
+  /** NATS server(s) of the "jetstream" storage (`SLUICE_NATS_URL`), e.g. "nats://127.0.0.1:4222". */
+  readonly natsUrl?: string;
   /** Directory of the SQLite store (`sluice.db`). */
   readonly dataDir: string;
   /** What a stored receipt survives: "process" (kill -9) or "power" (fsync per commit). */
@@ -184,22 +195,6 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   queues: Object.freeze({ default: DEFAULT_QUEUE_CONFIG }),
 });
 
-/**
- * What a config value must be. `int` covers every count and duration (milliseconds).
- *
- * @example
- * ```ts
- * const rule: Rule = { kind: "int", min: 1 };
- * ```
- */
-export type Rule =
-  | { readonly kind: "int"; readonly min: number; readonly max?: number }
-  | { readonly kind: "string" }
-  | { readonly kind: "enum"; readonly values: readonly string[] }
-  | { readonly kind: "tokens" }
-  | { readonly kind: "origins" }
-  | { readonly kind: "url"; readonly protocols: readonly string[] };
-
 const positive: Rule = { kind: "int", min: 1 };
 const nonNegative: Rule = { kind: "int", min: 0 };
 
@@ -221,7 +216,8 @@ export const SERVER_RULES: Readonly<Record<Exclude<keyof SluiceConfig, "queues">
   idempotencyWindowMs: nonNegative,
   authTokens: { kind: "tokens" },
   memoryBudgetBytes: positive,
-  storage: { kind: "enum", values: ["sqlite", "memory"] },
+  storage: { kind: "enum", values: ["sqlite", "memory", "jetstream"] },
+  natsUrl: { kind: "natsUrl" },
   dataDir: { kind: "string" },
   durability: { kind: "enum", values: ["process", "power"] },
   corsOrigins: { kind: "origins" },
@@ -246,7 +242,8 @@ export const QUEUE_RULES: Readonly<Record<Exclude<keyof QueueConfig, "bridge">, 
   requeueDelayMs: nonNegative,
   maxStalls: positive,
   maxBytes: positive,
-  storage: { kind: "enum", values: ["sqlite", "memory"] },
+  storage: { kind: "enum", values: ["sqlite", "memory", "jetstream"] },
+  natsUrl: { kind: "natsUrl" },
 };
 
 /**
@@ -276,77 +273,3 @@ export const BRIDGE_RULES: Readonly<Record<keyof BridgeConfig, Rule>> = {
  * ```
  */
 export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/**
- * Checks `value` against `rule`; returns a problem message naming `path`, or undefined when valid.
- *
- * @example
- * ```ts
- * checkRule({ kind: "int", min: 1 }, 0, "capacity"); // "config: capacity must be a positive integer (got 0)"
- * ```
- */
-export function checkRule(rule: Rule, value: unknown, path: string): string | undefined {
-  const valid = isValid(rule, value);
-  // Tokens are secrets: say what is wrong, never what they are.
-  const got = rule.kind === "tokens" ? (Array.isArray(value) ? `${value.length} value(s), not shown` : typeof value) : show(value);
-  return valid ? undefined : `config: ${path} must be ${describeRule(rule)} (got ${got})`;
-}
-
-function isValid(rule: Rule, value: unknown): boolean {
-  switch (rule.kind) {
-    case "int":
-      return Number.isSafeInteger(value) && (value as number) >= rule.min && (rule.max === undefined || (value as number) <= rule.max);
-    case "string":
-      return typeof value === "string" && value.trim() !== "";
-    case "enum":
-      return typeof value === "string" && rule.values.includes(value);
-    case "tokens":
-      // Tokens travel in headers and in a comma-separated env var: no whitespace, no commas.
-      return Array.isArray(value) && value.every((t) => typeof t === "string" && /^[^\s,]+$/.test(t));
-    case "origins":
-      // Compared byte for byte with the browser's Origin header: scheme://host[:port], nothing more.
-      return Array.isArray(value) && value.every((o) => o === "*" || (typeof o === "string" && URL.canParse(o) && new URL(o).origin === o));
-    case "url":
-      return typeof value === "string" && URL.canParse(value) && rule.protocols.includes(new URL(value).protocol);
-  }
-}
-
-function describeRule(rule: Rule): string {
-  switch (rule.kind) {
-    case "int":
-      if (rule.max !== undefined) return `an integer from ${rule.min} to ${rule.max}`;
-      return rule.min === 1 ? "a positive integer" : rule.min === 0 ? "a non-negative integer" : `an integer >= ${rule.min}`;
-    case "string":
-      return "a non-empty string";
-    case "enum":
-      return `one of ${rule.values.map((v) => JSON.stringify(v)).join(", ")}`;
-    case "tokens":
-      return "an array of non-empty strings without whitespace or commas";
-    case "origins":
-      return 'an array of origins such as "https://app.example.com" (scheme://host[:port], lower case, no path or trailing slash) or "*"';
-    case "url":
-      return `a ${rule.protocols.map((p) => p.slice(0, -1)).join("/")} URL`;
-  }
-}
-
-/**
- * Renders a config value for an error message, shortened so a huge blob cannot flood a log.
- *
- * @example
- * ```ts
- * show("abc"); // "\"abc\""
- * ```
- */
-export function show(value: unknown): string {
-  if (value === undefined) return "undefined";
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  // A rejected value may be a URL with credentials or a token: error messages reach logs.
-  text = redactSecrets(text);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}

@@ -10,7 +10,7 @@
  * {
  *   "port": 8787, "host": "0.0.0.0", "drainMs": 10000, "maxFrameBytes": 1048576,
  *   "idempotencyWindowMs": 300000, "authTokens": ["s3cret"],
- *   "storage": "sqlite", "dataDir": "/var/lib/sluice", "durability": "process",
+ *   "storage": "sqlite", "dataDir": "/var/lib/sluice", "durability": "process", "natsUrl": "nats://10.0.0.5:4222",
  *   "corsOrigins": ["https://app.example.com"], "grpcPort": 8788,
  *   "queueDefaults": { "leaseMs": 60000 },
  *   "queues": {
@@ -26,9 +26,11 @@
  * ```
  * Environment (wins over the file): `PORT` (or `SLUICE_PORT`, which wins over `PORT`),
  * `SLUICE_HOST`, `SLUICE_AUTH_TOKENS` (comma-separated; empty disables auth), `SLUICE_DRAIN_MS`,
- * `SLUICE_MAX_FRAME_BYTES`, `SLUICE_IDEMPOTENCY_WINDOW_MS`, `SLUICE_STORAGE` (`sqlite`|`memory`),
+ * `SLUICE_MAX_FRAME_BYTES`, `SLUICE_IDEMPOTENCY_WINDOW_MS`, `SLUICE_STORAGE` (`sqlite`|`memory`|`jetstream`),
  * `SLUICE_DATA_DIR`, `SLUICE_DURABILITY` (`process`|`power`), `SLUICE_MEMORY_BUDGET_BYTES`,
- * `SLUICE_CORS_ORIGINS` (comma-separated origins, or `*`), `SLUICE_GRPC_PORT`.
+ * `SLUICE_CORS_ORIGINS` (comma-separated origins, or `*`), `SLUICE_GRPC_PORT`, `SLUICE_NATS_URL`.
+ * With a NATS URL and no storage set anywhere, queues are on JetStream; a queue may also have its
+ * own `"natsUrl"` (then it is a JetStream queue) — see config-storage.ts.
  *
  * @example
  * ```ts
@@ -38,24 +40,24 @@
  * ```
  */
 import { err, ok, type Result } from "../result/result.ts";
+import { checkRule, type Rule, show } from "./config-rules.ts";
 import {
   BRIDGE_RULES,
   type BridgeConfig,
-  checkRule,
   DEFAULT_BRIDGE_CONFIG,
   DEFAULT_CONFIG,
   libraryQueueDefaults,
   QUEUE_NAME_PATTERN,
   QUEUE_RULES,
   type QueueConfig,
-  type Rule,
   SERVER_RULES,
-  show,
   type SluiceConfig,
 } from "./config-schema.ts";
+import { resolveStorage } from "./config-storage.ts";
 
-export type { BridgeConfig, QueueConfig, SluiceConfig } from "./config-schema.ts";
+export type { BridgeConfig, QueueConfig, SluiceConfig, Storage } from "./config-schema.ts";
 export { DEFAULT_BRIDGE_CONFIG, DEFAULT_CONFIG, DEFAULT_QUEUE_CONFIG } from "./config-schema.ts";
+export { natsUrlOf, storageOf } from "./config-storage.ts";
 
 /**
  * Inputs of `loadConfig`. `env` takes `process.env` or `Deno.env.toObject()` as they are.
@@ -88,6 +90,7 @@ const ENV_KEYS: readonly (readonly [string, keyof typeof SERVER_RULES])[] = [
   ["SLUICE_DURABILITY", "durability"],
   ["SLUICE_CORS_ORIGINS", "corsOrigins"],
   ["SLUICE_GRPC_PORT", "grpcPort"],
+  ["SLUICE_NATS_URL", "natsUrl"],
 ];
 
 /**
@@ -128,6 +131,8 @@ export function loadConfig(input: LoadConfigInput = {}): Result<SluiceConfig> {
   server.queues = Object.freeze(builtQueues);
 
   applyEnv(server, input.env ?? {}, problems);
+  const envStorage = input.env?.SLUICE_STORAGE;
+  resolveStorage(server, { storageSet: "storage" in file || (envStorage !== undefined && envStorage.trim() !== "") }, problems);
   if (server.grpcPort !== undefined && server.grpcPort !== 0 && server.grpcPort === server.port) {
     problems.push(`config: grpcPort must differ from port (both ${server.port}): gRPC needs its own HTTP/2 listener`);
   }

@@ -4,8 +4,9 @@
  * `Send` enqueues the command's payload into the queue it names and answers once it is in the
  * queue (status ACCEPTED, with a receipt); `Execute` does the same for each command of a batch
  * and streams one reply per command as it is enqueued. The command's idempotency key goes
- * through the broker's idempotency cache, so a bridge re-sending a delivery (retry after a lost
- * reply) gets `duplicate: true` instead of a second copy. Unknown queue → REJECTED (`not_found`);
+ * through the broker's idempotency cache (on a JetStream queue: the stream's `Nats-Msg-Id`
+ * dedup), so a bridge re-sending a delivery (retry after a lost reply) gets `duplicate: true`
+ * instead of a second copy. Unknown queue → REJECTED (`not_found`);
  * server shutting down → `Unavailable`; other failures → the mapped Connect error.
  *
  * Inputs are checked before anything is enqueued: a command payload over `maxFrameBytes` ends
@@ -105,8 +106,7 @@ export function relayService(broker: Broker): ServiceImpl<typeof Relay> {
     if (queue === undefined) return rejected("not_found", `no queue named '${command.queue}'`);
     if (!broker.accepting) throw new ConnectError("server is shutting down; the command was not enqueued", Code.Unavailable);
     const key = command.options?.idempotencyKey || undefined;
-    const publish = () => queue.enqueue(command.payload, { signal, key });
-    const added: Result<{ sequenceId: number; duplicate?: boolean }> = key === undefined ? await publish() : await broker.idempotency.run(queue.name, key, publish);
+    const added: Result<{ sequenceId: number; duplicate?: boolean }> = await broker.publishOnce(queue, key, (k) => queue.enqueue(command.payload, { signal, key: k }));
     if (!added.ok) {
       if (added.error.code === "queue.closed") throw new ConnectError("server is shutting down; the command was not enqueued", Code.Unavailable);
       throw connectErrorOf(added.error);

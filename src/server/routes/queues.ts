@@ -51,7 +51,8 @@ export function parseReplayBody(body: unknown): Result<{ readonly ids: readonly 
  * `POST /v1/queues/:queue/poison/replay` (JSON `{ "ids": [sequenceId, ...] }` or `{ "all": true }`,
  * at most `REPLAY_BODY_LIMIT` bytes; anything else is 400 and replays nothing) and
  * `POST /v1/queues/:queue/messages` (one message, body bytes; an
- * `Idempotency-Key` header dedups within `idempotencyWindowMs`; 202 `{ sequenceId, queue, duplicate }`).
+ * `Idempotency-Key` header dedups within `idempotencyWindowMs` — on a JetStream queue across every
+ * node, as `Nats-Msg-Id`; 202 `{ sequenceId, queue, duplicate }`).
  *
  * @example
  * ```ts
@@ -111,8 +112,8 @@ export function registerQueueRoutes(app: Hono, broker: Broker): void {
     const body = await readBodyLimited(c.req.raw, broker.config.maxFrameBytes);
     if (!body.ok) return errorResponse(c, body.error);
     const signal = c.req.raw.signal;
-    const publish = () => queue.enqueue(body.value, { signal, key });
-    const added = key === undefined ? await publish() : await broker.idempotency.run(queue.name, key, publish);
+    // On JetStream the key is the message's Nats-Msg-Id (deduped by the stream, across nodes).
+    const added = await broker.publishOnce(queue, key, (k) => queue.enqueue(body.value, { signal, key: k }));
     if (!added.ok) {
       if (added.error.code === "queue.closed") return errorResponse(c, sluiceError("unavailable", "server is shutting down; the message was not enqueued"));
       return errorResponse(c, added.error);
