@@ -44,7 +44,20 @@ export interface OutcomeHost {
  * ```
  */
 export class DeliveryOutcomes {
+  readonly #running = new Set<Promise<void>>();
+
   constructor(private readonly host: OutcomeHost) {}
+
+  /** Resolves once every hand-back and poisoning started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
+
+  // Keeps `work` in #running until it ends.
+  #track(work: Promise<void>): Promise<void> {
+    this.#running.add(work);
+    return work.finally(() => this.#running.delete(work));
+  }
 
   /** The delivery a pulled message becomes, with a fresh fencing token and its local deadline. */
   delivery(msg: JsMsg, record: Attempts, now: number, marginMs: number): Delivery {
@@ -66,7 +79,11 @@ export class DeliveryOutcomes {
   }
 
   /** Records how the delivery ended, then gives the message back to JetStream after `delayMs`. */
-  async handBack(delivery: Delivery, delayMs: number): Promise<void> {
+  handBack(delivery: Delivery, delayMs: number): Promise<void> {
+    return this.#track(this.#handBack(delivery, delayMs));
+  }
+
+  async #handBack(delivery: Delivery, delayMs: number): Promise<void> {
     this.host.metrics().requeued.value++;
     this.host.emit("requeued", delivery.lease);
     try {
@@ -78,7 +95,11 @@ export class DeliveryOutcomes {
   }
 
   /** Copies the message with its record into the poison stream, then terminates and removes it here. */
-  async toPoison(delivery: Delivery, error: SluiceError, exhausted: PoisonExhausted): Promise<void> {
+  toPoison(delivery: Delivery, error: SluiceError, exhausted: PoisonExhausted): Promise<void> {
+    return this.#track(this.#toPoison(delivery, error, exhausted));
+  }
+
+  async #toPoison(delivery: Delivery, error: SluiceError, exhausted: PoisonExhausted): Promise<void> {
     const { msg, record, lease } = delivery;
     record.poisonAs = exhausted;
     try {

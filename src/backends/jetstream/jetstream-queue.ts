@@ -117,7 +117,14 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     this.#margin = fenceMarginMs(resolved.leaseMs);
     this.poison = new PoisonStream(resolved.poisonQueueName, names, options.js, options.jsm);
     this.#publisher = new StreamPublisher(options.js, this.name, names.subject);
-    this.#publisher.onSettled = () => this.#room.serve(ok());
+    this.#publisher.onSettled = (stored) => {
+      // Counted once JetStream stored it: not a refusal, not a repeat of a held key.
+      if (stored.ok && !stored.value.duplicate) {
+        this.metrics.enqueued.value++;
+        this.#emit("enqueued", undefined, undefined, stored.value.sequenceId);
+      }
+      this.#room.serve(ok());
+    };
     this.#outcomes = new DeliveryOutcomes({
       options: resolved, names, jsm: options.jsm, records, poison: this.poison, metrics: () => this.metrics,
       emit: (type, lease, error) => this.#emit(type, lease, error),
@@ -156,12 +163,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
   tryEnqueue(payload: Uint8Array, key?: string): Result<Enqueued> {
     if (this.#state !== "open") return err("queue.closed", `queue '${this.name}' is ${this.#state}`);
     if (!this.#connected()) return err("unavailable", `queue '${this.name}' cannot store new messages: NATS is not connected`);
-    const added = this.#publisher.start(payload, key);
-    if (added.ok) {
-      this.metrics.enqueued.value++;
-      this.#emit("enqueued");
-    }
-    return added;
+    return this.#publisher.start(payload, key);
   }
 
   waitsForRoom(added: Result<unknown>): boolean {
@@ -306,6 +308,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
       if (this.fail(delivery.lease, sluiceError("unavailable", "queue drained"), { countAttempt: false, delayMs: 0 }).ok) requeuedInFlight++;
     }
     await new Promise<void>((settled) => this.afterCommit(() => settled()));
+    await this.#outcomes.settled(); // the hand-backs' records and naks are on their way before the connection closes
     await this.refresh().catch(() => {});
     this.#emit("drained");
     return ok({ pending: this.stats().pending, requeuedInFlight, poisoned: this.poison.size });
@@ -376,6 +379,9 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
       }
     }
     this.#maybeIdle();
+    if (!this.#connected() && this.#publisher.inFlight > 0) {
+      this.#publisher.failPending(sluiceError("unavailable", `queue '${this.name}' cannot store new messages: the NATS connection dropped before JetStream answered`));
+    }
     if (this.#state !== "closed") void this.refresh().catch(() => {});
     if (this.#state !== "closed") this.#sweeper = this.options.clock.setTimeout(() => this.#sweep(), this.options.sweepMs);
   }
@@ -404,8 +410,8 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     return delayMs instanceof RetryPolicy ? delayMs.delayAfter(attempt, this.options.random) : delayMs;
   }
 
-  #emit(type: QueueEventType, lease?: Lease<Uint8Array>, error?: SluiceError): void {
+  #emit(type: QueueEventType, lease?: Lease<Uint8Array>, error?: SluiceError, sequenceId = lease?.sequenceId): void {
     if (!this.events.active) return;
-    this.events.emit({ type, queue: this.name, at: this.options.clock.now(), sequenceId: lease?.sequenceId, attempt: lease?.attempt, error });
+    this.events.emit({ type, queue: this.name, at: this.options.clock.now(), sequenceId, attempt: lease?.attempt, error });
   }
 }

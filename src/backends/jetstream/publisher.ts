@@ -41,9 +41,10 @@ export function publishError(queue: string, cause: unknown): SluiceError {
  */
 export class StreamPublisher {
   readonly #tickets = new WeakMap<Enqueued, Promise<Result<Enqueued>>>();
+  /** Settles each publish still waiting for its PubAck (by `failPending`). */
+  readonly #pending = new Set<(outcome: Result<Enqueued>) => void>();
   #chain: Promise<unknown> = Promise.resolve();
-  #inFlight = 0;
-  #onSettled: () => void = () => {};
+  #onSettled: (stored: Result<Enqueued>) => void = () => {};
 
   constructor(
     private readonly js: JetStreamClient,
@@ -53,30 +54,46 @@ export class StreamPublisher {
 
   /** Publishes awaiting their PubAck. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#pending.size;
   }
 
-  /** Called whenever a publish settles (room for a waiting producer). */
-  set onSettled(callback: () => void) {
+  /** Called once per publish with its outcome (count it; room for a waiting producer). */
+  set onSettled(callback: (stored: Result<Enqueued>) => void) {
     this.#onSettled = callback;
   }
 
   /** Starts a publish; `queue.full` at once when too many are in flight. */
   start(payload: Uint8Array, key?: string): Result<Enqueued> {
-    if (this.#inFlight >= MAX_IN_FLIGHT) {
-      return err("queue.full", `queue '${this.queue}' has ${this.#inFlight} publishes waiting for JetStream`);
+    if (this.#pending.size >= MAX_IN_FLIGHT) {
+      return err("queue.full", `queue '${this.queue}' has ${this.#pending.size} publishes waiting for JetStream`);
     }
-    this.#inFlight++;
     const placeholder: Enqueued = { sequenceId: 0, duplicate: false };
-    const stored = this.js.publish(this.subject, payload, key === undefined ? undefined : { msgID: key }).then(
-      (ack: PubAck) => ok({ sequenceId: ack.seq, duplicate: ack.duplicate }),
-      (cause: unknown) => err(publishError(this.queue, cause)),
-    ).finally(() => {
-      this.#inFlight--;
-      this.#onSettled();
+    const stored = new Promise<Result<Enqueued>>((resolve) => {
+      let settled = false;
+      const settle = (outcome: Result<Enqueued>) => {
+        if (settled) return;
+        settled = true;
+        this.#pending.delete(settle);
+        resolve(outcome);
+        this.#onSettled(outcome);
+      };
+      this.#pending.add(settle);
+      this.js.publish(this.subject, payload, key === undefined ? undefined : { msgID: key }).then(
+        (ack: PubAck) => settle(ok({ sequenceId: ack.seq, duplicate: ack.duplicate })),
+        (cause: unknown) => settle(err(publishError(this.queue, cause))),
+      );
     });
     this.#tickets.set(placeholder, stored);
     return ok(placeholder);
+  }
+
+  /**
+   * Answers every publish still waiting for its PubAck with `error` (the connection dropped:
+   * the client would wait out its request timeout). Such a message may still have been stored;
+   * a producer that resends it (with its Idempotency-Key, deduplicated) loses nothing.
+   */
+  failPending(error: SluiceError): void {
+    for (const settle of [...this.#pending]) settle(err(error));
   }
 
   /** The stored outcome of `added` (a `start` result), awaited. */
