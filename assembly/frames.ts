@@ -9,7 +9,7 @@ const HEADER: u32 = 24;
 // Bit t set <=> type byte t is defined by the protocol (all types are < 64).
 const KNOWN_TYPES: u64 =
   (1 << 0x01) | (1 << 0x02) | (1 << 0x03) | (1 << 0x11) |
-  (1 << 0x21) | (1 << 0x22) | (1 << 0x23) | (1 << 0x24) | (1 << 0x25) |
+  (1 << 0x21) | (1 << 0x22) | (1 << 0x23) | (1 << 0x24) | (1 << 0x25) | (1 << 0x26) |
   (1 << 0x30) | (1 << 0x31) | (1 << 0x3f);
 const ST_OK: u8 = 0;
 const ST_MALFORMED: u8 = 1;

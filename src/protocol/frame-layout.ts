@@ -92,6 +92,7 @@ export const FrameType = {
   NACK: 0x23,
   TOUCH: 0x24,
   CREDIT: 0x25,
+  FENCE: 0x26,
   PING: 0x30,
   PONG: 0x31,
   GOAWAY: 0x3f,

@@ -84,7 +84,7 @@ for (const [name, make] of impls) {
       const good = frame(codec, FrameType.PING, 1, new Uint8Array(4));
       for (const corrupt of [
         (f: Uint8Array) => (f[0] = 2),
-        (f: Uint8Array) => (f[1] = 0x26),
+        (f: Uint8Array) => (f[1] = 0x27),
         (f: Uint8Array) => (f[15] = 0x00, f[14] = 0x20), // id = 2^53
       ]) {
         const bad = frame(codec, FrameType.PING, 9, new Uint8Array(4));

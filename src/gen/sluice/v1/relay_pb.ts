@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sluice/v1/relay.proto.
  */
 export const file_sluice_v1_relay: GenFile = /*@__PURE__*/
-  fileDesc("ChVzbHVpY2UvdjEvcmVsYXkucHJvdG8SCXNsdWljZS52MSIyCgtTZW5kUmVxdWVzdBIjCgdjb21tYW5kGAEgASgLMhIuc2x1aWNlLnYxLkNvbW1hbmQitgEKDFNlbmRSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoCBIpCgZzdGF0dXMYAiABKA4yGS5zbHVpY2UudjEuRGVsaXZlcnlTdGF0dXMSIwoHcmVjZWlwdBgDIAEoCzISLnNsdWljZS52MS5SZWNlaXB0EiMKBG5hY2sYBCABKAsyFS5zbHVpY2UudjEuTmFja1JlYXNvbhIfCgVlcnJvchgFIAEoCzIQLnNsdWljZS52MS5FcnJvciI2Cg5FeGVjdXRlUmVxdWVzdBIkCghjb21tYW5kcxgBIAMoCzISLnNsdWljZS52MS5Db21tYW5kIu0BCgxFeGVjdXRlUmVwbHkSFQoLc2VxdWVuY2VfaWQYASABKARIABIYCg5jb3JyZWxhdGlvbl9pZBgCIAEoCUgAEhAKCGFjY2VwdGVkGAMgASgIEikKBnN0YXR1cxgEIAEoDjIZLnNsdWljZS52MS5EZWxpdmVyeVN0YXR1cxIjCgdyZWNlaXB0GAUgASgLMhIuc2x1aWNlLnYxLlJlY2VpcHQSIwoEbmFjaxgGIAEoCzIVLnNsdWljZS52MS5OYWNrUmVhc29uEh8KBWVycm9yGAcgASgLMhAuc2x1aWNlLnYxLkVycm9yQgQKAmlkKqQBCg5EZWxpdmVyeVN0YXR1cxIfChtERUxJVkVSWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIcChhERUxJVkVSWV9TVEFUVVNfQUNDRVBURUQQARIZChVERUxJVkVSWV9TVEFUVVNfQUNLRUQQAhIaChZERUxJVkVSWV9TVEFUVVNfTkFDS0VEEAMSHAoYREVMSVZFUllfU1RBVFVTX1JFSkVDVEVEEAQygQEKBVJlbGF5EjcKBFNlbmQSFi5zbHVpY2UudjEuU2VuZFJlcXVlc3QaFy5zbHVpY2UudjEuU2VuZFJlc3BvbnNlEj8KB0V4ZWN1dGUSGS5zbHVpY2UudjEuRXhlY3V0ZVJlcXVlc3QaFy5zbHVpY2UudjEuRXhlY3V0ZVJlcGx5MAFiBnByb3RvMw", [file_sluice_v1_command, file_sluice_v1_error, file_sluice_v1_nack, file_sluice_v1_receipt]);
+  fileDesc("ChVzbHVpY2UvdjEvcmVsYXkucHJvdG8SCXNsdWljZS52MSJPCgtTZW5kUmVxdWVzdBIjCgdjb21tYW5kGAEgASgLMhIuc2x1aWNlLnYxLkNvbW1hbmQSDQoFc2NvcGUYAiABKAkSDAoEdGVybRgDIAEoBCK2AQoMU2VuZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgIEikKBnN0YXR1cxgCIAEoDjIZLnNsdWljZS52MS5EZWxpdmVyeVN0YXR1cxIjCgdyZWNlaXB0GAMgASgLMhIuc2x1aWNlLnYxLlJlY2VpcHQSIwoEbmFjaxgEIAEoCzIVLnNsdWljZS52MS5OYWNrUmVhc29uEh8KBWVycm9yGAUgASgLMhAuc2x1aWNlLnYxLkVycm9yIlMKDkV4ZWN1dGVSZXF1ZXN0EiQKCGNvbW1hbmRzGAEgAygLMhIuc2x1aWNlLnYxLkNvbW1hbmQSDQoFc2NvcGUYAiABKAkSDAoEdGVybRgDIAEoBCLtAQoMRXhlY3V0ZVJlcGx5EhUKC3NlcXVlbmNlX2lkGAEgASgESAASGAoOY29ycmVsYXRpb25faWQYAiABKAlIABIQCghhY2NlcHRlZBgDIAEoCBIpCgZzdGF0dXMYBCABKA4yGS5zbHVpY2UudjEuRGVsaXZlcnlTdGF0dXMSIwoHcmVjZWlwdBgFIAEoCzISLnNsdWljZS52MS5SZWNlaXB0EiMKBG5hY2sYBiABKAsyFS5zbHVpY2UudjEuTmFja1JlYXNvbhIfCgVlcnJvchgHIAEoCzIQLnNsdWljZS52MS5FcnJvckIECgJpZCqkAQoORGVsaXZlcnlTdGF0dXMSHwobREVMSVZFUllfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHAoYREVMSVZFUllfU1RBVFVTX0FDQ0VQVEVEEAESGQoVREVMSVZFUllfU1RBVFVTX0FDS0VEEAISGgoWREVMSVZFUllfU1RBVFVTX05BQ0tFRBADEhwKGERFTElWRVJZX1NUQVRVU19SRUpFQ1RFRBAEMoEBCgVSZWxheRI3CgRTZW5kEhYuc2x1aWNlLnYxLlNlbmRSZXF1ZXN0Ghcuc2x1aWNlLnYxLlNlbmRSZXNwb25zZRI/CgdFeGVjdXRlEhkuc2x1aWNlLnYxLkV4ZWN1dGVSZXF1ZXN0Ghcuc2x1aWNlLnYxLkV4ZWN1dGVSZXBseTABYgZwcm90bzM", [file_sluice_v1_command, file_sluice_v1_error, file_sluice_v1_nack, file_sluice_v1_receipt]);
 
 /**
  * @generated from message sluice.v1.SendRequest
@@ -30,6 +30,20 @@ export type SendRequest = Message<"sluice.v1.SendRequest"> & {
    * @generated from field: sluice.v1.Command command = 1;
    */
   command?: Command | undefined;
+
+  /**
+   * Leadership fencing (optional): the scope the sender leads (e.g. "bridge/jobs") and its term.
+   * A Sluice refuses a term lower than the highest it has accepted for the scope with
+   * FAILED_PRECONDITION (sluice-error-code "lease.inactive"); empty scope: no fencing.
+   *
+   * @generated from field: string scope = 2;
+   */
+  scope: string;
+
+  /**
+   * @generated from field: uint64 term = 3;
+   */
+  term: bigint;
 };
 
 /**
@@ -92,6 +106,18 @@ export type ExecuteRequest = Message<"sluice.v1.ExecuteRequest"> & {
    * @generated from field: repeated sluice.v1.Command commands = 1;
    */
   commands: Command[];
+
+  /**
+   * Leadership fencing for the whole batch, as in SendRequest.
+   *
+   * @generated from field: string scope = 2;
+   */
+  scope: string;
+
+  /**
+   * @generated from field: uint64 term = 3;
+   */
+  term: bigint;
 };
 
 /**
