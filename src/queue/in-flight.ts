@@ -8,8 +8,10 @@ import type { Lease } from "./lease.ts";
  *
  * Bookkeeping (slots, fencing tokens, deadlines, expiry order) lives in a `LeaseTable` — WASM by
  * default — and this class keeps only what must stay in JS: the item and `Lease` object of each
- * slot. It also owns the sweeper timer, which runs only while leases are in flight, and reports
- * expiries to the queue through `onExpire`.
+ * slot. It also owns the sweeper timer, which runs only while leases are in flight — at the
+ * earliest deadline, and never sooner than `sweepMs` after the previous sweep, so an idle lease
+ * costs one timer per lease period rather than one per `sweepMs` (a Durable Object's single alarm
+ * can then follow it) — and reports expiries to the queue through `onExpire`.
  *
  * @example
  * ```ts
@@ -45,10 +47,20 @@ export class InFlight<T> {
 
   /** Opens a delivery slot and returns its fencing token; `attach` the lease built for it next. */
   acquire(attempt: number, deadline: number): number {
-    if (this.#sweepTimer === undefined && !this.#stopped) this.#scheduleSweep();
     const token = this.table.acquire(attempt, deadline);
     this.#count++;
+    if (this.#sweepTimer === undefined && !this.#stopped) this.#scheduleSweep();
     return token;
+  }
+
+  /**
+   * Takes over a delivery the table already holds under `lease.token` (a lease that outlived the
+   * previous queue object: see `QueueCreateOptions.resumeLease`).
+   */
+  adopt(item: QueueItem<T>, lease: Lease<T>): void {
+    this.#count++;
+    this.attach(item, lease);
+    if (this.#sweepTimer === undefined && !this.#stopped) this.#scheduleSweep();
   }
 
   /** Binds the item and its lease to the slot of `lease.token`. */
@@ -103,7 +115,8 @@ export class InFlight<T> {
   }
 
   #scheduleSweep(): void {
-    this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), this.sweepMs);
+    const wait = Math.max(this.sweepMs, this.table.nextDeadline() - this.clock.now());
+    this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), wait);
   }
 
   #sweep(): void {

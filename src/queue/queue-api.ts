@@ -65,4 +65,25 @@ export interface QueueCreateOptions<T> extends SafeTaskQueueOptions {
   memoryBudget?: MemoryBudget;
   /** Bytes a payload counts for `maxBytes` (memory queues; a journal sizes what it stores). Default `defaultSizeOf`. */
   sizeOf?: (payload: T) => number;
+  /**
+   * Deliveries that outlived the queue object (a Durable Object rebuilt after hibernation, its
+   * consumers still connected): asked at start-up about each item the journal holds as leased.
+   * Return the token and deadline of its live delivery — a token `leaseTable` already holds — to
+   * keep it in flight, ackable by that token and expiring at that deadline; undefined recovers
+   * it as a crash (a stall, redelivered). Journaled queues only.
+   */
+  resumeLease?: (sequenceId: number) => ResumedLease | undefined;
+}
+
+/**
+ * A delivery a queue takes over at start-up (see `QueueCreateOptions.resumeLease`).
+ *
+ * @example
+ * ```ts
+ * const resumed: ResumedLease = { token: 16777217, deadline: Date.now() + 20_000 };
+ * ```
+ */
+export interface ResumedLease {
+  readonly token: number;
+  readonly deadline: number;
 }

@@ -15,7 +15,7 @@ import { PoisonQueue } from "./poison-queue.ts";
 import type { QueueStats } from "./stats.ts";
 import { createLeaseTable } from "../wasm/mod.ts";
 import { nextTokenLane } from "../wasm/lease-table.ts";
-import type { DrainReport, FailOptions, QueueCreateOptions } from "./queue-api.ts";
+import type { DrainReport, FailOptions, QueueCreateOptions, ResumedLease } from "./queue-api.ts";
 import { InFlight } from "./in-flight.ts";
 import type { PoisonExhausted, QueueJournal } from "./journal.ts";
 import { recoverCrashedLeases, StoredWindow } from "./stored-window.ts";
@@ -92,7 +92,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
     this.#bytes = new HeldBytes<T>(this.options.maxBytes, options.memoryBudget, journal ? (p) => journal.sizeOf(p) : (options.sizeOf ?? defaultSizeOf));
     if (journal !== undefined) {
       this.#window = new StoredWindow(journal, this.#bytes, () => this.#ready.length + this.#delayed.size, (item, notBefore) => this.#arrive(item, notBefore));
-      this.#open(journal);
+      this.#open(journal, options.resumeLease);
     }
   }
 
@@ -464,15 +464,45 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
    * Reads the journal back: leases that were live when the process died become stalls (and
    * poison past `maxStalls`), then the counts, the poison queue and the first memory window.
    */
-  #open(journal: QueueJournal<T>): void {
-    recoverCrashedLeases(journal, this.poison, this.options);
+  #open(journal: QueueJournal<T>, resumeLease: QueueCreateOptions<T>["resumeLease"]): void {
+    const live = new Map<number, ResumedLease>();
+    const resumes = (item: QueueItem<T>) => {
+      const resumed = resumeLease?.(item.sequenceId);
+      if (resumed !== undefined) live.set(item.sequenceId, resumed);
+      return resumed !== undefined;
+    };
+    const resumed = recoverCrashedLeases(journal, this.poison, this.options, resumes);
     const state = journal.load();
     for (const entry of state.poison) this.poison.add(entry.item, entry.error, entry.poisonedAt, entry.exhausted, entry.attempts);
     for (const [key, sequenceId] of state.keys) this.#keys.set(key, sequenceId);
     this.#sequence = state.lastSequence;
     this.#held = state.items;
     this.#backpressure.update(this.#held);
-    this.#window!.start(state.items);
+    let floor = 0;
+    for (const item of resumed) {
+      this.#resume(item, live.get(item.sequenceId)!);
+      floor = Math.max(floor, item.sequenceId);
+    }
+    this.#window!.start(state.items - resumed.length, floor);
+  }
+
+  /** A delivery that outlived the previous queue object goes back in flight under its token. */
+  #resume(item: QueueItem<T>, resumed: ResumedLease): void {
+    if (item.key !== undefined) this.#keys.set(item.key, item.sequenceId);
+    this.#bytes.take(item);
+    const lease: Lease<T> = {
+      payload: item.payload,
+      attempt: item.attempts,
+      sequenceId: item.sequenceId,
+      token: resumed.token,
+      leasedAt: resumed.deadline - this.options.leaseMs,
+      enqueuedAt: item.enqueuedAt,
+      lastError: item.lastError,
+      isPoisoned: item.failures + 1 >= this.options.maxRetries,
+      suspect: false,
+      queue: this.name,
+    };
+    this.#inFlight.adopt(item, lease);
   }
 
   /** The item leaves the queue proper (acked or poisoned): free its room, its bytes and its key. */

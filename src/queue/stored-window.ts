@@ -28,6 +28,8 @@ export class StoredWindow<T> {
   #cursor = 0;
   #backlog = 0;
   #scheduled = false;
+  /** Paging ignores the window's limits until the cursor reaches this (see `start`). */
+  #floor = 0;
 
   constructor(
     readonly journal: QueueJournal<T>,
@@ -41,10 +43,17 @@ export class StoredWindow<T> {
     return this.#backlog;
   }
 
-  /** Starts with `items` stored (none in memory yet) and loads the first window. */
-  start(items: number): void {
+  /**
+   * Starts with `items` stored (none in memory yet) and loads the first window. `floor`: the
+   * highest sequence id already in memory (resumed leases): everything up to it is paged in
+   * whatever the window's limits, so memory still precedes the backlog.
+   */
+  start(items: number, floor = 0): void {
     this.#backlog = items;
+    this.#floor = floor;
     this.pageIn();
+    if (this.#backlog === 0 && this.#cursor < floor) this.#cursor = floor;
+    this.#floor = 0;
   }
 
   /** A new item: true when it joins memory, false when it waits in the store. Records it either way. */
@@ -86,7 +95,7 @@ export class StoredWindow<T> {
 
   /** Reads the next pages of the backlog while the window has room. */
   pageIn(): void {
-    while (this.#backlog > 0 && this.readyCount() < StoredWindow.WINDOW_ITEMS && this.bytes.fits(1)) {
+    while (this.#backlog > 0 && (this.#cursor < this.#floor || (this.readyCount() < StoredWindow.WINDOW_ITEMS && this.bytes.fits(1)))) {
       // At least one item when nothing is held (one message bigger than the budget still passes).
       const page = this.journal.page(this.#cursor, StoredWindow.PAGE, Math.max(1, this.bytes.room()));
       // Nothing readable (a write that has not reached the store yet): try again on the next drain.
@@ -94,7 +103,7 @@ export class StoredWindow<T> {
       for (const { item, notBefore } of page) {
         const size = this.bytes.sizeOf(item.payload);
         // Past the byte budget the rest stays in the store (re-read on the next page-in).
-        if (!this.bytes.fits(size)) return;
+        if (!this.bytes.fits(size) && this.#cursor >= this.#floor) return;
         this.bytes.take(item, size);
         this.#cursor = item.sequenceId;
         this.#backlog--;
@@ -107,24 +116,33 @@ export class StoredWindow<T> {
 /**
  * Start-up of a journaled queue, before it loads: every lease that was live when the process
  * died is a stall (the next delivery is attempt + 1), and past `maxStalls` a poison entry — so a
- * message that kills the process every time stops after `maxStalls` restarts.
+ * message that kills the process every time stops after `maxStalls` restarts. Leases `resumes`
+ * says are still live (their consumer outlived the queue object) are returned instead, still
+ * leased in the journal.
  *
  * @example
  * ```ts
- * recoverCrashedLeases(journal, queue.poison, queue.options);
+ * const resumed = recoverCrashedLeases(journal, queue.poison, queue.options, (item) => live.has(item.sequenceId));
  * ```
  */
 export function recoverCrashedLeases<T>(
   journal: QueueJournal<T>,
   poison: PoisonQueue<T>,
   limits: { readonly maxRetries: number; readonly maxStalls: number; readonly clock: { now(): number } },
-): void {
+  resumes: (item: QueueItem<T>) => boolean = () => false,
+): QueueItem<T>[] {
   const crashed = sluiceError("lease.expired", "the process stopped while this message was leased");
   const now = limits.clock.now();
+  const resumed: QueueItem<T>[] = [];
   for (const item of journal.recover()) {
+    if (resumes(item)) {
+      resumed.push(item);
+      continue;
+    }
     recordStall(item, item.attempts, crashed, now);
     const exhausted = exhaustedBudget(item, limits);
     if (exhausted === undefined) journal.changed(item, false, 0);
     else journal.poisoned(poison.add(item, crashed, now, exhausted));
   }
+  return resumed;
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { SqlDriver } from "./sql-driver.ts";
+import { inTransaction, type SqlDriver } from "./sql-driver.ts";
 
 /**
  * The schema version this code writes; a database with another version is refused.
@@ -67,13 +67,15 @@ export type Durability = "process" | "power";
  * ```
  */
 export function prepareDatabase(driver: SqlDriver, durability: Durability): void {
-  driver.exec("PRAGMA busy_timeout = 0");
-  driver.exec("PRAGMA locking_mode = EXCLUSIVE");
-  driver.exec("PRAGMA journal_mode = WAL");
-  driver.exec(`PRAGMA synchronous = ${durability === "power" ? "FULL" : "NORMAL"}`);
+  // A driver with its own `transaction` (a Durable Object) owns locking and durability: no PRAGMAs.
+  if (driver.transaction === undefined) {
+    driver.exec("PRAGMA busy_timeout = 0");
+    driver.exec("PRAGMA locking_mode = EXCLUSIVE");
+    driver.exec("PRAGMA journal_mode = WAL");
+    driver.exec(`PRAGMA synchronous = ${durability === "power" ? "FULL" : "NORMAL"}`);
+  }
   // Taking the write lock now (not at the first publish) is what makes a second server fail at start.
-  driver.exec("BEGIN IMMEDIATE");
-  try {
+  inTransaction(driver, () => {
     driver.exec(TABLES);
     const rows = driver.prepare("SELECT value FROM sluice_meta WHERE key = 'schema'").all();
     if (rows.length === 0) {
@@ -81,9 +83,5 @@ export function prepareDatabase(driver: SqlDriver, durability: Durability): void
     } else if (rows[0]!.value !== String(SCHEMA_VERSION)) {
       throw new Error(`schema version ${String(rows[0]!.value)} is not the ${SCHEMA_VERSION} this build reads`);
     }
-    driver.exec("COMMIT");
-  } catch (thrown) {
-    driver.exec("ROLLBACK");
-    throw thrown;
-  }
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * The small SQL driver interface the store runs on. Drivers live in `src/runtime/`
- * (`bun:sqlite` on Bun, `node:sqlite` on Deno); the Durable Object SQL storage of workerd can be a
- * third. Statements take positional `?` parameters.
+ * (`bun:sqlite` on Bun, `node:sqlite` on Deno, a Durable Object's `ctx.storage.sql` on workerd).
+ * Statements take positional `?` parameters.
  *
  * @module
  */
@@ -46,4 +46,31 @@ export interface SqlDriver {
   exec(sql: string): void;
   prepare(sql: string): SqlStatement;
   close(): void;
+  /**
+   * Optional: runs `body` as one transaction, rolled back if it throws. A driver whose host owns
+   * transactions and connection settings — a Durable Object's SQL storage refuses BEGIN, COMMIT
+   * and PRAGMA — provides it; the store then sends none of those and uses this instead.
+   */
+  transaction?(body: () => void): void;
+}
+
+/**
+ * Runs `body` in one transaction on `driver`: its own `transaction` when it has one, else
+ * `BEGIN IMMEDIATE` … `COMMIT` (`ROLLBACK` and rethrow when `body` throws).
+ *
+ * @example
+ * ```ts
+ * inTransaction(driver, () => { insert.run(1, "x"); insert.run(2, "y"); });
+ * ```
+ */
+export function inTransaction(driver: SqlDriver, body: () => void): void {
+  if (driver.transaction !== undefined) return driver.transaction(body);
+  driver.exec("BEGIN IMMEDIATE");
+  try {
+    body();
+    driver.exec("COMMIT");
+  } catch (thrown) {
+    driver.exec("ROLLBACK");
+    throw thrown;
+  }
 }

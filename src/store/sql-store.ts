@@ -5,7 +5,7 @@ import type { QueueJournal } from "../queue/journal.ts";
 import type { PayloadCodec } from "./payload-codec.ts";
 import { type JournalHost, SqlQueueJournal } from "./queue-journal.ts";
 import { type Durability, prepareDatabase } from "./schema.ts";
-import type { SqlDriver } from "./sql-driver.ts";
+import { inTransaction, type SqlDriver } from "./sql-driver.ts";
 import { prepareStatements, type SqlStatements } from "./statements.ts";
 
 /**
@@ -146,17 +146,12 @@ export class SqlStore implements JournalHost {
     if (this.#dirty.size === 0 && this.#keys.size === 0 && this.#failure === undefined) return this.#answer(ok());
     if (this.#closed) return this.#answer(err("unavailable", `store: ${this.path} is closed`));
     try {
-      this.#driver.exec("BEGIN IMMEDIATE");
-      try {
+      inTransaction(this.#driver, () => {
         for (const journal of this.#dirty) journal.write();
         for (const k of this.#keys.values()) this.#sql.putKey.run(k.queue, k.key, k.seq, k.expiresAt);
         if (++this.#commits % 1024 === 0) this.#sql.expireKeys.run(this.#clock.now());
         if (this.#failure !== undefined) this.#sql.probe.run(String(this.#clock.now()));
-        this.#driver.exec("COMMIT");
-      } catch (thrown) {
-        this.#driver.exec("ROLLBACK");
-        throw thrown;
-      }
+      });
     } catch (thrown) {
       return this.#failed(thrown);
     }

@@ -66,8 +66,9 @@ export function prepareStatements(driver: SqlDriver): SqlStatements {
     ),
     poisonEntries: p("SELECT * FROM poison WHERE queue = ? ORDER BY poisoned_at, seq"),
     itemKeys: p("SELECT key, seq FROM items WHERE queue = ? AND key IS NOT NULL"),
-    pageItems: p("SELECT * FROM items WHERE queue = ? AND seq > ? ORDER BY seq LIMIT ?"),
-    pageSizes: p("SELECT length(payload) AS n FROM items WHERE queue = ? AND seq > ? ORDER BY seq LIMIT ?"),
+    // `leased = 0`: a delivery resumed at start-up (QueueCreateOptions.resumeLease) is in memory already.
+    pageItems: p("SELECT * FROM items WHERE queue = ? AND seq > ? AND leased = 0 ORDER BY seq LIMIT ?"),
+    pageSizes: p("SELECT length(payload) AS n FROM items WHERE queue = ? AND seq > ? AND leased = 0 ORDER BY seq LIMIT ?"),
     putKey: p("INSERT OR REPLACE INTO idempotency (queue, key, seq, expires_at) VALUES (?, ?, ?, ?)"),
     findKey: p("SELECT seq FROM idempotency WHERE queue = ? AND key = ? AND expires_at > ?"),
     expireKeys: p("DELETE FROM idempotency WHERE expires_at <= ?"),

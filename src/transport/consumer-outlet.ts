@@ -98,6 +98,20 @@ export class ConsumerOutlet {
     return this.#ledger.size;
   }
 
+  /** The leases held now (a snapshot), e.g. for a runtime that keeps them across a rebuild. */
+  heldLeases(): Lease<Uint8Array>[] {
+    return this.#ledger.leases();
+  }
+
+  /**
+   * Takes over what this connection had before its server object was rebuilt (a Durable Object
+   * after hibernation): the leases it held — live in the queue under their tokens — and its unused credit.
+   */
+  adopt(leases: readonly Lease<Uint8Array>[], credit: number): void {
+    for (const lease of leases) this.#ledger.hold(lease);
+    this.grant(credit);
+  }
+
   /** The consumer sent a frame (any): it is reading; a paused outlet resumes. */
   read(): void {
     this.#lastReadAt = this.#queue.options.clock.now();

@@ -40,6 +40,11 @@ export class LeaseLedger<T> {
     return this.#held.size;
   }
 
+  /** The leases held (a snapshot). */
+  leases(): Lease<T>[] {
+    return [...this.#held.values()];
+  }
+
   /** Records a delivered lease. */
   hold(lease: Lease<T>): void {
     this.#held.set(tokenSlot(lease.token), lease);

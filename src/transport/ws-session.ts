@@ -1,11 +1,12 @@
 import { type SluiceError, sluiceError } from "../result/errors.ts";
+import type { Lease } from "../queue/lease.ts";
 import type { RelayQueue } from "../queue/relay-queue.ts";
 import { FRAME_HEADER_BYTES, FrameType } from "../protocol/frame-layout.ts";
 import { frameIdOf, isProblem, readFrameMessage } from "../protocol/frames.ts";
 import { errorFrame, goawayFrame, pongFrame } from "../protocol/frame-builders.ts";
 import { FrameWriter } from "../protocol/frame-writer.ts";
 import { PublishIntake } from "./publish-intake.ts";
-import type { FrameCodec } from "../wasm/mod.ts";
+import type { FirstFrame, FrameCodec } from "../wasm/mod.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
 import { ConsumerOutlet } from "./consumer-outlet.ts";
 import type { MemoryBudget } from "../queue/memory-budget.ts";
@@ -63,7 +64,9 @@ const POLICY_VIOLATION = 1008;
  * TOUCH (heartbeat) by lease token: see `ConsumerOutlet` (credit, fair batches, stuck and
  * backpressured consumers, suspects delivered alone). When the socket closes, every lease the
  * connection still holds is failed back at once (see `LeaseLedger`). A bad frame gets an ERROR
- * frame and the socket stays usable — up to 64 in a row, then it is closed with 1008.
+ * frame and the socket stays usable — up to 64 in a row, then it is closed with 1008. A binary
+ * message may carry several frames back to back (a batch): they are handled in order, as if each
+ * had come alone, so a batch of PUBLISH frames is committed in one store write.
  *
  * @example
  * ```ts
@@ -118,6 +121,24 @@ export class WsSession {
     return this.#outlet.held;
   }
 
+  /** The leases this connection holds (a snapshot): what a Durable Object keeps across hibernation. */
+  heldLeases(): Lease<Uint8Array>[] {
+    return this.#outlet.heldLeases();
+  }
+
+  /**
+   * Resumes a connection whose server object was rebuilt (a Durable Object after hibernation):
+   * the leases it held (resumed in the queue under their tokens) and its unused credit.
+   *
+   * @example
+   * ```ts
+   * session.adopt([queue.leaseByToken(token)!], 10);
+   * ```
+   */
+  adopt(leases: readonly Lease<Uint8Array>[], credit: number): void {
+    this.#outlet.adopt(leases, credit);
+  }
+
   /** Feeds one WebSocket message (ArrayBuffer, typed array or Blob; text is answered with ERROR). */
   handleMessage(data: unknown): void {
     if (this.#stop.signal.aborted) return;
@@ -159,12 +180,31 @@ export class WsSession {
     return this.#outlet.releaseAll(reason);
   }
 
+  // A message carries one frame or several back to back (a batch), handled in order. After a
+  // frame whose header is unreadable the rest of the message cannot be framed: it is dropped.
   #handleBytes(bytes: Uint8Array): void {
     if (this.#stop.signal.aborted) return;
     this.#outlet.read();
+    for (let at = 0; at < bytes.byteLength && !this.#stop.signal.aborted; ) {
+      const end = frameEnd(bytes, at);
+      if (!this.#handleFrame(at === 0 && end === bytes.byteLength ? bytes : bytes.subarray(at, end))) return;
+      at = end;
+    }
+  }
+
+  /** One frame; false when its header was unreadable (frame boundaries are lost from there). */
+  #handleFrame(bytes: Uint8Array): boolean {
     const header = readFrameMessage(bytes, this.#codec);
-    if (isProblem(header)) return this.#malformed(header);
+    if (isProblem(header)) {
+      this.#malformed(header);
+      return header.code === "frame.too_large";
+    }
     this.#malformedRun = 0;
+    this.#dispatch(bytes, header);
+    return true;
+  }
+
+  #dispatch(bytes: Uint8Array, header: FirstFrame): void {
     // `header` is the codec's reused object: read what is needed before anything else decodes.
     const id = header.id;
     switch (header.type) {
@@ -193,4 +233,12 @@ export class WsSession {
   #error(error: SluiceError, id = 0): void {
     safeSend(this.#peer, errorFrame(error, id));
   }
+}
+
+// Where the frame starting at `at` ends, from its header's payloadLength (u32 LE at offset 4);
+// the message's end when the header or the payload is cut short (the decoder then says so).
+function frameEnd(bytes: Uint8Array, at: number): number {
+  if (bytes.byteLength - at < FRAME_HEADER_BYTES) return bytes.byteLength;
+  const length = (bytes[at + 4]! | (bytes[at + 5]! << 8) | (bytes[at + 6]! << 16) | (bytes[at + 7]! << 24)) >>> 0;
+  return Math.min(bytes.byteLength, at + FRAME_HEADER_BYTES + length);
 }
