@@ -1,7 +1,7 @@
 import { canceledError, type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
-import { type WaiterHandle, Waiters } from "./waiters.ts";
+import { idleOrDeadline, type WaiterHandle, Waiters } from "./waiters.ts";
 import { Backpressure } from "./backpressure.ts";
 import { DelayLine } from "./delay-line.ts";
 import { QueueEvents, type QueueEventType } from "./events.ts";
@@ -326,9 +326,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
     if (this.#state === "open") this.#state = "draining";
     this.#wakeAll(err("queue.closed", `queue '${this.name}' is draining`));
     if (this.#inFlight.size > 0) {
-      const timer = this.options.clock.setTimeout(() => this.#idleWaiters.failAll(ok()), options.deadlineMs);
-      const idle = await this.#idleWaiters.wait(options.signal);
-      this.options.clock.clearTimeout(timer);
+      const idle = await idleOrDeadline(this.#idleWaiters, this.options.clock, options.deadlineMs, options.signal);
       if (!idle.ok) return idle;
     }
     let requeuedInFlight = 0;

@@ -1,5 +1,6 @@
 import { canceledError } from "../result/errors.ts";
-import { err, type Result } from "../result/result.ts";
+import { err, ok, type Result } from "../result/result.ts";
+import type { Clock } from "../result/clock.ts";
 
 interface Waiter<T> {
   resolve: ((result: Result<T>) => void) | undefined;
@@ -145,3 +146,20 @@ export class Waiters<T> {
     waiter.resolve = waiter.group = waiter.prev = waiter.next = waiter.groupPrev = waiter.groupNext = undefined;
   }
 }
+
+/**
+ * Waits until `idle` is served (everything in flight ended) or `deadlineMs` passes on `clock`,
+ * whichever comes first; `canceled` if `signal` aborts first. How both backends' `drain` waits.
+ *
+ * @example
+ * ```ts
+ * const idle = await idleOrDeadline(idleWaiters, clock, 5000, signal);
+ * ```
+ */
+export async function idleOrDeadline(idle: Waiters<void>, clock: Clock, deadlineMs: number, signal?: AbortSignal): Promise<Result<void>> {
+  const timer = clock.setTimeout(() => idle.failAll(ok()), deadlineMs);
+  const waited = await idle.wait(signal);
+  clock.clearTimeout(timer);
+  return waited;
+}
+

@@ -12,7 +12,7 @@ import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptio
 import type { DrainReport, FailOptions } from "../../queue/queue-api.ts";
 import type { Enqueued, RelayQueue } from "../../queue/relay-queue.ts";
 import type { QueueStats } from "../../queue/stats.ts";
-import { type WaiterHandle, Waiters } from "../../queue/waiters.ts";
+import { idleOrDeadline, type WaiterHandle, Waiters } from "../../queue/waiters.ts";
 import { Fifo } from "../../queue/fifo.ts";
 import { AttemptRecords, chargeUnexplained, noAttempts } from "./attempt-records.ts";
 import { type Delivery, fenceMarginMs, LiveDeliveries } from "./deliveries.ts";
@@ -298,9 +298,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     if (this.#state === "open") this.#state = "draining";
     this.#stopTaking(err("queue.closed", `queue '${this.name}' is draining`));
     if (this.#live.size > 0) {
-      const timer = this.options.clock.setTimeout(() => this.#idle.failAll(ok()), options.deadlineMs);
-      const idle = await this.#idle.wait(options.signal);
-      this.options.clock.clearTimeout(timer);
+      const idle = await idleOrDeadline(this.#idle, this.options.clock, options.deadlineMs, options.signal);
       if (!idle.ok) return idle;
     }
     let requeuedInFlight = 0;
