@@ -1,8 +1,9 @@
 /**
  * A private `nats-server` child process for benchmarks and tests: JetStream on, loopback only,
  * a free port and a fresh store dir of its own, with `kill(signal)` and `restart()` (same port,
- * same store) for crash tests. The one copy of this logic: test/support/nats.ts builds on it,
- * and so do bench/jetstream-raw.ts and bench/durable/nats.ts (bench/ never imports test/).
+ * same store) for crash tests. test/support/nats.ts builds on it, and so do bench/jetstream-raw.ts
+ * and scripts/cluster.ts (bench/ never imports test/). (bench/durable/nats.ts still has its own
+ * older `spawnNats`, with `-p -1` and a monitoring port; it could move onto this.)
  * Uses only `node:` modules, so it runs under Bun, Deno and Node alike.
  *
  * Every server started here is SIGKILLed (and its store dir removed) when this process exits,
