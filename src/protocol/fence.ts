@@ -12,6 +12,7 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FenceSchema } from "../gen/sluice/v1/fence_pb.ts";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { FrameType } from "./frame-layout.ts";
 import { encodeFrame } from "./frames.ts";
@@ -78,4 +79,46 @@ export function decodeFencePayload(bytes: Uint8Array): Result<FencePayload> {
  */
 export function fenceFrame(fence: FencePayload, id = 0): Uint8Array {
   return encodeFrame({ type: FrameType.FENCE, id, payload: encodeFencePayload(fence) });
+}
+
+/**
+ * The error code a send under a superseded term is refused with: a stale fencing token, as for
+ * a lease (`lease.inactive`). On the Relay it travels as FAILED_PRECONDITION with
+ * `sluice-error-code: lease.inactive`; on a socket as an ERROR frame whose Error metadata holds
+ * `fenceScope`, `fenceTerm` and `highestTerm`.
+ *
+ * @example
+ * ```ts
+ * socket.send(errorFrame(fenceRefusal("bridge/jobs", 3, 4), publishId)); // arg = code of FENCE_REFUSAL_CODE
+ * ```
+ */
+export const FENCE_REFUSAL_CODE = "lease.inactive" as const;
+
+/**
+ * The refusal of a send (or a FENCE) under `term` when `highest` is the highest term accepted
+ * for `scope`.
+ *
+ * @example
+ * ```ts
+ * fenceRefusal("bridge/jobs", 3, 4).metadata; // { fenceScope: "bridge/jobs", fenceTerm: 3, highestTerm: 4 }
+ * ```
+ */
+export function fenceRefusal(scope: string, term: number, highest: number): SluiceError {
+  return sluiceError(FENCE_REFUSAL_CODE, `fenced: term ${term} of ${scope} is superseded by term ${highest}; a newer leader sends now`, {
+    metadata: { fenceScope: scope, fenceTerm: term, highestTerm: highest },
+  });
+}
+
+/**
+ * True for a fencing refusal as the sender sees it: an ERROR frame's error with fence metadata,
+ * or `lease.inactive` from a Relay call (FAILED_PRECONDITION; the Relay answers that code for
+ * nothing else).
+ *
+ * @example
+ * ```ts
+ * if (!sent.ok && isFenceRefusal(sent.error)) fence.fenced(sent.error.message);
+ * ```
+ */
+export function isFenceRefusal(error: SluiceError): boolean {
+  return error.code === FENCE_REFUSAL_CODE && (error.metadata?.fenceScope !== undefined || error.metadata?.connectCode !== undefined);
 }

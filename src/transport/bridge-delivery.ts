@@ -16,6 +16,7 @@ import { commandOf } from "./command.ts";
 import type { Downstream } from "./downstream.ts";
 import type { ExecuteBatcher } from "./execute-batcher.ts";
 import type { RelayClient } from "./relay-client.ts";
+import { type FencePayload, isFenceRefusal } from "../protocol/fence.ts";
 
 /**
  * How one delivery attempt ended:
@@ -80,6 +81,8 @@ export interface DeliveryParts {
   readonly sendTimeoutMs: number;
   readonly rpcRetry: RetryPolicy;
   readonly targetQueue?: string;
+  /** Leadership fencing: the scope and term every RPC call carries (the socket sent it as FENCE). */
+  readonly fence?: FencePayload;
   readonly metrics: BridgeMetrics;
   /** Each failed send (socket send or RPC call), for the log. */
   readonly onFailed?: (path: BridgePath, error: SluiceError) => void;
@@ -116,7 +119,7 @@ export function deliveryAttempt(parts: DeliveryParts): (lease: Lease<Uint8Array>
 
   const viaRpc = (lease: Lease<Uint8Array>, signal: AbortSignal): Promise<Result<void>> => {
     const command = commandOf(lease, parts.targetQueue);
-    const call = (callSignal: AbortSignal) => (batcher ? batcher.submit(command, callSignal) : relay!.send(command, { signal: callSignal }));
+    const call = (callSignal: AbortSignal) => (batcher ? batcher.submit(command, callSignal) : relay!.send(command, { signal: callSignal, fence: parts.fence }));
     const attempt = async (_attempt: number, retrySignal?: AbortSignal): Promise<Result<void>> => {
       const sent = await withTimeout(call, sendTimeoutMs, { signal: retrySignal, clock });
       if (sent.ok) metrics.sent("rpc", "ok");
@@ -126,7 +129,7 @@ export function deliveryAttempt(parts: DeliveryParts): (lease: Lease<Uint8Array>
       }
       return sent;
     };
-    return retry(attempt, parts.rpcRetry, { signal, clock, isRetryable: (error) => error.code !== "not_found" && isRetryableError(error) });
+    return retry(attempt, parts.rpcRetry, { signal, clock, isRetryable: (error) => error.code !== "not_found" && !isFenceRefusal(error) && isRetryableError(error) });
   };
 
   return async (lease, { signal, scope }, probe) => {

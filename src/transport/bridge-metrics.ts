@@ -58,6 +58,7 @@ export class BridgeMetrics {
   readonly deferred: Cell;
   readonly opened: Cell;
   readonly probes: Cell;
+  readonly fenced: Cell;
   readonly #state: Record<CircuitState, Cell>;
 
   constructor(registry: MetricsRegistry, queue: string) {
@@ -80,6 +81,9 @@ export class BridgeMetrics {
     this.#state.closed.set(1);
     this.opened = registry.counter("sluice_bridge_circuit_opened_total", "Bridge outages: the circuit went from closed to open").labels(labels);
     this.probes = registry.counter("sluice_bridge_circuit_probes_total", "Bridge probes sent while the circuit was half-open").labels(labels);
+    this.fenced = registry
+      .counter("sluice_bridge_fenced_total", "Bridge deliveries put back uncounted because this node no longer leads the queue's bridge (stepped down, or a downstream saw a higher term)")
+      .labels(labels);
   }
 
   /** One send on `path` ended with `outcome` (or a Result: ok, or `failed`). */

@@ -1,6 +1,6 @@
 /**
  * `bridge(queue, options)`: a queue → downstream socket bridge with RPC fallback and a circuit
- * breaker, and its types.
+ * breaker (its types live in bridge-options.ts and are re-exported here).
  *
  * @module
  */
@@ -10,106 +10,21 @@ import type { Lease } from "../queue/lease.ts";
 import type { RelayQueue } from "../queue/relay-queue.ts";
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { redactSecrets } from "../result/redact.ts";
+import { abortable } from "../result/delay.ts";
+import { isFenceRefusal } from "../protocol/fence.ts";
 import { linkSignal } from "../result/signals.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
 import { deliveryAttempt, Suspects } from "./bridge-delivery.ts";
 import { BridgeLog } from "./bridge-log.ts";
 import { BridgeMetrics } from "./bridge-metrics.ts";
-import { CircuitBreaker, type CircuitBreakerOptions } from "./circuit-breaker.ts";
-import { Downstream, type DownstreamEvent, type DownstreamSocketFactory } from "./downstream.ts";
+import { authHeaders, type Bridge, type BridgeOptions, type BridgeStats } from "./bridge-options.ts";
+import { CircuitBreaker } from "./circuit-breaker.ts";
+import { Downstream } from "./downstream.ts";
 import { ExecuteBatcher } from "./execute-batcher.ts";
 import { RelayClient } from "./relay-client.ts";
 
-/**
- * Options of `bridge`. Give a socket (`wsUrl` or `downstream`), an RPC target (`rpcUrl` or `relay`), or both.
- *
- * @example
- * ```ts
- * bridge(queue, { rpcUrl: "http://worker:8787", rpcMode: "execute", sendTimeoutMs: 1000 });
- * bridge(queue, { wsUrl: "ws://sluice-b:8787/v1/queues/jobs/ws", rpcUrl: "http://sluice-b:8787", token: process.env.B_TOKEN, log: console.log });
- * ```
- */
-export interface BridgeOptions {
-  /** A downstream Sluice: `ws://host:port/v1/queues/<queue>/ws` (it confirms with RECEIPT). */
-  readonly wsUrl?: string;
-  /**
-   * Sent as `Authorization: Bearer <token>` on the socket's upgrade request and on every RPC
-   * call (with `wsUrl`/`rpcUrl`; a ready-made `downstream`/`relay` brings its own). Never logged.
-   */
-  readonly token?: string;
-  /** More headers for the upgrade request and the RPC calls (`token` wins for `authorization`). */
-  readonly headers?: Readonly<Record<string, string>>;
-  /** A ready-made socket connection (overrides `wsUrl`); the bridge closes it when it stops. */
-  readonly downstream?: Downstream;
-  readonly rpcUrl?: string;
-  /** A ready-made Relay client (overrides `rpcUrl`), e.g. on a gRPC transport. */
-  readonly relay?: RelayClient;
-  /** "send" (default): one unary Send per command; "execute": concurrent commands share server-streaming Execute calls. */
-  readonly rpcMode?: "send" | "execute";
-  /** Time limit of one socket send and of one RPC call. Default 3000. */
-  readonly sendTimeoutMs?: number;
-  /** Socket PING interval (missed PONG → socket closed). Default 15000. */
-  readonly pingIntervalMs?: number;
-  /** RPC retries within one delivery. Default `RetryPolicy.exponential({ attempts: 3, initialMs: 250 })`. */
-  readonly rpcRetry?: RetryPolicy;
-  /** The circuit breaker: `failureThreshold` (default 3) and `backoff` (default 500 ms doubling to 5 s). */
-  readonly circuit?: Pick<CircuitBreakerOptions, "failureThreshold" | "backoff" | "random">;
-  /** Leases in flight at once. Default 8. */
-  readonly concurrency?: number;
-  /** Queue name the commands are addressed to on the RPC side. Default: this queue's name. */
-  readonly targetQueue?: string;
-  readonly signal?: AbortSignal;
-  readonly socketFactory?: DownstreamSocketFactory;
-  /** Socket connection events. */
-  readonly onEvent?: (event: DownstreamEvent) => void;
-  /** Log lines (rate-limited, secrets masked: see `BridgeLog`). Default: none. */
-  readonly log?: (line: string) => void;
-  /** Least time between two repeated log lines of one kind. Default 30000. */
-  readonly logEveryMs?: number;
-  /** Where the `sluice_bridge_*` series go. Default: the queue's registry. */
-  readonly metrics?: MetricsRegistry;
-}
-
-/**
- * Where each delivery went.
- *
- * @example
- * ```ts
- * const { viaSocket, viaRpc, fallbacks, deferred } = b.stats;
- * ```
- */
-export interface BridgeStats {
-  viaSocket: number;
-  viaRpc: number;
-  /** Socket sends that failed or timed out and went to the RPC path. */
-  fallbacks: number;
-  /** Deliveries that failed and counted against `maxRetries` (refused, or failing while others got through). */
-  failed: number;
-  /** Deliveries put back in the queue uncounted because every downstream path was down. */
-  deferred: number;
-}
-
-/**
- * A running bridge, as returned by `bridge`.
- *
- * @example
- * ```ts
- * const b: Bridge = bridge(queue, { wsUrl: "ws://worker:9000/" });
- * if (b.circuit.state !== "closed") console.log("downstream down");
- * const report = await b.stop();
- * ```
- */
-export interface Bridge {
-  readonly stats: BridgeStats;
-  readonly downstream: Downstream | undefined;
-  readonly relay: RelayClient | undefined;
-  readonly circuit: CircuitBreaker;
-  /** Settles when the bridge stopped (signal, `stop()`, or the queue closed). */
-  readonly done: Promise<Result<PumpReport>>;
-  /** Stops the pump (in-flight leases go back at once) and closes the socket. */
-  stop(): Promise<Result<PumpReport>>;
-}
+export { authHeaders, type Bridge, type BridgeFence, type BridgeOptions, type BridgeStats } from "./bridge-options.ts";
 
 const DEFAULT_RPC_RETRY = RetryPolicy.exponential({ attempts: 3, initialMs: 250 });
 
@@ -169,6 +84,7 @@ export function bridge(queue: RelayQueue<Uint8Array>, options: BridgeOptions): B
           pingIntervalMs: options.pingIntervalMs,
           socketFactory: options.socketFactory,
           headers,
+          fence: options.fence && { scope: options.fence.scope, term: options.fence.term },
           onEvent: (event) => {
             log?.socket(event, downstream!.shownUrl);
             options.onEvent?.(event);
@@ -176,9 +92,12 @@ export function bridge(queue: RelayQueue<Uint8Array>, options: BridgeOptions): B
         }));
   const relay = options.relay ?? (options.rpcUrl === undefined ? undefined : new RelayClient({ baseUrl: options.rpcUrl, headers }));
   if (downstream === undefined && relay === undefined) throw new TypeError("bridge: give wsUrl/downstream, rpcUrl/relay, or both");
+  const fence = options.fence;
+  const fenceTerm = fence && { scope: fence.scope, term: fence.term };
+  if (fenceTerm !== undefined && options.downstream !== undefined) options.downstream.fence(fenceTerm);
   const sendTimeoutMs = options.sendTimeoutMs ?? 3000;
-  const batcher = relay && options.rpcMode === "execute" ? new ExecuteBatcher(relay, { callTimeoutMs: sendTimeoutMs, clock }) : undefined;
-  const stats: BridgeStats = { viaSocket: 0, viaRpc: 0, fallbacks: 0, failed: 0, deferred: 0 };
+  const batcher = relay && options.rpcMode === "execute" ? new ExecuteBatcher(relay, { callTimeoutMs: sendTimeoutMs, clock, fence: fenceTerm }) : undefined;
+  const stats: BridgeStats = { viaSocket: 0, viaRpc: 0, fallbacks: 0, failed: 0, deferred: 0, fenced: 0 };
   const metrics = new BridgeMetrics(options.metrics ?? queue.metrics.registry, queue.name);
   let lastDown: SluiceError | undefined;
   const breaker = new CircuitBreaker({
@@ -199,6 +118,7 @@ export function bridge(queue: RelayQueue<Uint8Array>, options: BridgeOptions): B
     sendTimeoutMs,
     rpcRetry: options.rpcRetry ?? DEFAULT_RPC_RETRY,
     targetQueue: options.targetQueue,
+    fence: fenceTerm,
     metrics,
     onFailed: (path, error) => log?.sendFailed(path, error),
     onFallback: () => {
@@ -220,7 +140,20 @@ export function bridge(queue: RelayQueue<Uint8Array>, options: BridgeOptions): B
     return ok();
   };
 
+  // No longer the leader (or fenced): back to the queue now, not counted; then hold no lease
+  // until the bridge is stopped (the server stops it when leadership is lost).
+  const stepAside = async (lease: Lease<Uint8Array>, signal: AbortSignal, error: SluiceError): Promise<Result<void>> => {
+    queue.fail(lease, error, { requeue: true, countAttempt: false, delayMs: 0 });
+    stats.fenced++;
+    metrics.fenced.inc();
+    await abortable(new Promise<never>(() => {}), signal);
+    return ok();
+  };
+
   const handle = async (lease: Lease<Uint8Array>, context: PumpContext): Promise<Result<void>> => {
+    if (fence !== undefined && !fence.isCurrent()) {
+      return stepAside(lease, context.signal, sluiceError("canceled", `bridge ${queue.name}: no longer the leader of ${fence.scope} in term ${fence.term}`));
+    }
     const admission = breaker.tryAdmit();
     if (admission === undefined) return defer(lease, context.signal, sluiceError("unavailable", `bridge ${queue.name}: circuit ${breaker.state}, downstream down`));
     const before = breaker.successes;
@@ -240,6 +173,11 @@ export function bridge(queue: RelayQueue<Uint8Array>, options: BridgeOptions): B
       else stats.viaRpc++;
       metrics.delivered(outcome.path);
       return ok();
+    }
+    if (fence !== undefined && isFenceRefusal(outcome.error)) {
+      breaker.succeeded(admission); // it answered: it is up, and a newer leader sends to it
+      fence.fenced(outcome.error.message);
+      return stepAside(lease, context.signal, outcome.error);
     }
     if (outcome.kind === "refused") {
       breaker.succeeded(admission); // it answered: it is up
@@ -275,20 +213,4 @@ export function bridge(queue: RelayQueue<Uint8Array>, options: BridgeOptions): B
       return done;
     },
   };
-}
-
-/**
- * The headers a bridge sends downstream: `headers`, plus `authorization: Bearer <token>` when
- * `token` is set; undefined when there are none.
- *
- * @example
- * ```ts
- * authHeaders({ token: "s3cret" }); // { authorization: "Bearer s3cret" }
- * ```
- */
-export function authHeaders(options: Pick<BridgeOptions, "token" | "headers">): Readonly<Record<string, string>> | undefined {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  return Object.keys(headers).length === 0 ? undefined : headers;
 }

@@ -7,6 +7,7 @@ import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
 import type { Frame } from "../protocol/frames.ts";
 import { decodeErrorPayload, decodeNackPayload } from "../protocol/messages.ts";
+import { isFenceRefusal } from "../protocol/fence.ts";
 
 /**
  * An answer to the PUBLISH with the frame's id:
@@ -54,7 +55,8 @@ export function answerOf(frame: Frame, shownUrl = "downstream"): Answer {
     case FrameType.NACK:
     case FrameType.ERROR: {
       const error = refusal(frame);
-      return error.code === "lease.inactive" ? NONE : { kind: "refused", error };
+      // A fencing refusal (lease.inactive with fence metadata) does answer a PUBLISH.
+      return error.code === "lease.inactive" && !isFenceRefusal(error) ? NONE : { kind: "refused", error };
     }
     case FrameType.GOAWAY:
       if (frame.id === 0) return NONE;
@@ -68,7 +70,7 @@ function refusal(frame: Frame): SluiceError {
   const decoded = frame.type === FrameType.NACK ? decodeNackPayload(frame.payload) : decodeErrorPayload(frame.payload);
   if (frame.payload.byteLength > 0 && decoded.ok) {
     const value = decoded.value;
-    return sluiceError(value.code, value.message, { metadata: { id: frame.id, by: "downstream" } });
+    return sluiceError(value.code, value.message, { metadata: { ...("metadata" in value ? value.metadata : undefined), id: frame.id, by: "downstream" } });
   }
   return sluiceError("unavailable", `downstream refused message ${frame.id}`, { metadata: { id: frame.id } });
 }

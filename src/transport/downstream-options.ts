@@ -7,6 +7,7 @@ import type { Clock } from "../result/clock.ts";
 import type { SluiceError } from "../result/errors.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
+import type { FencePayload } from "../protocol/fence.ts";
 import { globalWebSocket, type SocketLike } from "./socket-like.ts";
 
 /**
@@ -60,6 +61,11 @@ export interface DownstreamOptions {
   readonly codec?: FrameCodec;
   /** Connection events, for logs. */
   readonly onEvent?: (event: DownstreamEvent) => void;
+  /**
+   * Leadership fencing: the scope and term the sender leads under, sent as a FENCE frame first
+   * on every connection (and again by `fence()` when the term changes). Default: none.
+   */
+  readonly fence?: FencePayload;
 }
 
 /**

@@ -13,6 +13,7 @@ import { withTimeout } from "../result/with-timeout.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
 import { decodeFrameMessage } from "../protocol/frames.ts";
 import { nackFrame, pingFrame, pongFrame, publishFrame } from "../protocol/frame-builders.ts";
+import { fenceFrame, type FencePayload } from "../protocol/fence.ts";
 import { createJsFrameCodec, type FrameCodec } from "../wasm/mod.ts";
 import { PendingAcks } from "./pending-acks.ts";
 import { redactSecrets } from "../result/redact.ts";
@@ -90,6 +91,7 @@ export class Downstream {
   #failures = 0;
   #retryAt = -Infinity;
   #everOpened = false;
+  #fence: FencePayload | undefined;
 
   constructor(options: DownstreamOptions) {
     this.url = options.url;
@@ -104,6 +106,27 @@ export class Downstream {
     this.#factory = headers === undefined ? (url) => factory(url) : (url) => factory(url, { headers });
     this.#codec = options.codec ?? createJsFrameCodec();
     this.#onEvent = options.onEvent;
+    this.#fence = options.fence;
+  }
+
+  /** The fence sent first on every connection (undefined: none). */
+  get currentFence(): FencePayload | undefined {
+    return this.#fence;
+  }
+
+  /**
+   * Sets the leadership fence: sent as a FENCE frame now when the socket is open, and first on
+   * every later connection, so every PUBLISH after it goes out under this term.
+   */
+  fence(fence: FencePayload): void {
+    this.#fence = fence;
+    const conn = this.#conn;
+    if (conn === undefined) return;
+    try {
+      conn.socket.send(fenceFrame(fence));
+    } catch {
+      // Going down; the next connection sends it first.
+    }
   }
 
   /** Where the connection stands. */
@@ -228,6 +251,14 @@ export class Downstream {
     on("message", (event) => this.#onMessage(conn, event.data));
     on("close", (event) => this.#down(conn, sluiceError("unavailable", `downstream socket ${this.shownUrl} closed (${event.code ?? "no code"})`)));
     on("error", () => this.#down(conn, sluiceError("unavailable", `downstream socket ${this.shownUrl} failed`)));
+    // Before anything else on this connection: what follows is sent under this term.
+    if (this.#fence !== undefined) {
+      try {
+        socket.send(fenceFrame(this.#fence));
+      } catch {
+        // The socket failed at once; its close handling marks the connection down.
+      }
+    }
     this.#conn = conn;
     this.#onEvent?.({ type: "open", connection: conn.id });
     if (this.#pingMs > 0) void this.#heartbeat(conn);

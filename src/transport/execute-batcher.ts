@@ -4,6 +4,7 @@ import { err, type Result } from "../result/result.ts";
 import { withTimeout } from "../result/with-timeout.ts";
 import type { Command } from "../gen/sluice/v1/command_pb.ts";
 import type { RelayClient } from "./relay-client.ts";
+import type { FencePayload } from "../protocol/fence.ts";
 
 interface Entry {
   readonly command: Command;
@@ -38,9 +39,15 @@ export class ExecuteBatcher {
   /** Execute calls made (for stats and tests). */
   calls = 0;
 
-  /** `callTimeoutMs` bounds one Execute call, so a hung call cannot stall every later batch. */
-  constructor(relay: Pick<RelayClient, "execute">, options: { maxBatch?: number; callTimeoutMs?: number; clock?: Clock } = {}) {
+  readonly #fence: FencePayload | undefined;
+
+  /**
+   * `callTimeoutMs` bounds one Execute call, so a hung call cannot stall every later batch;
+   * `fence` (a bridge's leadership scope and term) goes with every call.
+   */
+  constructor(relay: Pick<RelayClient, "execute">, options: { maxBatch?: number; callTimeoutMs?: number; clock?: Clock; fence?: FencePayload } = {}) {
     this.#relay = relay;
+    this.#fence = options.fence;
     this.#maxBatch = options.maxBatch ?? 64;
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000;
     this.#clock = options.clock ?? systemClock;
@@ -83,7 +90,7 @@ export class ExecuteBatcher {
         byId.get(id)?.resolve(outcome);
         byId.delete(id);
       };
-      const call = await withTimeout((signal) => this.#relay.execute(batch.map((e) => e.command), { signal, onReply }), this.#callTimeoutMs, {
+      const call = await withTimeout((signal) => this.#relay.execute(batch.map((e) => e.command), { signal, onReply, fence: this.#fence }), this.#callTimeoutMs, {
         clock: this.#clock,
       });
       // Timed out: whoever is still unanswered gets the timeout (the call itself was aborted).

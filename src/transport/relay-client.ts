@@ -9,6 +9,7 @@ import type { NackReason } from "../gen/sluice/v1/nack_pb.ts";
 import { DeliveryStatus, Relay } from "../gen/sluice/v1/relay_pb.ts";
 import { isErrorCode } from "../result/errors.ts";
 import { sluiceErrorOf } from "./connect-errors.ts";
+import type { FencePayload } from "../protocol/fence.ts";
 
 /**
  * Options of `RelayClient`.
@@ -86,10 +87,13 @@ export class RelayClient {
     this.#secrets = Object.values(options.headers ?? {}).flatMap((v) => [v, v.replace(/^bearer\s+/i, "")]);
   }
 
-  /** Unary `Send`: ok when the far side took the command. */
-  async send(command: Command, options: { signal?: AbortSignal } = {}): Promise<Result<void>> {
+  /**
+   * Unary `Send`: ok when the far side took the command. With `fence`, the request carries the
+   * sender's leadership scope and term (a Sluice refuses a superseded term: `lease.inactive`).
+   */
+  async send(command: Command, options: { signal?: AbortSignal; fence?: FencePayload } = {}): Promise<Result<void>> {
     try {
-      const response = await this.#client.send({ command }, { signal: options.signal, headers: this.#headers });
+      const response = await this.#client.send({ command, ...fenceFields(options.fence) }, { signal: options.signal, headers: this.#headers });
       return outcomeOf(response, idText(command));
     } catch (thrown) {
       return err(callError(thrown, this.#secrets));
@@ -103,12 +107,12 @@ export class RelayClient {
    */
   async execute(
     commands: readonly Command[],
-    options: { signal?: AbortSignal; onReply: (sequenceId: number, outcome: Result<void>) => void },
+    options: { signal?: AbortSignal; onReply: (sequenceId: number, outcome: Result<void>) => void; fence?: FencePayload },
   ): Promise<Result<void>> {
     const unanswered = new Set(commands.map((c) => (c.id.case === "sequenceId" ? Number(c.id.value) : NaN)));
     let failure: SluiceError | undefined;
     try {
-      for await (const reply of this.#client.execute({ commands: [...commands] }, { signal: options.signal, headers: this.#headers })) {
+      for await (const reply of this.#client.execute({ commands: [...commands], ...fenceFields(options.fence) }, { signal: options.signal, headers: this.#headers })) {
         if (reply.id.case !== "sequenceId") continue;
         const id = Number(reply.id.value);
         if (!unanswered.delete(id)) continue;
@@ -121,6 +125,11 @@ export class RelayClient {
     for (const id of unanswered) options.onReply(id, err(failure!));
     return failure === undefined ? ok() : err(failure);
   }
+}
+
+// The request fields of a leadership fence (none without one).
+function fenceFields(fence: FencePayload | undefined): { scope?: string; term?: bigint } {
+  return fence === undefined ? {} : { scope: fence.scope, term: BigInt(fence.term) };
 }
 
 function defaultTransport(options: RelayClientOptions): Transport {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type SluiceError, sluiceError } from "../../result/errors.ts";
+import { fenceRefusal } from "../../protocol/fence.ts";
 import { err, ok, type Result } from "../../result/result.ts";
 
 /**
@@ -19,32 +19,6 @@ import { err, ok, type Result } from "../../result/result.ts";
 export interface FenceTermStore {
   load(): ReadonlyMap<string, number>;
   save(scope: string, term: number): Result<void>;
-}
-
-/**
- * The code a refused term is answered with: a stale fencing token, as for a lease
- * (`lease.inactive`). On the Relay it travels as FAILED_PRECONDITION with `sluice-error-code:
- * lease.inactive`; on a socket as an ERROR frame whose Error metadata has `fenceScope`,
- * `fenceTerm` and `highestTerm`.
- *
- * @example
- * ```ts
- * if (error.code === FENCED_CODE && error.metadata?.fenceScope !== undefined) stepDown();
- * ```
- */
-export const FENCED_CODE = "lease.inactive" as const;
-
-/**
- * True for the error a downstream answers a send under a superseded term with (socket ERROR
- * with fence metadata, or `lease.inactive` from a Relay, which answers that code for nothing else).
- *
- * @example
- * ```ts
- * isFencedError(sluiceError("lease.inactive", "term 3 < 4", { metadata: { fenceScope: "bridge/jobs" } })); // true
- * ```
- */
-export function isFencedError(error: SluiceError): boolean {
-  return error.code === FENCED_CODE && (error.metadata?.fenceScope !== undefined || error.metadata?.connectCode !== undefined);
 }
 
 /**
@@ -88,7 +62,7 @@ export class FenceTerms {
   /** A sender announces `term` for `scope`: refused when lower than the highest; a higher one is saved first. */
   admit(scope: string, term: number): Result<void> {
     const highest = this.highest(scope);
-    if (term < highest) return err(stale(scope, term, highest));
+    if (term < highest) return err(fenceRefusal(scope, term, highest));
     if (term === highest) return ok();
     const saved = this.#store?.save(scope, term) ?? ok();
     if (!saved.ok) return err("unavailable", `fence: cannot record term ${term} of ${scope}: ${saved.error.message}`, { cause: saved.error });
@@ -100,13 +74,7 @@ export class FenceTerms {
   check(scope: string, term: number): Result<void> {
     const highest = this.highest(scope);
     if (term === highest) return ok();
-    if (term < highest) return err(stale(scope, term, highest));
+    if (term < highest) return err(fenceRefusal(scope, term, highest));
     return err("unavailable", `fence: term ${term} of ${scope} was never recorded (announce it with FENCE first)`);
   }
-}
-
-function stale(scope: string, term: number, highest: number): SluiceError {
-  return sluiceError(FENCED_CODE, `fenced: term ${term} of ${scope} is superseded by term ${highest}; a newer leader sends now`, {
-    metadata: { fenceScope: scope, fenceTerm: term, highestTerm: highest },
-  });
 }
