@@ -18,6 +18,7 @@ import { registerHealthRoutes } from "./routes/health.ts";
 import { registerQueueRoutes } from "./routes/queues.ts";
 import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
 import { registerStreamRoute } from "./routes/stream.ts";
+import { registerClusterLeadersRoute } from "./routes/cluster-leaders.ts";
 import { registerWsRoute, type WebSocketPeer } from "./routes/ws.ts";
 
 /**
@@ -57,7 +58,7 @@ export const VERSION: string = pkg.version;
  *
  * Routes: `POST /v1/queues/:queue/messages`, `POST /v1/queues/:queue/stream` (HTTP duplex),
  * `GET /v1/queues/:queue/ws` (WebSocket), `GET /v1/queues/:queue`, `GET /v1/queues/:queue/poison`,
- * `POST /v1/queues/:queue/poison/replay`, `GET /metrics`, `GET /healthz`, `GET /readyz`, and the
+ * `POST /v1/queues/:queue/poison/replay`, `GET /v1/cluster/leaders`, `GET /metrics`, `GET /healthz`, `GET /readyz`, and the
  * `sluice.v1.Relay` RPC service at `/sluice.v1.Relay/*` (Connect and gRPC-Web; see relay-service.ts).
  * With `authTokens` configured, everything but `/healthz` and `/readyz` needs
  * `Authorization: Bearer <token>` (the WebSocket route also accepts `?token=`). Errors are JSON
@@ -95,6 +96,7 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   registerStreamRoute(app, broker);
   registerWsRoute(app, broker, deps.upgradeWebSocket, deps.webSocketPeer);
   registerRelayRoutes(app, broker);
+  registerClusterLeadersRoute(app, broker);
   app.notFound((c) => errorResponse(c, sluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((thrown, c) => errorResponse(c, toSluiceError(thrown)));
   return app;

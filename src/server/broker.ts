@@ -17,6 +17,21 @@ import { bytesCodec } from "../store/payload-codec.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import type { Bridge } from "../transport/bridge.ts";
 import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./bridges.ts";
+import { FenceTerms } from "../mesh/leadership/fence-terms.ts";
+import { SqlFenceTermStore } from "../mesh/leadership/sql-fence-terms.ts";
+import type { ScopeLeader } from "../mesh/leadership/coordinator.ts";
+
+/**
+ * What the broker shows of this node's leadership: every scope with its leader.
+ *
+ * @example
+ * ```ts
+ * const view: LeadersView = coordinator; // LeadershipCoordinator has `leaders()`
+ * ```
+ */
+export interface LeadersView {
+  leaders(): ScopeLeader[];
+}
 
 export { type Dependency, queueOptionsFor } from "./broker-inputs.ts";
 
@@ -59,6 +74,11 @@ export interface BrokerOptions {
   readonly queues?: ReadonlyMap<string, RelayQueue<Uint8Array>>;
   /** What `/readyz` also waits for (e.g. the NATS connections of JetStream queues). */
   readonly dependencies?: readonly Dependency[];
+  /**
+   * The highest leadership term per scope that the Relay service and the WebSocket route accept
+   * (fencing). Default: kept in `store` when there is one (survives restarts), else in memory.
+   */
+  readonly fences?: FenceTerms;
 }
 
 /**
@@ -114,7 +134,11 @@ export class Broker {
   readonly store: SqlStore | undefined;
   /** What every queue's in-memory payloads and every producer backlog count against. */
   readonly memoryBudget: MemoryBudget;
+  /** Highest leadership term accepted per scope: senders under a lower one are refused (fencing). */
+  readonly fences: FenceTerms;
   readonly #sessions = new Set<BrokerSession>();
+  readonly #beforeDrain: Array<() => Promise<void>> = [];
+  #leadership: LeadersView | undefined;
   readonly #dependencies: readonly Dependency[];
   #bridges: ReadonlyMap<string, Bridge> = new Map();
   #state: State = "running";
@@ -126,6 +150,7 @@ export class Broker {
     this.clock = options.clock ?? systemClock;
     this.codec = options.codec ?? createFrameCodec({ maxPayloadBytes: options.config.maxFrameBytes });
     this.store = options.store;
+    this.fences = options.fences ?? new FenceTerms(options.store && new SqlFenceTermStore(options.store.driver));
     this.memoryBudget = new MemoryBudget(options.config.memoryBudgetBytes);
     const budget = this.memoryBudget;
     this.metrics.gauge("sluice_memory_budget_bytes", "Server-wide memory budget for client data").labels({}).set(budget.limitBytes);
@@ -224,6 +249,21 @@ export class Broker {
     return this.#bridges;
   }
 
+  /** This node's leadership (what `GET /v1/cluster/leaders` shows), once the runtime started it. */
+  get leadership(): LeadersView | undefined {
+    return this.#leadership;
+  }
+
+  /**
+   * Wires leadership in (the runtime does, at boot): `view` answers `/v1/cluster/leaders`, and
+   * `stop` runs at shutdown right after the queue bridges stop, before the drain (it stops the
+   * leader-only bridges and releases the leases, so another node leads at once).
+   */
+  attachLeadership(view: LeadersView, stop: () => Promise<void>): void {
+    this.#leadership = view;
+    this.#beforeDrain.push(stop);
+  }
+
   /** Tracks an open session until the returned function is called. Late joiners during shutdown get GOAWAY at once. */
   register(session: BrokerSession): () => void {
     this.#sessions.add(session);
@@ -248,6 +288,7 @@ export class Broker {
     for (const session of this.#sessions) session.goAway();
     // Bridges first: their in-flight leases go straight back to the queue (attempt not counted).
     await stopBridges(this.#bridges);
+    for (const stop of this.#beforeDrain) await stop();
     const deadline = this.clock.now() + drainMs;
     const queues: Record<string, { pending: number; poisoned: number; requeuedInFlight: number; stored: boolean }> = {};
     // One budget for all queues: each drain gets what is left of it.

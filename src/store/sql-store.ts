@@ -94,10 +94,21 @@ export class SqlStore implements JournalHost {
     this.#sql = sql;
     this.#clock = options.clock ?? systemClock;
     const immediate = (globalThis as { setImmediate?: (run: () => void) => unknown }).setImmediate;
-    this.#immediate = options.clock === undefined ? immediate : undefined;
+    // Bound: workerd's setImmediate refuses any `this` but the global one ("Illegal invocation").
+    this.#immediate = options.clock === undefined ? immediate?.bind(globalThis) : undefined;
     this.#commitDelayMs = options.commitDelayMs ?? 0;
     this.#retryMs = options.retryMs ?? 1000;
     this.#log = options.log ?? (() => {});
+  }
+
+  /**
+   * The connection, for the few tables other layers keep in the same database (leadership
+   * leases, fence terms): a server's store holds its file with an exclusive lock, so they cannot
+   * open a second connection. Their statements run on their own, between group commits (every
+   * commit runs synchronously), so they never join or split one.
+   */
+  get driver(): SqlDriver {
+    return this.#driver;
   }
 
   /** Set while commits fail; cleared by the next successful one. */

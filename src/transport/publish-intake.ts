@@ -106,6 +106,13 @@ export interface PublishIntakeOptions {
    * Default 8 MiB: a flooding producer cannot take the server's whole budget for itself.
    */
   readonly maxBacklogBytes?: number;
+  /**
+   * The connection's leadership fence (`ConnectionFence`): once active, each PUBLISH is admitted
+   * only while its term is current (else ERROR `lease.inactive`), and only at once — never held
+   * while the queue is full (`queue.full` instead), since a held publish could go in after a
+   * newer leader's.
+   */
+  readonly fence?: { readonly active: boolean; check(): SluiceError | undefined };
 }
 
 /**
@@ -162,6 +169,7 @@ export class PublishIntake {
     if (this.#closing) return;
     const { queue, peer, maxBacklog } = this.#options;
     if (!this.#options.accepting()) return void safeSend(peer, goawayFrame(id));
+    if (this.#options.fence?.active) return this.#publishFenced(id, payload, owned, this.#options.fence);
     if (this.#backlog.length > 0) {
       // Refused without copying it: a producer flooding a full queue costs no garbage here.
       if (this.#backlog.length >= maxBacklog || !this.#canHold(payload.byteLength)) {
@@ -175,6 +183,17 @@ export class PublishIntake {
     if (!this.#canHold(kept.byteLength)) return this.#refuse(id, sluiceError("queue.full", `queue '${queue.name}' is full and the server's memory budget is spent`));
     this.#hold(id, kept);
     if (!this.#backlogRunning) void this.#drainBacklog();
+  }
+
+  // Checked against the fence at admission, and admitted at once or refused: never held.
+  #publishFenced(id: number, payload: Uint8Array, owned: boolean, fence: { check(): SluiceError | undefined }): void {
+    const { queue } = this.#options;
+    const superseded = fence.check();
+    if (superseded !== undefined) return void safeSend(this.#options.peer, errorFrame(superseded, id));
+    if (this.#backlog.length > 0) return this.#refuse(id, sluiceError("queue.full", `queue '${queue.name}' is full and ${this.#backlog.length} publishes already wait`));
+    const added = queue.tryEnqueue(owned ? payload : payload.slice());
+    if (queue.waitsForRoom(added)) return this.#refuse(id, added.ok ? sluiceError("queue.full", `queue '${queue.name}' is full`) : added.error);
+    this.#answer(id, added);
   }
 
   // Waits for room for each held publish in order; a closing queue ends it (GOAWAY per frame).

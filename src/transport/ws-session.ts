@@ -10,6 +10,7 @@ import type { FirstFrame, FrameCodec } from "../wasm/mod.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
 import { ConsumerOutlet } from "./consumer-outlet.ts";
 import type { MemoryBudget } from "../queue/memory-budget.ts";
+import { ConnectionFence, type FenceCheck } from "./connection-fence.ts";
 
 /**
  * Options of `WsSession`.
@@ -37,6 +38,11 @@ export interface WsSessionOptions {
   readonly coalesce?: (run: () => void) => void;
   /** The server's memory budget, which publishes held while the queue is full count against. */
   readonly memoryBudget?: MemoryBudget;
+  /**
+   * The server's highest leadership term per scope (`FenceTerms`): with it, FENCE frames are
+   * honoured (`ConnectionFence`); without it they are ignored.
+   */
+  readonly fences?: FenceCheck;
 }
 
 const FRESH_FRAMES = FrameWriter.fresh();
@@ -59,6 +65,10 @@ const POLICY_VIOLATION = 1008;
  * Producers send PUBLISH (id = their correlation id) and get a RECEIPT with the same id as soon
  * as the message is in the queue (see `PublishIntake`: in order, a bounded backlog while the
  * queue is full, GOAWAY once the server stops accepting).
+ *
+ * A bridge leading the queue's scope announces its leadership term with FENCE first; its later
+ * PUBLISH frames are refused (ERROR `lease.inactive`, with the fence in the error's metadata)
+ * once a higher term was announced for that scope on any connection (`ConnectionFence`).
  *
  * Consumers send CREDIT n, then ACK / NACK (optional NackReason payload; none = requeue) /
  * TOUCH (heartbeat) by lease token: see `ConsumerOutlet` (credit, fair batches, stuck and
@@ -83,6 +93,7 @@ export class WsSession {
   readonly #frames: FrameWriter;
   readonly #intake: PublishIntake;
   readonly #outlet: ConsumerOutlet;
+  readonly #fence: ConnectionFence | undefined;
   /** Malformed frames since the last good one: a client that sends only garbage is closed, not answered forever. */
   #malformedRun = 0;
   #blobs: Promise<void> = Promise.resolve();
@@ -100,6 +111,7 @@ export class WsSession {
       signal: this.#stop.signal,
       error: (error, id) => this.#error(error, id),
     });
+    this.#fence = options.fences && new ConnectionFence(options.fences);
     this.#intake = new PublishIntake({
       queue: options.queue,
       peer: options.peer,
@@ -108,6 +120,7 @@ export class WsSession {
       maxBacklog: options.maxPublishBacklog ?? 1024,
       memoryBudget: options.memoryBudget,
       signal: this.#stop.signal,
+      fence: this.#fence,
     });
   }
 
@@ -225,6 +238,11 @@ export class WsSession {
         return this.#outlet.nack(id, bytes.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength));
       case FrameType.TOUCH:
         return this.#outlet.touch(id);
+      case FrameType.FENCE: {
+        // A bridge's leadership term: its later PUBLISH frames are admitted only while it is current.
+        const refused = this.#fence?.announce(bytes.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength));
+        return refused === undefined ? undefined : this.#error(refused, id);
+      }
       default:
         return this.#error(sluiceError("frame.malformed", `frame type 0x${header.type.toString(16)} is not sent by clients`), id);
     }

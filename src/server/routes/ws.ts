@@ -111,6 +111,7 @@ export function registerWsRoute(
           coalesce: text === undefined ? native.coalesce : undefined,
           accepting: () => broker.accepting,
           memoryBudget: broker.memoryBudget,
+          fences: broker.fences,
         });
         unregister = broker.register(session);
       },
