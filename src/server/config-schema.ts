@@ -14,6 +14,8 @@
 
 import { resolveQueueOptions } from "../queue/options.ts";
 import type { Rule } from "./config-rules.ts";
+import type { MeshConfig, PumpsConfig } from "./config-mesh.ts";
+import { LEADERSHIP_DEFAULTS } from "../mesh/leadership/config.ts";
 
 export { checkRule, type Rule, show } from "./config-rules.ts";
 
@@ -122,6 +124,10 @@ export interface SluiceConfig {
   /** Port of the HTTP/2 listener serving sluice.v1.Relay over gRPC (src/runtime/grpc-listener.ts); unset: none. */
   readonly grpcPort?: number;
   readonly queues: Readonly<Record<string, QueueConfig>>;
+  /** Node identity and the mesh roles' timers (config-mesh.ts); `loadConfig` always sets it. */
+  readonly mesh?: MeshConfig;
+  /** Per role and pump settings, `pumps.<role>.<pump>` (config-mesh.ts); `loadConfig` always sets it. */
+  readonly pumps?: PumpsConfig;
 }
 
 /**
@@ -193,6 +199,8 @@ export const DEFAULT_CONFIG: SluiceConfig = Object.freeze({
   durability: "process",
   corsOrigins: Object.freeze([]) as readonly string[],
   queues: Object.freeze({ default: DEFAULT_QUEUE_CONFIG }),
+  mesh: Object.freeze({ leadership: LEADERSHIP_DEFAULTS }),
+  pumps: Object.freeze({}),
 });
 
 const positive: Rule = { kind: "int", min: 1 };
@@ -206,7 +214,7 @@ const nonNegative: Rule = { kind: "int", min: 0 };
  * SERVER_RULES.port; // { kind: "int", min: 0, max: 65535 }
  * ```
  */
-export const SERVER_RULES: Readonly<Record<Exclude<keyof SluiceConfig, "queues">, Rule>> = {
+export const SERVER_RULES: Readonly<Record<Exclude<keyof SluiceConfig, "queues" | "mesh" | "pumps">, Rule>> = {
   // 0 asks the OS for a free port (tests, ephemeral workers).
   port: { kind: "int", min: 0, max: 65535 },
   host: { kind: "string" },

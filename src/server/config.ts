@@ -21,14 +21,17 @@
  *       "bridge": { "wsUrl": "wss://worker.internal/sluice", "rpcUrl": "https://worker.internal",
  *                   "sendTimeoutMs": 3000, "pingIntervalMs": 15000, "concurrency": 8 }
  *     }
- *   }
+ *   },
+ *   "mesh": { "nodeId": "node-a", "leadership": { "ttlMs": 10000, "renewMarginMs": 3000, "evaluationIntervalMs": 1000 } },
+ *   "pumps": { "leadership": { "evaluate": { "concurrency": 4, "capacity": 1024, "maxRetries": 3, "maxStalls": 3, "requeueDelayMs": 250, "leaseMs": 10000 } } }
  * }
  * ```
  * Environment (wins over the file): `PORT` (or `SLUICE_PORT`, which wins over `PORT`),
  * `SLUICE_HOST`, `SLUICE_AUTH_TOKENS` (comma-separated; empty disables auth), `SLUICE_DRAIN_MS`,
  * `SLUICE_MAX_FRAME_BYTES`, `SLUICE_IDEMPOTENCY_WINDOW_MS`, `SLUICE_STORAGE` (`sqlite`|`memory`|`jetstream`),
  * `SLUICE_DATA_DIR`, `SLUICE_DURABILITY` (`process`|`power`), `SLUICE_MEMORY_BUDGET_BYTES`,
- * `SLUICE_CORS_ORIGINS` (comma-separated origins, or `*`), `SLUICE_GRPC_PORT`, `SLUICE_NATS_URL`.
+ * `SLUICE_CORS_ORIGINS` (comma-separated origins, or `*`), `SLUICE_GRPC_PORT`, `SLUICE_NATS_URL`,
+ * `SLUICE_NODE_ID` (`mesh.nodeId`; see config-mesh.ts for `mesh` and `pumps`).
  * With a NATS URL and no storage set anywhere, queues are on JetStream; a queue may also have its
  * own `"natsUrl"` (then it is a JetStream queue) — see config-storage.ts.
  *
@@ -54,6 +57,7 @@ import {
   type SluiceConfig,
 } from "./config-schema.ts";
 import { resolveStorage } from "./config-storage.ts";
+import { buildMesh, buildPumps } from "./config-mesh.ts";
 
 export type { BridgeConfig, QueueConfig, SluiceConfig, Storage } from "./config-schema.ts";
 export { DEFAULT_BRIDGE_CONFIG, DEFAULT_CONFIG, DEFAULT_QUEUE_CONFIG } from "./config-schema.ts";
@@ -108,7 +112,7 @@ export function loadConfig(input: LoadConfigInput = {}): Result<SluiceConfig> {
   const file = parseFile(input.fileText, input.fileName ?? "sluice.config.json", problems);
 
   const server: Record<string, unknown> = { ...DEFAULT_CONFIG };
-  const known = [...Object.keys(SERVER_RULES), "queues", "queueDefaults", "$schema"];
+  const known = [...Object.keys(SERVER_RULES), "queues", "queueDefaults", "mesh", "pumps", "$schema"];
   rejectUnknown(file, known, "", problems);
   overlay(server, file, SERVER_RULES, "", problems);
 
@@ -129,6 +133,8 @@ export function loadConfig(input: LoadConfigInput = {}): Result<SluiceConfig> {
     if (queue) builtQueues[name] = queue;
   }
   server.queues = Object.freeze(builtQueues);
+  server.mesh = buildMesh(file.mesh, input.env ?? {}, problems);
+  server.pumps = buildPumps(file.pumps, Object.keys(builtQueues), problems);
 
   applyEnv(server, input.env ?? {}, problems);
   const envStorage = input.env?.SLUICE_STORAGE;
