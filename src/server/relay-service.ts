@@ -49,7 +49,8 @@ import { type ErrorCode, sluiceError } from "../result/errors.ts";
 import type { Result } from "../result/result.ts";
 import { connectErrorOf } from "../transport/connect-errors.ts";
 import { SLUICE_ERROR_CODE_HEADER } from "../transport/relay-client.ts";
-import type { Broker } from "./broker.ts";
+import type { Enqueued, RelayQueue } from "../queue/relay-queue.ts";
+import type { IdempotentOutcome } from "./idempotency.ts";
 import { readBodyLimited } from "./routes/body.ts";
 
 /** Path prefix of the service (Connect/gRPC use `/<package>.<Service>/<Method>`). */
@@ -91,6 +92,26 @@ function payloadTooLarge(command: Command, limit: number): ConnectError {
 }
 
 /**
+ * What Relay needs from the server: a `Broker`, or the workerd Worker, whose queues live in
+ * Durable Objects (src/runtime/workerd/relay-targets.ts).
+ *
+ * @example
+ * ```ts
+ * const host: RelayHost = broker;
+ * ```
+ */
+export interface RelayHost {
+  readonly config: { readonly maxFrameBytes: number };
+  readonly accepting: boolean;
+  queue(name: string): Pick<RelayQueue<Uint8Array>, "name" | "enqueue"> | undefined;
+  publishOnce(
+    queue: Pick<RelayQueue<Uint8Array>, "name" | "enqueue">,
+    key: string | undefined,
+    publish: (key: string | undefined) => Promise<Result<Enqueued>>,
+  ): Promise<Result<IdempotentOutcome>>;
+}
+
+/**
  * The service implementation over a broker.
  *
  * @example
@@ -98,7 +119,7 @@ function payloadTooLarge(command: Command, limit: number): ConnectError {
  * createConnectRouter().service(Relay, relayService(broker));
  * ```
  */
-export function relayService(broker: Broker): ServiceImpl<typeof Relay> {
+export function relayService(broker: RelayHost): ServiceImpl<typeof Relay> {
   const limit = broker.config.maxFrameBytes;
   const deliver = async (command: Command | undefined, signal: AbortSignal): Promise<Outcome> => {
     if (command === undefined) throw new ConnectError("SendRequest.command is required", Code.InvalidArgument);
@@ -156,7 +177,7 @@ function rejected(code: Parameters<typeof sluiceError>[0], message: string): Out
  * http2.createServer(connectNodeAdapter({ routes: (r) => relayRouter(broker, r) }));
  * ```
  */
-export function relayRouter(broker: Broker, router: ConnectRouter = createConnectRouter()): ConnectRouter {
+export function relayRouter(broker: RelayHost, router: ConnectRouter = createConnectRouter()): ConnectRouter {
   // Connect's own limit (resource_exhausted past it) for servers that skip registerRelayRoutes' reader.
   return router.service(Relay, relayService(broker), { readMaxBytes: relayRequestLimit("Execute", broker.config.maxFrameBytes) });
 }
@@ -237,7 +258,7 @@ async function checkedRequest(raw: Request, method: DescMethod, maxFrameBytes: n
  * registerRelayRoutes(app, broker);
  * ```
  */
-export function registerRelayRoutes(app: Hono, broker: Broker): void {
+export function registerRelayRoutes(app: Hono, broker: RelayHost): void {
   const router = createConnectRouter({ connect: true, grpcWeb: true, grpc: true, requestGate: rejectEarly });
   relayRouter(broker, router);
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));

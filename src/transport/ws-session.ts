@@ -107,7 +107,8 @@ export class WsSession {
       queue: options.queue,
       peer: options.peer,
       frames: this.#frames,
-      schedule: options.coalesce ?? queueMicrotask,
+      // Wrapped: workerd refuses a global called with another `this` ("Illegal invocation").
+      schedule: options.coalesce ?? ((run) => queueMicrotask(run)),
       signal: this.#stop.signal,
       error: (error, id) => this.#error(error, id),
     });

@@ -1,5 +1,5 @@
 // The JSON text sub-protocol `sluice.json.v1` (issue 14), spoken by a generic WebSocket client
-// (the `ws` package, as wscat uses it) against the real server on Bun and on Deno: publish in
+// (the `ws` package, as wscat uses it) against the real server on Bun, on Deno and on workerd (a SluiceQueue Durable Object): publish in
 // UTF-8 and base64, receipts by id, credit → deliver → ack, ping → pong, and clear errors.
 import { afterEach, describe, expect, test } from "../harness.ts";
 import WebSocket from "ws";
@@ -29,7 +29,7 @@ async function connect(url: string) {
   return { ws, next, send: (m: unknown) => ws.send(typeof m === "string" ? m : JSON.stringify(m)) };
 }
 
-for (const runtime of ["bun", "deno"] as const) {
+for (const runtime of ["bun", "deno", "workerd"] as const) {
   describe(`sluice.json.v1 (server on ${runtime})`, () => {
     test("a generic client publishes, consumes and acks in JSON text", async () => {
       server = await startServer(runtime, { config: { queues: { jobs: {} } } });

@@ -49,7 +49,13 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "sluice-it-"));
 }
 
-export async function startServer(runtime: "bun" | "deno", options: StartOptions = {}): Promise<ServerProcess> {
+/**
+ * The Sluice server on `runtime`: Bun or Deno (src/runtime/<runtime>.ts), or workerd (the Worker
+ * and its Durable Objects, workerd-process.ts) — one launcher, so a test parameterised by runtime
+ * runs the same steps against each.
+ */
+export async function startServer(runtime: "bun" | "deno" | "workerd", options: StartOptions = {}): Promise<ServerProcess> {
+  if (runtime === "workerd") return (await import("./workerd-process.ts")).startWorkerd(options);
   const dir = tempDir();
   const configPath = join(dir, "sluice.config.json");
   writeFileSync(configPath, JSON.stringify(options.config ?? {}));

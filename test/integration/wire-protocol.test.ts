@@ -1,14 +1,16 @@
-// The wire protocol against the real server process over loopback, on Bun and on Deno:
-// bad frames get ERROR frames and the socket stays usable; a consumer holds at most its credit;
-// a disconnect requeues its leases at once; duplex receipts arrive before the body ends, and a
-// full queue stops the server reading the body.
+// The wire protocol against the real server over loopback — on Bun, on Deno, and on workerd (the
+// Worker and its SluiceQueue Durable Objects, workerd/sluice.capnp): bad frames get ERROR frames
+// and the socket stays usable; a consumer holds at most its credit; a disconnect requeues its
+// leases at once; a batch of frames in one message is handled frame by frame; HTTP publish,
+// stats, poison list/replay and /metrics. Bun only: duplex receipts arrive before the body ends,
+// and a full queue stops the server reading the body.
 import { afterEach, describe, expect, test } from "../harness.ts";
 import { FRAME_HEADER_BYTES, FrameType } from "../../src/protocol/frame-layout.ts";
 import { decodeFrameMessage, encodeFrame, type Frame, FrameStreamDecoder } from "../../src/protocol/frames.ts";
-import { ackFrame, creditFrame, pingFrame, publishFrame } from "../../src/protocol/frame-builders.ts";
+import { ackFrame, creditFrame, nackFrame, pingFrame, publishFrame } from "../../src/protocol/frame-builders.ts";
 import { argToErrorCode, decodeErrorPayload } from "../../src/protocol/messages.ts";
 import { createJsFrameCodec } from "../../src/wasm/mod.ts";
-import { getJson, type ServerProcess, startServer, waitFor } from "./server-process.ts";
+import { getJson, metric, type ServerProcess, startServer, waitFor } from "./server-process.ts";
 
 const codec = createJsFrameCodec();
 let server: ServerProcess | undefined;
@@ -37,7 +39,7 @@ async function frameSocket(url: string) {
   return { socket, frames, sync, of: (type: number) => frames.filter((f) => f.type === type) };
 }
 
-for (const runtime of ["bun", "deno"] as const) {
+for (const runtime of ["bun", "deno", "workerd"] as const) {
   describe(`wire protocol (server on ${runtime})`, () => {
     test("bad frames → ERROR frames, socket stays usable; credit bounds deliveries; disconnect requeues at once", async () => {
       server = await startServer(runtime, { config: { maxFrameBytes: 1024, queues: { q: { leaseMs: 60_000 } } } });
@@ -81,7 +83,68 @@ for (const runtime of ["bun", "deno"] as const) {
       p.socket.close();
     }, 30_000);
 
+    test("a batch of frames in one message: each handled in order, a bad one answered, the rest still served", async () => {
+      server = await startServer(runtime, { config: { maxFrameBytes: 1024, queues: { q: { leaseMs: 60_000 } } } });
+      const wsUrl = `${server.url.replace("http", "ws")}/v1/queues/q/ws`;
+      const p = await frameSocket(wsUrl);
+      const oversize = encodeFrame({ type: FrameType.PUBLISH, id: 99, payload: new Uint8Array(2000) });
+      const batch = [1, 2, 3].map((i) => publishFrame(i, new TextEncoder().encode(`b${i}`)));
+      p.socket.send(concat(batch[0]!, oversize, batch[1]!, batch[2]!, pingFrame(500)));
+      await waitFor(() => p.of(FrameType.PONG).some((f) => f.id === 500), 5000, "the batch's PONG");
+      expect(p.of(FrameType.RECEIPT).map((f) => f.id)).toEqual([1, 2, 3]);
+      expect(p.of(FrameType.ERROR).map((f) => { const e = decodeErrorPayload(f.payload); return `${e.ok ? e.value.code : "?"}@${f.id}`; })).toEqual(["frame.too_large@99"]);
+      const c = await frameSocket(wsUrl);
+      c.socket.send(concat(creditFrame(2), creditFrame(1)));
+      await waitFor(() => c.of(FrameType.DELIVER).length === 3, 5000, "3 deliveries");
+      c.socket.send(concat(...c.of(FrameType.DELIVER).map((d) => ackFrame(d.id))));
+      await c.sync();
+      expect(await getJson(`${server.url}/v1/queues/q`)).toMatchObject({ pending: 0, active: 0, acked: 3 });
+      p.socket.close();
+      c.socket.close();
+    }, 30_000);
+
+    test("HTTP publish (202 after commit), stats, poison list and replay, /metrics", async () => {
+      server = await startServer(runtime, { config: { queues: { jobs: { leaseMs: 60_000 } } } });
+      const base = `${server.url}/v1/queues/jobs`;
+      const published = await fetch(`${base}/messages`, { method: "POST", body: "over http", headers: { "idempotency-key": "k1" } });
+      expect(published.status).toBe(202);
+      expect(await published.json()).toMatchObject({ queue: "jobs", sequenceId: 1, duplicate: false });
+      const again = await fetch(`${base}/messages`, { method: "POST", body: "over http", headers: { "idempotency-key": "k1" } });
+      expect(await again.json()).toMatchObject({ sequenceId: 1, duplicate: true });
+      expect((await fetch(`${server.url}/v1/queues/nope/messages`, { method: "POST", body: "x" })).status).toBe(404);
+      expect(await getJson(base)).toMatchObject({ queue: "jobs", pending: 1, enqueued: 1 });
+      // Rejected by its consumer (requeue: false) → poison; listed; replayed → delivered again.
+      const c = await frameSocket(`${server.url.replace("http", "ws")}/v1/queues/jobs/ws`);
+      c.socket.send(creditFrame(2));
+      await waitFor(() => c.of(FrameType.DELIVER).length === 1, 5000, "a delivery");
+      const first = c.of(FrameType.DELIVER)[0]!;
+      expect(new TextDecoder().decode(first.payload)).toBe("over http");
+      c.socket.send(nackFrame(first.id, { code: "validation", message: "bad", requeue: false }));
+      await c.sync();
+      const poison = await getJson<{ count: number; entries: { sequenceId: number; exhausted: string; lastError: { code: string } }[] }>(`${base}/poison`);
+      expect(poison).toMatchObject({ count: 1, entries: [{ sequenceId: 1, exhausted: "rejected", lastError: { code: "validation" } }] });
+      expect((await fetch(`${base}/poison/replay`, { method: "POST", body: "{}" })).status).toBe(400);
+      const replayed = await fetch(`${base}/poison/replay`, { method: "POST", body: JSON.stringify({ ids: [1] }) });
+      expect(await replayed.json()).toMatchObject({ replayed: 1 });
+      await waitFor(() => c.of(FrameType.DELIVER).length === 2, 5000, "the replayed delivery");
+      c.socket.send(ackFrame(c.of(FrameType.DELIVER)[1]!.id));
+      await c.sync();
+      expect(await getJson(base)).toMatchObject({ pending: 0, active: 0, poisoned: 0, acked: 1 });
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metric(text, "sluice_enqueued_total", "jobs")).toBe(1);
+      expect(metric(text, "sluice_acked_total", "jobs")).toBe(1);
+      expect(metric(text, "sluice_poisoned_total", "jobs")).toBe(1);
+      expect(text.match(/^# TYPE sluice_acked_total counter$/gm)?.length).toBe(1);
+      c.socket.close();
+    }, 30_000);
   });
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.byteLength) - p.byteLength);
+  return out;
 }
 
 // HTTP duplex against the Bun server. (Deno.serve over HTTP/1.1 stops reading a request body
