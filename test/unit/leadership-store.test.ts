@@ -5,7 +5,8 @@
 import { describe, expect, test } from "../harness.ts";
 import { VirtualClock } from "../../src/result/virtual-clock.ts";
 import { ok } from "../../src/result/result.ts";
-import { FenceTerms, type LeaseStore, MemoryLeaseStore, SqlFenceTermStore, SqlLeaseStore } from "../../src/mesh/leadership/mod.ts";
+import { FenceTerms, MemoryLeaseStore, SqlFenceTermStore, SqlLeaseStore } from "../../src/mesh/leadership/mod.ts";
+import { leaseStoreContract } from "../support/lease-store-contract.ts";
 import { openSqlite } from "../../src/runtime/sqlite.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,69 +14,26 @@ import { mkdtempSync } from "node:fs";
 
 const TTL = 10_000;
 
-function contract(name: string, make: (clock: VirtualClock) => Promise<LeaseStore>) {
-  describe(`${name} lease store`, () => {
-    test("acquire → held for others → renew keeps the term → expiry lets another take over with a higher term", async () => {
-      const clock = new VirtualClock(1_000_000);
-      const store = await make(clock);
-      const a = await store.tryAcquire("bridge/jobs", "a", TTL);
-      expect(a.ok && a.value).toEqual({ scope: "bridge/jobs", holder: "a", term: expect.any(Number), expiresAtMs: 1_010_000 });
-      const term1 = a.ok ? a.value.term : 0;
+leaseStoreContract("memory", async (clock) => new MemoryLeaseStore({ clock }));
+leaseStoreContract("SQLite", async (clock) => new SqlLeaseStore(await openSqlite(":memory:"), { clock }));
 
-      const b = await store.tryAcquire("bridge/jobs", "b", TTL);
-      expect(b.ok).toBe(false);
-      if (!b.ok) {
-        expect(b.reason).toBe("held");
-        expect(b.error.code).toBe("lease.inactive");
-        expect(b.current).toMatchObject({ holder: "a", term: term1 });
-      }
-
-      await clock.advance(4_000);
-      const renewed = await store.tryRenew("bridge/jobs", "a", term1, TTL);
-      expect(renewed.ok && renewed.value).toEqual({ scope: "bridge/jobs", holder: "a", term: term1, expiresAtMs: 1_014_000 });
-      expect((await store.tryRenew("bridge/jobs", "b", term1, TTL)).ok).toBe(false);
-
-      await clock.advance(10_000); // a's lease ran out at 1,014,000
-      const late = await store.tryRenew("bridge/jobs", "a", term1, TTL);
-      expect(!late.ok && late.reason).toBe("expired");
-      const taken = await store.tryAcquire("bridge/jobs", "b", TTL);
-      expect(taken.ok).toBe(true);
-      const term2 = taken.ok ? taken.value.term : 0;
-      expect(term2).toBeGreaterThan(term1);
-      // The old holder can neither renew nor release the new lease.
-      const stale = await store.tryRenew("bridge/jobs", "a", term1, TTL);
-      expect(!stale.ok && stale.reason).toBe("not_leader");
-      expect((await store.release("bridge/jobs", "a", term1)).ok).toBe(false);
-      const seen = await store.get("bridge/jobs");
-      expect(seen.ok && seen.value).toMatchObject({ holder: "b", term: term2 });
-    });
-
-    test("release frees the scope at once; terms keep increasing; a holder that re-acquires gets a new term", async () => {
-      const clock = new VirtualClock(0);
-      const store = await make(clock);
-      const terms: number[] = [];
-      for (const holder of ["a", "b", "a", "c"]) {
-        const got = await store.tryAcquire("s", holder, TTL);
-        expect(got.ok).toBe(true);
-        if (!got.ok) return;
-        terms.push(got.value.term);
-        expect((await store.release("s", holder, got.value.term)).ok).toBe(true);
-        const after = await store.get("s");
-        expect(after.ok && after.value).toBeUndefined();
-      }
-      const again = await store.tryAcquire("s", "a", TTL);
-      const restarted = again.ok ? await store.tryAcquire("s", "a", TTL) : again; // same holder, e.g. after a restart
-      if (again.ok && restarted.ok) terms.push(again.value.term, restarted.value.term);
-      expect(terms.length).toBe(6);
-      for (let i = 1; i < terms.length; i++) expect(terms[i]!).toBeGreaterThan(terms[i - 1]!);
-      // Scopes are independent.
-      expect((await store.tryAcquire("other", "b", TTL)).ok).toBe(true);
-    });
+describe("terms with a floor (what the server uses: the wall clock)", () => {
+  test("a new term is at least the floor, and still above the previous one when the floor is lower", async () => {
+    let floor = 5_000;
+    const clock = new VirtualClock(0);
+    const store = new MemoryLeaseStore({ clock, termFloor: () => floor });
+    const first = await store.tryAcquire("s", "a", TTL);
+    expect(first.ok && first.value.term).toBe(5_000);
+    floor = 10; // e.g. a clock set back
+    await clock.advance(TTL);
+    const second = await store.tryAcquire("s", "b", TTL);
+    expect(second.ok && second.value.term).toBe(5_001);
+    // A fresh store (a new data dir) still hands out terms above the old ones while the floor is past them.
+    floor = 6_000;
+    const fresh = await new SqlLeaseStore(await openSqlite(":memory:"), { clock, termFloor: () => floor }).tryAcquire("s", "c", TTL);
+    expect(fresh.ok && fresh.value.term).toBe(6_000);
   });
-}
-
-contract("memory", async (clock) => new MemoryLeaseStore({ clock }));
-contract("SQLite", async (clock) => new SqlLeaseStore(await openSqlite(":memory:"), { clock }));
+});
 
 describe("SQLite lease store across restarts", () => {
   test("terms survive closing and reopening the database", async () => {

@@ -157,3 +157,30 @@ export function checkLeaseArgs(scope: string, holder: string, ttlMs?: number, te
 export function storeUnavailable(message: string, cause?: unknown): { readonly ok: false; readonly reason: "unavailable"; readonly error: SluiceError } {
   return { ok: false, reason: "unavailable", error: sluiceError("unavailable", message, { cause, metadata: { reason: "unavailable" } }) };
 }
+
+/**
+ * No floor: terms are plain counters (1, 2, 3 …).
+ *
+ * @example
+ * ```ts
+ * nextTerm(4, noFloor); // 5
+ * ```
+ */
+export const noFloor = (): number => 0;
+
+/**
+ * The term after `previous`: `previous + 1`, or the floor when that is higher. With the wall
+ * clock as the floor (what the server uses), terms keep increasing even when a store loses its
+ * data (a fresh data dir, a new KV bucket) or the server moves to another store — as long as the
+ * clock is past the time of the last term — so a downstream that remembers a term never has
+ * to be reset by hand.
+ *
+ * @example
+ * ```ts
+ * nextTerm(7, () => 0);                 // 8
+ * nextTerm(7, () => 1_795_000_000_000); // 1795000000000
+ * ```
+ */
+export function nextTerm(previous: number, floor: () => number): number {
+  return Math.max(previous + 1, Math.floor(floor()));
+}

@@ -6,25 +6,25 @@
  */
 import { type Clock, systemClock } from "../../result/clock.ts";
 import { ok } from "../../result/result.ts";
-import { checkLeaseArgs, checkScope, type LeaderLease, type LeaseLookup, type LeaseResult, type LeaseStore, refused } from "./lease-store.ts";
+import { checkLeaseArgs, checkScope, type LeaderLease, type LeaseLookup, type LeaseResult, type LeaseStore, nextTerm, noFloor, refused } from "./lease-store.ts";
 
 /**
  * Options of `MemoryLeaseStore`.
  *
  * @example
  * ```ts
- * new MemoryLeaseStore({ clock: new VirtualClock(), termBase: 0 });
+ * new MemoryLeaseStore({ clock: new VirtualClock(), termFloor: () => Date.now() });
  * ```
  */
 export interface MemoryLeaseStoreOptions {
   /** Judges expiry and dates `expiresAtMs`. Default `systemClock`. */
   readonly clock?: Clock;
   /**
-   * Terms of every scope start above this. Default 0 (terms 1, 2, 3 …). A server without a durable
-   * store passes the wall-clock ms at start-up, so terms keep increasing across its restarts as
-   * long as its clock does (a downstream remembers the highest term it has seen).
+   * A new term is at least this (see `LeaseStoreOptions.termFloor`). Default none: terms 1, 2, 3 …
+   * A server passes the wall clock, so terms keep increasing across its restarts, whose memory
+   * this store does not survive.
    */
-  readonly termBase?: number;
+  readonly termFloor?: () => number;
 }
 
 interface Slot {
@@ -36,7 +36,7 @@ interface Slot {
 
 /**
  * The reference `LeaseStore`: a map per scope, every operation atomic (JS runs one at a time),
- * terms per scope `termBase + 1, + 2, …`, never reused while the process lives. Expiry is judged
+ * terms per scope 1, 2, 3 … (or per `termFloor`), never reused while the process lives. Expiry is judged
  * on the injected clock, so with a `VirtualClock` every timing case runs without sleeping.
  *
  * @example
@@ -51,13 +51,12 @@ interface Slot {
  */
 export class MemoryLeaseStore implements LeaseStore {
   readonly #clock: Clock;
-  readonly #termBase: number;
+  readonly #termFloor: () => number;
   readonly #slots = new Map<string, Slot>();
 
   constructor(options: MemoryLeaseStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
-    this.#termBase = options.termBase ?? 0;
-    if (!Number.isSafeInteger(this.#termBase) || this.#termBase < 0) throw new RangeError(`MemoryLeaseStore: termBase must be a non-negative safe integer (got ${this.#termBase})`);
+    this.#termFloor = options.termFloor ?? noFloor;
   }
 
   get(scope: string): Promise<LeaseLookup> {
@@ -73,7 +72,7 @@ export class MemoryLeaseStore implements LeaseStore {
     if (current !== undefined && current.holder !== holder && current.expiresAtMs > now) {
       return Promise.resolve(refused("held", `${scope} is held by ${current.holder} (term ${current.term}) until ${current.expiresAtMs}`, current));
     }
-    slot.term++;
+    slot.term = nextTerm(slot.term, this.#termFloor);
     slot.lease = { scope, holder, term: slot.term, expiresAtMs: now + ttlMs };
     return Promise.resolve(ok(slot.lease));
   }
@@ -105,7 +104,7 @@ export class MemoryLeaseStore implements LeaseStore {
   #slot(scope: string): Slot {
     let slot = this.#slots.get(scope);
     if (slot === undefined) {
-      slot = { term: this.#termBase, lease: undefined };
+      slot = { term: 0, lease: undefined };
       this.#slots.set(scope, slot);
     }
     return slot;

@@ -8,7 +8,7 @@
 import type { KV, KvEntry } from "@nats-io/kv";
 import { type Clock, systemClock } from "../../result/clock.ts";
 import { ok } from "../../result/result.ts";
-import { checkLeaseArgs, checkScope, type LeaderLease, type LeaseLookup, type LeaseResult, type LeaseStore, refused, storeUnavailable } from "./lease-store.ts";
+import { checkLeaseArgs, checkScope, type LeaderLease, type LeaseLookup, type LeaseResult, type LeaseStore, nextTerm, noFloor, refused, storeUnavailable } from "./lease-store.ts";
 
 /**
  * The KV bucket the server keeps its leases in.
@@ -20,10 +20,10 @@ import { checkLeaseArgs, checkScope, type LeaderLease, type LeaseLookup, type Le
  */
 export const LEADERSHIP_BUCKET = "sluice_leadership";
 
-/** What one key holds: the acquiring write has no `term` (its revision is the term). */
+/** What one key holds; a released lease keeps its term with holder "". */
 interface Record_ {
   readonly holder: string;
-  readonly term?: number;
+  readonly term: number;
   readonly expiresAtMs: number;
   /** Set on the acquiring write, so a write whose reply was lost can be recognised as ours. */
   readonly nonce?: string;
@@ -40,10 +40,10 @@ interface Seen {
  * exists, `update(key, value, revision)` when someone wrote it since `revision` was read. So of
  * any number of nodes racing for an expired lease, exactly one write lands.
  *
- * **Terms are KV revisions.** An acquisition's term is the revision of its own write (a bucket's
- * revisions are its stream's sequence numbers: strictly increasing, never reused, kept across
- * nats-server restarts with the stream), so terms increase per scope even if a key is purged.
- * Renewals and releases carry the term in the value.
+ * **Terms** are written in the value: an acquisition's term is above the previous term, above
+ * the revision it replaces (a bucket's revisions are its stream's sequence numbers: strictly
+ * increasing, never reused, so terms keep increasing even if the key was purged) and at least
+ * `termFloor()` (`nextTerm`). Renewals and releases keep the term.
  *
  * **Expiry** is `expiresAtMs` = the writer's clock at the start of the call + ttl, judged by
  * each reader on its own clock: nodes' clocks must agree to well within the leader's safety
@@ -57,18 +57,20 @@ interface Seen {
  * ```ts
  * const kv = await new Kvm(nc).create(LEADERSHIP_BUCKET, { history: 1 });
  * const store = new NatsKvLeaseStore(kv);
- * const won = await store.tryAcquire("bridge/jobs", "node-a", 10_000); // term = the write's revision
+ * const won = await store.tryAcquire("bridge/jobs", "node-a", 10_000); // term above every earlier one
  * ```
  */
 export class NatsKvLeaseStore implements LeaseStore {
   readonly #kv: KV;
   readonly #clock: Clock;
+  readonly #termFloor: () => number;
   #nonces = 0;
   readonly #salt = Math.random().toString(36).slice(2, 10);
 
-  constructor(kv: KV, options: { clock?: Clock } = {}) {
+  constructor(kv: KV, options: { clock?: Clock; termFloor?: () => number } = {}) {
     this.#kv = kv;
     this.#clock = options.clock ?? systemClock;
+    this.#termFloor = options.termFloor ?? noFloor;
   }
 
   async get(scope: string): Promise<LeaseLookup> {
@@ -88,12 +90,12 @@ export class NatsKvLeaseStore implements LeaseStore {
       return refused("held", `${scope} is held by ${current.holder} (term ${current.term}) until ${current.expiresAtMs}`, current);
     }
     const nonce = `${this.#salt}-${++this.#nonces}`;
-    const record: Record_ = { holder, expiresAtMs: now + ttlMs, nonce };
+    const previous = Math.max(seen.value.record?.term ?? 0, seen.value.revision);
+    const record: Record_ = { holder, term: nextTerm(previous, this.#termFloor), expiresAtMs: now + ttlMs, nonce };
     try {
-      const revision = seen.value.revision === 0
-        ? await this.#kv.create(keyOf(scope), JSON.stringify(record))
-        : await this.#kv.update(keyOf(scope), JSON.stringify(record), seen.value.revision);
-      return ok({ scope, holder, term: revision, expiresAtMs: record.expiresAtMs });
+      if (seen.value.revision === 0) await this.#kv.create(keyOf(scope), JSON.stringify(record));
+      else await this.#kv.update(keyOf(scope), JSON.stringify(record), seen.value.revision);
+      return ok({ scope, holder, term: record.term, expiresAtMs: record.expiresAtMs });
     } catch (thrown) {
       const after = await this.#read(scope);
       if (!after.ok) return storeUnavailable(`leadership store: acquiring ${scope} failed (${describe(thrown)}), and so did reading it back`, thrown);
@@ -137,6 +139,8 @@ export class NatsKvLeaseStore implements LeaseStore {
   }
 
   async #read(scope: string): Promise<{ ok: true; value: Seen } | ReturnType<typeof storeUnavailable>> {
+    // A record we cannot read (or one without a term) is treated as no lease: the next acquire
+    // overwrites it (CAS on its revision), with a term above that revision.
     let entry: KvEntry | null;
     try {
       entry = await this.#kv.get(keyOf(scope));
@@ -148,7 +152,6 @@ export class NatsKvLeaseStore implements LeaseStore {
     try {
       return ok({ revision: entry.revision, record: entry.json<Record_>() });
     } catch {
-      // Unreadable: nobody leads; the next acquire overwrites it (CAS on its revision).
       return ok({ revision: entry.revision, record: undefined });
     }
   }
@@ -169,7 +172,8 @@ export function keyOf(scope: string): string {
 function leaseOf(scope: string, seen: Seen): LeaderLease | undefined {
   const record = seen.record;
   if (record === undefined || typeof record.holder !== "string" || record.holder === "" || typeof record.expiresAtMs !== "number") return undefined;
-  return { scope, holder: record.holder, term: typeof record.term === "number" ? record.term : seen.revision, expiresAtMs: record.expiresAtMs };
+  if (!Number.isSafeInteger(record.term) || record.term < 1) return undefined;
+  return { scope, holder: record.holder, term: record.term, expiresAtMs: record.expiresAtMs };
 }
 
 function describe(thrown: unknown): string {

@@ -8,7 +8,7 @@
 import { type Clock, systemClock } from "../../result/clock.ts";
 import { ok } from "../../result/result.ts";
 import type { SqlDriver, SqlStatement, SqlValue } from "../../store/sql-driver.ts";
-import { checkLeaseArgs, checkScope, type LeaderLease, type LeaseLookup, type LeaseResult, type LeaseStore, refused, storeUnavailable } from "./lease-store.ts";
+import { checkLeaseArgs, checkScope, type LeaderLease, type LeaseLookup, type LeaseResult, type LeaseStore, nextTerm, noFloor, refused, storeUnavailable } from "./lease-store.ts";
 
 /**
  * The table: one row per scope; a released lease keeps its row (holder '', expiry 0) so the
@@ -26,7 +26,8 @@ export const LEASES_TABLE_SQL =
  * Leases in SQL. Each operation is one read and at most one write, run synchronously: on one
  * connection (the server's store holds its database with an exclusive lock, so it is the only
  * writer) nothing can interleave, which makes the read-then-write a compare-and-swap. Terms per
- * scope are the row's term + 1, committed before the answer, so they increase across restarts.
+ * scope are the row's term + 1 (or `termFloor()` when higher: `nextTerm`), committed before the
+ * answer, so they increase across restarts.
  * A driver error (disk full, I/O) answers `unavailable`.
  *
  * @example
@@ -37,12 +38,14 @@ export const LEASES_TABLE_SQL =
  */
 export class SqlLeaseStore implements LeaseStore {
   readonly #clock: Clock;
+  readonly #termFloor: () => number;
   readonly #select: SqlStatement;
   readonly #upsert: SqlStatement;
 
   /** Creates the table if needed (throws the driver's error: the caller names the file). */
-  constructor(driver: SqlDriver, options: { clock?: Clock } = {}) {
+  constructor(driver: SqlDriver, options: { clock?: Clock; termFloor?: () => number } = {}) {
     this.#clock = options.clock ?? systemClock;
+    this.#termFloor = options.termFloor ?? noFloor;
     driver.exec(LEASES_TABLE_SQL);
     this.#select = driver.prepare("SELECT holder, term, expires_at_ms FROM sluice_leader_leases WHERE scope = ?");
     this.#upsert = driver.prepare(
@@ -64,7 +67,7 @@ export class SqlLeaseStore implements LeaseStore {
         const current = leaseOf(scope, row);
         return refused("held", `${scope} is held by ${current.holder} (term ${current.term}) until ${current.expiresAtMs}`, current);
       }
-      const lease = { scope, holder, term: (row?.term ?? 0) + 1, expiresAtMs: now + ttlMs };
+      const lease = { scope, holder, term: nextTerm(row?.term ?? 0, this.#termFloor), expiresAtMs: now + ttlMs };
       this.#upsert.run(scope, holder, lease.term, lease.expiresAtMs);
       return ok(lease);
     });
