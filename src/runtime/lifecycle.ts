@@ -29,6 +29,7 @@ import { SqlStore } from "../store/sql-store.ts";
 import { loadConfigFromFile } from "./config-file.ts";
 import { type JetStreamQueues, openJetStreamQueues } from "./jetstream-queues.ts";
 import { openSqlite } from "./sqlite.ts";
+import { type LeadershipRuntime, startLeadership } from "./leadership.ts";
 
 /** How long `stop` waits for WebSockets to finish closing after the drain. */
 const CLOSE_GRACE_MS = 1000;
@@ -47,13 +48,16 @@ export interface Booted {
   readonly broker: Broker;
   readonly store?: SqlStore;
   readonly jetstream?: JetStreamQueues;
+  /** Leadership of the bridged queues (leadership.ts); undefined when no queue has a bridge. */
+  readonly leadership?: LeadershipRuntime;
 }
 
 /**
  * Loads the configuration, opens the store in `dataDir` when any queue is stored there (a
  * corrupt, unreadable or locked database stops start-up with a message naming the file and the
  * cause — never an empty start over an existing store), creates the broker (stored queues load
- * their first memory window; crashed leases become stalls), and starts the queue bridges.
+ * their first memory window; crashed leases become stalls), and starts leadership, which runs
+ * each queue bridge on the node that leads its queue's scope (leadership.ts).
  *
  * @example
  * ```ts
@@ -110,9 +114,15 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
     });
     log(`sluice: JetStream at ${jetstream.urls.join(", ")} (${counts.join("; ")})`);
   }
-  // After the load, so stored items are bridged too; shutdown stops them before the drain.
-  broker.startBridges({ log });
-  return ok({ config, broker, store, jetstream });
+  // After the load, so stored items are bridged too; shutdown stops them before the drain. Each
+  // bridge runs only on the node that leads its queue's scope (leader-bridges.ts).
+  const leadership = await startLeadership(config, broker, store, log);
+  if (!leadership.ok) {
+    store?.close();
+    await jetstream?.close();
+    return leadership;
+  }
+  return ok({ config, broker, store, jetstream, leadership: leadership.value });
 }
 
 /**
@@ -127,6 +137,8 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
 export async function stop(booted: Booted, log: (line: string) => void): Promise<number> {
   const { broker, store, jetstream } = booted;
   const report = await broker.shutdown({ drainMs: booted.config.drainMs });
+  // The shutdown released the leases; now the leadership's own NATS connection can go.
+  await booted.leadership?.close();
   // The drained deliveries' naks are buffered in the NATS client: flush them, then close.
   await jetstream?.close();
   // Let the 1001 close frames reach the peers before the process exits (bounded).

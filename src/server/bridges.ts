@@ -5,7 +5,7 @@
  */
 import type { RelayQueue } from "../queue/relay-queue.ts";
 import type { MetricsRegistry } from "../queue/metrics/registry.ts";
-import { type Bridge, bridge } from "../transport/bridge.ts";
+import { type Bridge, bridge, type BridgeFence } from "../transport/bridge.ts";
 import type { DownstreamSocketFactory } from "../transport/downstream.ts";
 import { redactSecrets } from "../result/redact.ts";
 import type { SluiceConfig } from "./config.ts";
@@ -51,30 +51,45 @@ export function startQueueBridges(
   config: SluiceConfig,
   options: StartBridgesOptions = {},
 ): Map<string, Bridge> {
-  const print = options.log ?? (() => {});
   const bridges = new Map<string, Bridge>();
   for (const [name, queue] of queues) {
-    const settings = config.queues[name]?.bridge;
-    if (settings === undefined) continue;
-    const log = (line: string) => print(redactSecrets(line, [settings.token]));
-    bridges.set(
-      name,
-      bridge(queue, {
-        wsUrl: settings.wsUrl,
-        rpcUrl: settings.rpcUrl,
-        rpcMode: settings.rpcMode,
-        sendTimeoutMs: settings.sendTimeoutMs,
-        pingIntervalMs: settings.pingIntervalMs,
-        concurrency: settings.concurrency,
-        token: settings.token,
-        socketFactory: options.socketFactory,
-        metrics: options.metrics,
-        log,
-      }),
-    );
-    log(`sluice: bridge ${name} → ${[settings.wsUrl && `socket ${settings.wsUrl}`, settings.rpcUrl && `rpc ${settings.rpcUrl}`].filter(Boolean).join(", fallback ")} (concurrency ${settings.concurrency})`);
+    const started = startQueueBridge(queue, config, options);
+    if (started !== undefined) bridges.set(name, started);
   }
   return bridges;
+}
+
+/**
+ * Starts the bridge of one queue as its config section says (undefined when it has none), with
+ * its start line logged; `fence` makes it a leader-only bridge (leader-bridges.ts).
+ *
+ * @example
+ * ```ts
+ * const b = startQueueBridge(broker.queue("jobs")!, config, { log: console.log }, coordinator.fence("bridge/jobs"));
+ * ```
+ */
+export function startQueueBridge(queue: RelayQueue<Uint8Array>, config: SluiceConfig, options: StartBridgesOptions = {}, fence?: BridgeFence): Bridge | undefined {
+  const name = queue.name;
+  const settings = config.queues[name]?.bridge;
+  if (settings === undefined) return undefined;
+  const print = options.log ?? (() => {});
+  const log = (line: string) => print(redactSecrets(line, [settings.token]));
+  const started = bridge(queue, {
+    wsUrl: settings.wsUrl,
+    rpcUrl: settings.rpcUrl,
+    rpcMode: settings.rpcMode,
+    sendTimeoutMs: settings.sendTimeoutMs,
+    pingIntervalMs: settings.pingIntervalMs,
+    concurrency: settings.concurrency,
+    token: settings.token,
+    socketFactory: options.socketFactory,
+    metrics: options.metrics,
+    fence,
+    log,
+  });
+  const lead = fence === undefined ? "" : `, as leader of ${fence.scope} in term ${fence.term}`;
+  log(`sluice: bridge ${name} → ${[settings.wsUrl && `socket ${settings.wsUrl}`, settings.rpcUrl && `rpc ${settings.rpcUrl}`].filter(Boolean).join(", fallback ")} (concurrency ${settings.concurrency}${lead})`);
+  return started;
 }
 
 /**

@@ -164,6 +164,26 @@ export class LeadershipCoordinator {
     this.#running = Promise.all([pumping, ticking]);
   }
 
+  /**
+   * Resolves once no evaluation is pending or running — after `start()`, once every scope was
+   * evaluated (the runtime waits for it, bounded, so a node that leads has started its bridges
+   * before it says it listens).
+   */
+  idle(): Promise<void> {
+    const busy = () => {
+      const stats = this.queue.stats();
+      return stats.pending + stats.active > 0;
+    };
+    if (!busy()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.queue.events.subscribe(() => {
+        if (busy()) return;
+        off();
+        resolve();
+      });
+    });
+  }
+
   /** Adds a scope (evaluated from the next tick, or at once when running). */
   addScope(scope: string): void {
     checkScope(scope);
