@@ -84,8 +84,12 @@ export class SluiceQueue {
     const o = opened.value;
     this.#changed();
     const headers = { "sluice-incarnation": String(o.incarnation) };
+    const path = new URL(request.url).pathname;
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return this.#accept(o, request);
-    if (new URL(request.url).pathname === `/v1/queues/${encodeURIComponent(o.name)}/metrics`) {
+    if (path.endsWith("/ws")) {
+      return Response.json({ error: { code: "validation", message: "this route needs a WebSocket upgrade request" } }, { status: 426, headers });
+    }
+    if (path === `/v1/queues/${encodeURIComponent(o.name)}/metrics`) {
       return new Response(o.broker.metrics.render(), { headers: { ...headers, "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
     }
     const response = await o.app.fetch(request);
