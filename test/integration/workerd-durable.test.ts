@@ -62,7 +62,7 @@ describe("workerd: auth from the env bindings", () => {
       ["POST", "/sluice.v1.Relay/Send", '{"command":{"queue":"jobs","payload":"eA=="}}'],
     ];
     for (const [method, path, body] of routes) {
-      for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: `Basic ${TOKEN}` }]) {
+      for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: `Basic ${TOKEN}` }] as Record<string, string>[]) {
         const refused = await fetch(`${base}${path}`, { method, body, headers: { ...headers, "content-type": "application/json" } });
         expect(`${method} ${path} ${refused.status}`).toBe(`${method} ${path} 401`);
         expect(await refused.json()).toMatchObject({ error: { code: "unauthorized" } });
