@@ -6,8 +6,9 @@
  * older `spawnNats`, with `-p -1` and a monitoring port; it could move onto this.)
  * Uses only `node:` modules, so it runs under Bun, Deno and Node alike.
  *
- * Every server started here is SIGKILLed (and its store dir removed) when this process exits,
- * so a crashed test or bench leaves no nats-server behind.
+ * Every server started here is SIGKILLed (and its temp store dir removed) when this process
+ * ends, however it ends (a watchdog process sees to it when no exit hook runs: `bun test` runs
+ * none, and kill -9 none anywhere), so a crashed test or bench leaves no nats-server behind.
  *
  * @example
  * ```ts
@@ -162,6 +163,26 @@ function cleanUpOnExit(): void {
   }
 }
 
+// `bun test` ends its process without "exit" hooks, and any runner may die by SIGKILL: then
+// only a process outside it can clean up. So each nats-server gets a tiny detached watchdog
+// (its own process group, so a group kill of the runner does not take it along) that waits
+// while both this process and the server live; if this process goes first, it SIGKILLs the
+// server and removes the temp store dir. It exits by itself once the server is gone.
+const WATCHDOG = `
+while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
+if ! kill -0 "$1" 2>/dev/null; then
+  kill -9 "$2" 2>/dev/null
+  if [ -n "$3" ]; then sleep 1; rm -rf "$3"; fi
+fi`;
+function watchdog(serverPid: number | undefined, removeDir: string | undefined): void {
+  if (serverPid === undefined || process.platform === "win32") return;
+  try {
+    spawn("sh", ["-c", WATCHDOG, "sluice-nats-watchdog", String(process.pid), String(serverPid), removeDir ?? ""], { detached: true, stdio: "ignore" }).unref();
+  } catch {
+    // Best effort: without it the exit hooks above still cover Node and Deno.
+  }
+}
+
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
@@ -220,6 +241,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     const c = spawn(bin, args(), { stdio: ["ignore", "pipe", "pipe"] });
     child = c;
     live.set(c, ownsStore ? storeDir : undefined);
+    watchdog(c.pid, ownsStore ? storeDir : undefined);
     c.on("exit", () => live.delete(c));
     c.on("error", (e) => (output += `spawn error: ${e.message}\n`));
     c.stdout!.on("data", (d) => (output += String(d)));
