@@ -9,6 +9,11 @@
  * instead of a second copy. Unknown queue → REJECTED (`not_found`);
  * server shutting down → `Unavailable`; other failures → the mapped Connect error.
  *
+ * Leadership fencing: a request with `scope` + `term` (a bridge leading `bridge/<queue>`) is
+ * refused with FAILED_PRECONDITION (`sluice-error-code: lease.inactive`) when a higher term was
+ * accepted for that scope (by the Relay or on a socket's FENCE), remembered across restarts in
+ * the store (`admitFence`); each of its commands is checked again right before it goes in.
+ *
  * Inputs are checked before anything is enqueued: a command payload over `maxFrameBytes` ends
  * the call with `resource_exhausted` (for `Execute`, the whole batch: nothing of it is enqueued),
  * and the request body is read with its own byte limit (`relayRequestLimit`), never past it. A
@@ -52,6 +57,8 @@ import { SLUICE_ERROR_CODE_HEADER } from "../transport/relay-client.ts";
 import type { Enqueued, RelayQueue } from "../queue/relay-queue.ts";
 import type { IdempotentOutcome } from "./idempotency.ts";
 import { readBodyLimited } from "./routes/body.ts";
+import type { FencePayload } from "../protocol/fence.ts";
+import type { FenceCheck } from "../transport/connection-fence.ts";
 
 /** Path prefix of the service (Connect/gRPC use `/<package>.<Service>/<Method>`). */
 export const RELAY_PATH_PREFIX = `/${Relay.typeName}/`;
@@ -103,7 +110,9 @@ function payloadTooLarge(command: Command, limit: number): ConnectError {
 export interface RelayHost {
   readonly config: { readonly maxFrameBytes: number };
   readonly accepting: boolean;
-  queue(name: string): Pick<RelayQueue<Uint8Array>, "name" | "enqueue"> | undefined;
+  /** The highest leadership term per scope (the broker's `FenceTerms`); without it requests are not fenced. */
+  readonly fences?: FenceCheck;
+  queue(name: string): (Pick<RelayQueue<Uint8Array>, "name" | "enqueue"> & Partial<Pick<RelayQueue<Uint8Array>, "tryEnqueue" | "waitsForRoom" | "whenStored">>) | undefined;
   publishOnce(
     queue: Pick<RelayQueue<Uint8Array>, "name" | "enqueue">,
     key: string | undefined,
@@ -121,15 +130,20 @@ export interface RelayHost {
  */
 export function relayService(broker: RelayHost): ServiceImpl<typeof Relay> {
   const limit = broker.config.maxFrameBytes;
-  const deliver = async (command: Command | undefined, signal: AbortSignal): Promise<Outcome> => {
+  const fences = broker.fences;
+  const deliver = async (command: Command | undefined, signal: AbortSignal, fence?: FencePayload): Promise<Outcome> => {
     if (command === undefined) throw new ConnectError("SendRequest.command is required", Code.InvalidArgument);
     const queue = broker.queue(command.queue);
     if (queue === undefined) return rejected("not_found", `no queue named '${command.queue}'`);
     if (!broker.accepting) throw new ConnectError("server is shutting down; the command was not enqueued", Code.Unavailable);
     const key = command.options?.idempotencyKey || undefined;
-    const added: Result<{ sequenceId: number; duplicate?: boolean }> = await broker.publishOnce(queue, key, (k) => queue.enqueue(command.payload, { signal, key: k }));
+    const publish = fence !== undefined && fences !== undefined
+      ? (k: string | undefined) => enqueueFenced(queue, command.payload, k, signal, () => fences.check(fence.scope, fence.term))
+      : (k: string | undefined) => queue.enqueue(command.payload, { signal, key: k });
+    const added: Result<{ sequenceId: number; duplicate?: boolean }> = await broker.publishOnce(queue, key, publish);
     if (!added.ok) {
       if (added.error.code === "queue.closed") throw new ConnectError("server is shutting down; the command was not enqueued", Code.Unavailable);
+      if (added.error.code === "lease.inactive") throw codedError(added.error.message, Code.FailedPrecondition, "lease.inactive");
       throw connectErrorOf(added.error);
     }
     return {
@@ -142,20 +156,23 @@ export function relayService(broker: RelayHost): ServiceImpl<typeof Relay> {
   return {
     async send(request, context) {
       if (request.command !== undefined && request.command.payload.byteLength > limit) throw payloadTooLarge(request.command, limit);
-      return create(SendResponseSchema, await deliver(request.command, context.signal));
+      const fence = admitFence(fences, request.scope, request.term);
+      return create(SendResponseSchema, await deliver(request.command, context.signal, fence));
     },
     async *execute(request, context) {
       // All or nothing: a batch with one oversize payload enqueues none of its commands.
       const oversize = request.commands.find((command) => command.payload.byteLength > limit);
       if (oversize !== undefined) throw payloadTooLarge(oversize, limit);
+      const fence = admitFence(fences, request.scope, request.term);
       for (const command of request.commands) {
         let outcome: Outcome;
         try {
-          outcome = await deliver(command, context.signal);
+          outcome = await deliver(command, context.signal, fence);
         } catch (thrown) {
-          // One bad command must not end the stream for the others: it gets its own reply.
+          // One bad command must not end the stream for the others: it gets its own reply. A
+          // superseded term ends it: nothing more of this sender may go in.
           const error = ConnectError.from(thrown);
-          if (error.code === Code.Unavailable || error.code === Code.Canceled) throw error;
+          if (error.code === Code.Unavailable || error.code === Code.Canceled || error.code === Code.FailedPrecondition) throw error;
           outcome = rejected(error.code === Code.ResourceExhausted ? "queue.full" : "validation", error.rawMessage);
         }
         const reply: ExecuteReply = create(ExecuteReplySchema, { ...outcome, id: command.id });
@@ -163,6 +180,48 @@ export function relayService(broker: RelayHost): ServiceImpl<typeof Relay> {
       }
     },
   };
+}
+
+/**
+ * Leadership fencing of a Relay request (`scope` + `term`, DESIGN.md "Mesh roles"): none without
+ * a scope; a term lower than the highest the server accepted for the scope is refused with
+ * FAILED_PRECONDITION (`sluice-error-code: lease.inactive`), a higher one is recorded first
+ * (UNAVAILABLE if it cannot be); a term of 0 or past 2^53 is INVALID_ARGUMENT. Returns the
+ * fence each command of the request is then checked against, right before it is enqueued.
+ *
+ * @example
+ * ```ts
+ * const fence = admitFence(broker.fences, request.scope, request.term); // { scope: "bridge/jobs", term: 7 } | undefined
+ * ```
+ */
+export function admitFence(fences: FenceCheck | undefined, scope: string, term: bigint): FencePayload | undefined {
+  if (scope === "" || fences === undefined) return undefined;
+  if (term < 1n || term > BigInt(Number.MAX_SAFE_INTEGER)) throw codedError(`fence term ${term} of ${scope} is not in 1..2^53-1`, Code.InvalidArgument, "validation");
+  const fence = { scope, term: Number(term) };
+  const admitted = fences.admit(fence.scope, fence.term);
+  if (admitted.ok) return fence;
+  if (admitted.error.code === "lease.inactive") throw codedError(admitted.error.message, Code.FailedPrecondition, "lease.inactive");
+  throw codedError(admitted.error.message, Code.Unavailable, admitted.error.code);
+}
+
+// A fenced command goes in only while its term is current, checked in the same turn as the
+// admission, and never waits for room (a waiting one could go in after a newer leader's): full
+// is `queue.full`, and the bridge sends it again later. Queues without `tryEnqueue` (workerd's
+// Durable Object stubs) take it through `enqueue` after the check.
+function enqueueFenced(
+  queue: NonNullable<ReturnType<RelayHost["queue"]>>,
+  payload: Uint8Array,
+  key: string | undefined,
+  signal: AbortSignal,
+  current: () => Result<void>,
+): Promise<Result<Enqueued>> {
+  const checked = current();
+  if (!checked.ok) return Promise.resolve(checked);
+  if (queue.tryEnqueue === undefined || queue.waitsForRoom === undefined || queue.whenStored === undefined) return queue.enqueue(payload, { signal, key });
+  const added = queue.tryEnqueue(payload, key);
+  if (queue.waitsForRoom(added)) return Promise.resolve(added);
+  const whenStored = queue.whenStored.bind(queue);
+  return new Promise((resolve) => whenStored(added, resolve));
 }
 
 function rejected(code: Parameters<typeof sluiceError>[0], message: string): Outcome {

@@ -7,6 +7,13 @@
 // refused, a connection without FENCE is not checked, a term that was never announced is not
 // accepted, and the Relay (Connect) refuses a lower term with FAILED_PRECONDITION.
 import { describe, expect, test } from "../harness.ts";
+import { create } from "@bufbuild/protobuf";
+import { CommandSchema } from "../../src/gen/sluice/v1/command_pb.ts";
+import { isFenceRefusal } from "../../src/protocol/fence.ts";
+import { loadConfig } from "../../src/server/config.ts";
+import { Broker } from "../../src/server/broker.ts";
+import { createApp } from "../../src/server/app.ts";
+import { RelayClient } from "../../src/transport/relay-client.ts";
 import { SafeTaskQueue } from "../../src/queue/mod.ts";
 import { delay } from "../../src/result/delay.ts";
 import { encodeFrame, decodeFrameMessage, type Frame } from "../../src/protocol/frames.ts";
@@ -149,3 +156,46 @@ describe("WsSession fencing rules", () => {
   });
 });
 
+
+describe("Relay fencing (Sluice's own Relay service)", () => {
+  function relayServer() {
+    const loaded = loadConfig({ fileText: JSON.stringify({ queues: { jobs: {} } }) });
+    if (!loaded.ok) throw new Error(loaded.error.message);
+    const broker = new Broker({ config: loaded.value });
+    const app = createApp(loaded.value, { broker });
+    const fetch = ((input: string | URL | Request, init?: RequestInit) => app.fetch(new Request(input as string, init))) as typeof globalThis.fetch;
+    return { broker, relay: new RelayClient({ baseUrl: "http://relay.test", fetch }), jobs: broker.queue("jobs")! };
+  }
+  const command = (id: number, payload: string) => create(CommandSchema, { queue: "jobs", id: { case: "sequenceId", value: BigInt(id) }, payload: bytes(payload), attempt: 1 });
+
+  test("Send and Execute with a lower term than one seen are refused with failed_precondition (lease.inactive); nothing of them is enqueued", async () => {
+    const { broker, relay, jobs } = relayServer();
+    expect((await relay.send(command(1, "t5"), { fence: { scope: SCOPE, term: 5 } })).ok).toBe(true);
+    expect((await relay.send(command(2, "t6"), { fence: { scope: SCOPE, term: 6 } })).ok).toBe(true);
+    expect((await relay.send(command(3, "plain"))).ok).toBe(true); // no fence: not checked
+    const late = await relay.send(command(4, "late"), { fence: { scope: SCOPE, term: 5 } });
+    expect(!late.ok && late.error.code).toBe("lease.inactive");
+    expect(!late.ok && late.error.metadata?.connectCode).toBe("FailedPrecondition");
+    expect(!late.ok && isFenceRefusal(late.error)).toBe(true);
+    const replies: [number, boolean][] = [];
+    const batch = await relay.execute([command(5, "b1"), command(6, "b2")], { fence: { scope: SCOPE, term: 4 }, onReply: (id, r) => replies.push([id, r.ok]) });
+    expect(!batch.ok && batch.error.code).toBe("lease.inactive");
+    expect(replies).toEqual([[5, false], [6, false]]);
+    expect(jobs.stats().enqueued).toBe(3);
+    expect(broker.fences.highest(SCOPE)).toBe(6);
+  });
+
+  test("a bridge on the Relay path with a superseded term steps aside: fenced, the lease back uncounted", async () => {
+    const { broker, relay, jobs } = relayServer();
+    expect(broker.fences.admit(SCOPE, 9).ok).toBe(true);
+    const queue = SafeTaskQueue.create<Uint8Array>({ name: "jobs" });
+    const old = fenceOf(8);
+    const b = bridge(queue, { relay, fence: old.fence, concurrency: 1, targetQueue: "jobs" });
+    await queue.enqueue(bytes("m"));
+    await until(() => b.stats.fenced === 1, "fenced on the Relay path");
+    expect(old.state.fenced.length).toBe(1);
+    expect(queue.stats()).toMatchObject({ failed: 0, pending: 1, acked: 0 });
+    expect(jobs.stats().enqueued).toBe(0);
+    await b.stop();
+  });
+});
