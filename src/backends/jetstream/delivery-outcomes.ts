@@ -115,7 +115,7 @@ export class DeliveryOutcomes {
         enqueuedAt: lease.enqueuedAt,
         poisonedAt: this.host.options.clock.now(),
       });
-      msg.term(`poisoned: ${exhausted}`);
+      msg.term(); // no reason: nats-server 2.9 ignores a term() that carries one (the reason is in the poison copy)
       // nats-server 2.9 keeps a terminated message in a work-queue stream (held, ack-pending,
       // forever): delete it, so the stream holds only live work.
       await this.host.jsm.streams.deleteMessage(this.host.names.stream, msg.seq, false);

@@ -26,6 +26,9 @@ export function publishError(queue: string, cause: unknown): SluiceError {
   if (/maximum (messages|bytes)( per subject)? exceeded|resource limits exceeded|insufficient resources/i.test(text)) {
     return sluiceError("queue.full", `queue '${queue}' is full (JetStream: ${text})`, { cause });
   }
+  if (/message size exceeds maximum/i.test(text)) {
+    return sluiceError("frame.too_large", `queue '${queue}': the message is larger than NATS accepts (max_payload): ${text}`, { cause });
+  }
   return sluiceError("unavailable", `queue '${queue}' cannot store new messages: NATS JetStream: ${text}`, { cause });
 }
 
