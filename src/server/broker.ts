@@ -19,19 +19,9 @@ import type { Bridge } from "../transport/bridge.ts";
 import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./bridges.ts";
 import { FenceTerms } from "../mesh/leadership/fence-terms.ts";
 import { SqlFenceTermStore } from "../mesh/leadership/sql-fence-terms.ts";
-import type { ScopeLeader } from "../mesh/leadership/coordinator.ts";
+import type { LeadersView } from "./routes/cluster-leaders.ts";
 
-/**
- * What the broker shows of this node's leadership: every scope with its leader.
- *
- * @example
- * ```ts
- * const view: LeadersView = coordinator; // LeadershipCoordinator has `leaders()`
- * ```
- */
-export interface LeadersView {
-  leaders(): ScopeLeader[];
-}
+export type { LeadersView } from "./routes/cluster-leaders.ts";
 
 export { type Dependency, queueOptionsFor } from "./broker-inputs.ts";
 

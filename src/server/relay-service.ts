@@ -59,6 +59,7 @@ import type { IdempotentOutcome } from "./idempotency.ts";
 import { readBodyLimited } from "./routes/body.ts";
 import type { FencePayload } from "../protocol/fence.ts";
 import type { FenceCheck } from "../transport/connection-fence.ts";
+import { admitFence, enqueueFenced } from "./relay-fence.ts";
 
 /** Path prefix of the service (Connect/gRPC use `/<package>.<Service>/<Method>`). */
 export const RELAY_PATH_PREFIX = `/${Relay.typeName}/`;
@@ -180,48 +181,6 @@ export function relayService(broker: RelayHost): ServiceImpl<typeof Relay> {
       }
     },
   };
-}
-
-/**
- * Leadership fencing of a Relay request (`scope` + `term`, DESIGN.md "Mesh roles"): none without
- * a scope; a term lower than the highest the server accepted for the scope is refused with
- * FAILED_PRECONDITION (`sluice-error-code: lease.inactive`), a higher one is recorded first
- * (UNAVAILABLE if it cannot be); a term of 0 or past 2^53 is INVALID_ARGUMENT. Returns the
- * fence each command of the request is then checked against, right before it is enqueued.
- *
- * @example
- * ```ts
- * const fence = admitFence(broker.fences, request.scope, request.term); // { scope: "bridge/jobs", term: 7 } | undefined
- * ```
- */
-export function admitFence(fences: FenceCheck | undefined, scope: string, term: bigint): FencePayload | undefined {
-  if (scope === "" || fences === undefined) return undefined;
-  if (term < 1n || term > BigInt(Number.MAX_SAFE_INTEGER)) throw codedError(`fence term ${term} of ${scope} is not in 1..2^53-1`, Code.InvalidArgument, "validation");
-  const fence = { scope, term: Number(term) };
-  const admitted = fences.admit(fence.scope, fence.term);
-  if (admitted.ok) return fence;
-  if (admitted.error.code === "lease.inactive") throw codedError(admitted.error.message, Code.FailedPrecondition, "lease.inactive");
-  throw codedError(admitted.error.message, Code.Unavailable, admitted.error.code);
-}
-
-// A fenced command goes in only while its term is current, checked in the same turn as the
-// admission, and never waits for room (a waiting one could go in after a newer leader's): full
-// is `queue.full`, and the bridge sends it again later. Queues without `tryEnqueue` (workerd's
-// Durable Object stubs) take it through `enqueue` after the check.
-function enqueueFenced(
-  queue: NonNullable<ReturnType<RelayHost["queue"]>>,
-  payload: Uint8Array,
-  key: string | undefined,
-  signal: AbortSignal,
-  current: () => Result<void>,
-): Promise<Result<Enqueued>> {
-  const checked = current();
-  if (!checked.ok) return Promise.resolve(checked);
-  if (queue.tryEnqueue === undefined || queue.waitsForRoom === undefined || queue.whenStored === undefined) return queue.enqueue(payload, { signal, key });
-  const added = queue.tryEnqueue(payload, key);
-  if (queue.waitsForRoom(added)) return Promise.resolve(added);
-  const whenStored = queue.whenStored.bind(queue);
-  return new Promise((resolve) => whenStored(added, resolve));
 }
 
 function rejected(code: Parameters<typeof sluiceError>[0], message: string): Outcome {

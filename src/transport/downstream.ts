@@ -109,11 +109,6 @@ export class Downstream {
     this.#fence = options.fence;
   }
 
-  /** The fence sent first on every connection (undefined: none). */
-  get currentFence(): FencePayload | undefined {
-    return this.#fence;
-  }
-
   /**
    * Sets the leadership fence: sent as a FENCE frame now when the socket is open, and first on
    * every later connection, so every PUBLISH after it goes out under this term.

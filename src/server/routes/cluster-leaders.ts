@@ -4,7 +4,19 @@
  * @module
  */
 import type { Hono } from "hono";
-import type { Broker } from "../broker.ts";
+import type { ScopeLeader } from "../../mesh/leadership/coordinator.ts";
+
+/**
+ * What the broker shows of this node's leadership: every scope with its leader.
+ *
+ * @example
+ * ```ts
+ * const view: LeadersView = coordinator; // LeadershipCoordinator has `leaders()`
+ * ```
+ */
+export interface LeadersView {
+  leaders(): ScopeLeader[];
+}
 
 /**
  * Registers `GET /v1/cluster/leaders` → `{"scopes":[{"scope","leader","term","expiresAtMs"}]}`
@@ -21,6 +33,6 @@ import type { Broker } from "../broker.ts";
  * // GET /v1/cluster/leaders → {"scopes":[{"scope":"bridge/jobs","leader":"node-a","term":7,"expiresAtMs":1795000010000}]}
  * ```
  */
-export function registerClusterLeadersRoute(app: Hono, broker: Pick<Broker, "leadership">): void {
+export function registerClusterLeadersRoute(app: Hono, broker: { readonly leadership: LeadersView | undefined }): void {
   app.get("/v1/cluster/leaders", (c) => c.json({ scopes: broker.leadership?.leaders() ?? [] }));
 }
