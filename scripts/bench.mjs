@@ -4,6 +4,8 @@
 //   - load (bench/load/load.bench.ts, server + echo on Bun), queue and wasm (Bun and Deno),
 //     bridge (bench/bridge.bench.ts, Bun) when present; durable (bench/durable/durable.bench.ts,
 //     Bun: SQLite vs in-memory Sluice and NATS JetStream, which needs `nats-server`) when present;
+//     workerd (bench/workerd/edge.bench.ts: Sluice on local workerd beside Bun, with and without
+//     client batching) when present;
 //   - up to 5 runs each, interleaved round by round (so box noise spreads over all of them); a
 //     round skips a bench whose slowest run so far no longer fits the budget (default 9.5 min),
 //     and RESULTS.md says how many runs each median is of;
@@ -18,6 +20,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { renderResults, renderSoak, spliceResults } from "./bench-report.mjs";
+import { renderWorkerd, withSection } from "./bench-report-workerd.mjs";
 
 const soak = process.argv.includes("--soak");
 const RUNS = Number(process.env.SLUICE_BENCH_RUNS ?? 5);
@@ -38,6 +41,7 @@ const all = soak
       { id: "wasm-deno", bin: "deno", args: ["run", "-A", "bench/wasm.bench.ts"], timeoutMs: 90_000 },
       ...(existsSync("bench/bridge.bench.ts") ? [{ id: "bridge-bun", bin: "bun", args: ["bench/bridge.bench.ts"], timeoutMs: 90_000 }] : []),
       ...(existsSync("bench/durable/durable.bench.ts") ? [{ id: "durable", bin: "bun", args: ["bench/durable/durable.bench.ts"], timeoutMs: 300_000 }] : []),
+      ...(existsSync("bench/workerd/edge.bench.ts") ? [{ id: "workerd", bin: "bun", args: ["bench/workerd/edge.bench.ts"], timeoutMs: 180_000 }] : []),
     ];
 const benches = all.filter((b) => only === undefined || only.includes(b.id));
 
@@ -178,11 +182,19 @@ if (soak) {
   process.stderr.write(`[bench] wrote bench/SOAK.md in ${elapsedS} s\n`);
 } else if (process.env.SLUICE_BENCH_SPLICE === "1" && existsSync("bench/RESULTS.md")) {
   // Only the sections of the benches run here are replaced; the rest of RESULTS.md stays.
-  writeFileSync("bench/RESULTS.md", spliceResults(readFileSync("bench/RESULTS.md", "utf8"), env, suites));
+  writeFileSync("bench/RESULTS.md", withWorkerd(spliceResults(readFileSync("bench/RESULTS.md", "utf8"), env, suites), true));
   process.stderr.write(`[bench] spliced ${suites.map((s) => s.id).join(", ")} into bench/RESULTS.md in ${elapsedS} s\n`);
 } else {
-  writeFileSync("bench/RESULTS.md", renderResults(env, suites));
+  writeFileSync("bench/RESULTS.md", withWorkerd(renderResults(env, suites), false));
   process.stderr.write(`[bench] wrote bench/RESULTS.md in ${elapsedS} s\n`);
+}
+
+// The edge section (bench/workerd/, scripts/bench-report-workerd.mjs), after the others.
+function withWorkerd(md, spliced) {
+  const edge = suites.find((s) => s.id === "workerd");
+  if (edge === undefined) return md;
+  const note = spliced ? `_Section regenerated alone on ${env.date} in ${env.elapsedS} s (\`SLUICE_BENCH_ONLY=${suites.map((s) => s.id).join(",")} SLUICE_BENCH_SPLICE=1 npm run bench\` on ${env.commit}); the other sections are from the run named at the top._\n\n` : undefined;
+  return withSection(md, renderWorkerd(edge), note);
 }
 const failed = suites.filter((s) => s.failure);
 if (failed.length > 0) process.stderr.write(`[bench] failed: ${failed.map((s) => s.id).join(", ")}\n`);
