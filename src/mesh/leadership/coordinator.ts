@@ -208,7 +208,9 @@ export class LeadershipCoordinator {
 
   // One item per scope at a time: the scope is the item's key, so a held one is not added again.
   #enqueue(state: ScopeState): void {
-    if (!this.#stop.signal.aborted) this.queue.tryEnqueue(state.scope, state.scope);
+    if (this.#stop.signal.aborted) return;
+    const added = this.queue.tryEnqueue(state.scope, state.scope);
+    if (!added.ok && added.error.code === "queue.full") this.#metrics.rejected.inc();
   }
 
   readonly #handle = async (lease: Lease<string>, context: PumpContext): Promise<Result<void>> => {

@@ -89,8 +89,9 @@ export class LeadershipEvents {
  * The leadership series in a registry, per scope:
  * `sluice_leadership_term{scope}` (the term of the lease this node knows of: its own or one it
  * observed), `sluice_leadership_leader{scope}` (1 while this node leads, else 0) and
- * `sluice_leadership_events_total{scope,event}`. The evaluation pump's own series are the queue
- * series of `leadership.evaluate` with `role="leadership"`.
+ * `sluice_leadership_events_total{scope,event}`, and `sluice_pump_rejected_total{role,pump}`. The
+ * evaluation pump's own series are the queue series of `leadership.evaluate` with
+ * `role="leadership"` (enqueued, acked, failed, poisoned, `sluice_pump_duration_seconds`, …).
  *
  * @example
  * ```ts
@@ -101,9 +102,12 @@ export class LeadershipEvents {
 export class LeadershipMetrics {
   readonly #registry: MetricsRegistry;
   readonly #cells = new Map<string, { term: Cell; leader: Cell }>();
+  /** `sluice_pump_rejected_total{role="leadership",pump="evaluate"}`: evaluations the full queue refused. */
+  readonly rejected: Cell;
 
   constructor(registry: MetricsRegistry) {
     this.#registry = registry;
+    this.rejected = registry.counter("sluice_pump_rejected_total", "Pump items refused because the pump's queue was full").labels({ role: "leadership", pump: "evaluate" });
   }
 
   /** Counts `event` and sets the scope's gauges (`leading`: whether this node leads after it). */
