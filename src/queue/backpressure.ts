@@ -13,10 +13,17 @@ export class Backpressure {
   #active = false;
 
   constructor(
-    private readonly high: number,
-    private readonly low: number,
+    private high: number,
+    private low: number,
     private readonly onChange?: (active: boolean) => void,
   ) {}
+
+  /** New watermarks (a queue reconfigured live), then re-evaluates at `level`; the flag keeps its hysteresis. */
+  retune(high: number, low: number, level: number): void {
+    this.high = high;
+    this.low = low;
+    this.update(level);
+  }
 
   get active(): boolean {
     return this.#active;

@@ -16,10 +16,15 @@ export class HeldBytes<T> {
   #held = 0;
 
   constructor(
-    private readonly maxBytes: number,
+    private maxBytes: number,
     private readonly budget: MemoryBudget | undefined,
     readonly sizeOf: (payload: T) => number,
   ) {}
+
+  /** A new `maxBytes` (a queue reconfigured live): nothing held is dropped, only what fits next changes. */
+  resize(maxBytes: number): void {
+    this.maxBytes = maxBytes;
+  }
 
   /** Bytes held now. */
   get held(): number {

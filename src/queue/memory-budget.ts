@@ -16,9 +16,24 @@
  */
 export class MemoryBudget {
   #used = 0;
+  #limit: number;
 
-  constructor(readonly limitBytes: number) {
-    if (!Number.isSafeInteger(limitBytes) || limitBytes < 1) throw new RangeError(`MemoryBudget: limitBytes must be a positive integer (got ${limitBytes})`);
+  constructor(limitBytes: number) {
+    this.#limit = checkLimit(limitBytes);
+  }
+
+  /** The budget in bytes. */
+  get limitBytes(): number {
+    return this.#limit;
+  }
+
+  /**
+   * Changes the budget live (the control plane's `limits.memoryBudgetBytes`). Nothing held is
+   * dropped: below what is held, holders simply wait (or page from their store) until bytes are
+   * given back.
+   */
+  resize(limitBytes: number): void {
+    this.#limit = checkLimit(limitBytes);
   }
 
   /** Bytes held now. */
@@ -28,7 +43,7 @@ export class MemoryBudget {
 
   /** True when `bytes` more would fit (always, while nothing is held). */
   fits(bytes: number): boolean {
-    return this.#used === 0 || this.#used + bytes <= this.limitBytes;
+    return this.#used === 0 || this.#used + bytes <= this.#limit;
   }
 
   /** Takes `bytes` if they fit; false (and nothing taken) if not. */
@@ -47,4 +62,9 @@ export class MemoryBudget {
   give(bytes: number): void {
     this.#used -= bytes;
   }
+}
+
+function checkLimit(limitBytes: number): number {
+  if (!Number.isSafeInteger(limitBytes) || limitBytes < 1) throw new RangeError(`MemoryBudget: limitBytes must be a positive integer (got ${limitBytes})`);
+  return limitBytes;
 }

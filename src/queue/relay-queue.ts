@@ -10,7 +10,7 @@ import type { Result } from "../result/result.ts";
 import type { QueueEvents } from "./events.ts";
 import type { Lease } from "./lease.ts";
 import type { QueueMetrics } from "./metrics/queue-metrics.ts";
-import type { ResolvedQueueOptions } from "./options.ts";
+import type { ResolvedQueueOptions, SafeTaskQueueOptions } from "./options.ts";
 import type { PoisonEntry } from "./poison-queue.ts";
 import type { DrainReport, FailOptions } from "./queue-api.ts";
 import type { QueueStats } from "./stats.ts";
@@ -111,4 +111,11 @@ export interface RelayQueue<T> {
   stats(): QueueStats;
   drain(options: { deadlineMs: number; signal?: AbortSignal }): Promise<Result<DrainReport>>;
   close(): void;
+  /**
+   * Changes the queue's options live, keeping its items and leases (the control plane's changed
+   * queue); a backend without it is replaced instead. See `SafeTaskQueue.reconfigure`.
+   */
+  reconfigure?(options: SafeTaskQueueOptions): Result<void> | Promise<Result<void>>;
+  /** Refuses publishes with `reason` (`queue.closed`) while delivering on; undefined reopens. See `SafeTaskQueue.seal`. */
+  seal?(reason: string | undefined): void;
 }

@@ -43,7 +43,8 @@ type State = "open" | "draining" | "closed";
  * ```
  */
 export class SafeTaskQueue<T> implements RelayQueue<T> {
-  readonly options: ResolvedQueueOptions;
+  /** The options in force (replaced as a whole by `reconfigure`). */
+  options: ResolvedQueueOptions;
   readonly name: string;
   readonly poison: PoisonQueue<T>;
   readonly events = new QueueEvents();
@@ -61,6 +62,8 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
   #sequence = 0;
   #stamp: number | undefined;
   #state: State = "open";
+  /** Why publishes are refused while the queue still delivers (`seal`); undefined: open. */
+  #sealed: string | undefined;
 
   /** Creates a queue; throws `RangeError`/`TypeError` naming a bad option. */
   static create<T>(options: QueueCreateOptions<T> = {}): SafeTaskQueue<T> {
@@ -156,6 +159,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
    */
   tryEnqueue(payload: T, key?: string): Result<Enqueued> {
     if (this.#state !== "open") return err("queue.closed", `queue '${this.name}' is ${this.#state}`);
+    if (this.#sealed !== undefined) return err("queue.closed", this.#sealed);
     const failure = this.#window?.journal.failure;
     if (failure !== undefined) return err("unavailable", `queue '${this.name}' cannot store new messages: ${failure.message}`, { cause: failure });
     if (key !== undefined) {
@@ -316,6 +320,55 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
       held: this.#held,
       stored: this.#window?.backlog ?? 0,
     };
+  }
+
+  /**
+   * Changes limits and timings live, keeping every item and lease (the control plane applies a
+   * changed queue this way): `capacity`, `fullMode`, `maxBytes`, watermarks, `leaseMs` and
+   * `heartbeatMs` (for leases handed out from now on), `maxRetries`, `maxStalls`, `requeueDelayMs`.
+   * A lower `capacity` or `maxBytes` drops nothing: producers wait (or get `queue.full`) until
+   * enough is acked. Options not given take their defaults, as in `create`; `name`, `role`,
+   * `clock`, `poisonQueueName` and `sweepMs` keep their values.
+   * A bad option changes nothing and answers `validation`.
+   *
+   * @example
+   * ```ts
+   * queue.reconfigure({ capacity: 100, leaseMs: 10_000 }); // ok(); 900 held items stay, producers wait
+   * ```
+   */
+  reconfigure(options: SafeTaskQueueOptions): Result<void> {
+    const o = this.options;
+    let next: ResolvedQueueOptions;
+    try {
+      next = resolveQueueOptions({ ...options, name: o.name, role: o.role, clock: o.clock, random: o.random, poisonQueueName: o.poisonQueueName, sweepMs: o.sweepMs, onBackpressure: o.onBackpressure });
+    } catch (thrown) {
+      return err("validation", thrown instanceof Error ? thrown.message : String(thrown));
+    }
+    this.options = next;
+    this.#bytes.resize(next.maxBytes);
+    this.#backpressure.retune(next.highWatermark, next.lowWatermark, this.#held);
+    // More room: wake producers waiting for it (each re-checks and waits again if still full).
+    for (let room = next.capacity - this.#held; room > 0 && this.#roomWaiters.size > 0; room--) this.#roomWaiters.serve(ok());
+    return ok();
+  }
+
+  /**
+   * Refuses new publishes with `queue.closed` and `reason` while leases, acks and fails go on
+   * (a queue removed from the configuration drains this way); `undefined` opens it again.
+   *
+   * @example
+   * ```ts
+   * queue.seal("queue 'jobs' was removed from the configuration");
+   * ```
+   */
+  seal(reason: string | undefined): void {
+    this.#sealed = reason;
+    if (reason !== undefined) this.#roomWaiters.failAll(err("queue.closed", reason));
+  }
+
+  /** Why publishes are refused now (`seal`), or undefined. */
+  get sealed(): string | undefined {
+    return this.#sealed;
   }
 
   /**
