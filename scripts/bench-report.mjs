@@ -3,40 +3,10 @@
 // gets a table with its ratios against its baseline.
 //   renderResults(env, suites) → markdown;  suites: [{ id, command, runs: [json…], failure?, skipped }]
 
-/** Median of each numeric leaf across `objects` (same shape); non-numbers are taken from the first. */
-export function medianOf(objects) {
-  if (objects.length === 0) return undefined;
-  const first = objects[0];
-  if (typeof first === "number") {
-    const xs = objects.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
-    if (xs.length === 0) return first;
-    const mid = xs.length >> 1;
-    return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
-  }
-  if (Array.isArray(first)) return first.map((_, i) => medianOf(objects.map((o) => o?.[i])));
-  if (first !== null && typeof first === "object") {
-    const out = {};
-    for (const key of Object.keys(first)) out[key] = medianOf(objects.map((o) => o?.[key]));
-    return out;
-  }
-  return first;
-}
+import { renderDurable } from "./bench-report-durable.mjs";
+import { failureNote, fmt, mark, medianOf, ms, runsNote, x } from "./bench-report-format.mjs";
 
-const fmt = (n, digits = 0) => (n === undefined || n === null || Number.isNaN(n) ? "–" : Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-const ms = (n) => (n === undefined ? "–" : Number(n).toFixed(3));
-const x = (n) => (n === undefined ? "–" : `${Number(n).toFixed(2)}×`);
-const mark = (ok) => (ok ? "met" : "**missed**");
-
-function runsNote(suite) {
-  const n = suite.runs.length;
-  let note = `median of ${n} run${n === 1 ? "" : "s"}`;
-  if (suite.skipped > 0) note += ` (${suite.skipped} more skipped to stay within the time budget)`;
-  return note;
-}
-
-function failureNote(suite) {
-  return suite.failure ? `\n> **${suite.id} failed:** ${suite.failure.split("\n")[0]}\n>\n> \`\`\`\n${suite.failure.split("\n").slice(1).map((l) => `> ${l}`).join("\n")}\n> \`\`\`\n` : "";
-}
+export { medianOf };
 
 function renderLoad(suite) {
   const m = medianOf(suite.runs);
@@ -123,100 +93,6 @@ function renderBridge(suite) {
     if (socket) lines.push(`${socket.name} ÷ ${rpc.name}: ${x(socket.msgPerSec / rpc.msgPerSec)}`);
   }
   if (lines.length) md += `\nSocket throughput as a multiple of the RPC fallback: ${lines.join("; ")}.\n`;
-  return md;
-}
-
-// Per-run values of one numeric path (e.g. ["ratios", "x"]), finite only, for a "runs: a–b" range.
-function runRange(suite, path, format) {
-  const xs = suite.runs.map((r) => path.reduce((o, k) => o?.[k], r)).filter((v) => typeof v === "number" && Number.isFinite(v));
-  if (xs.length < 2) return "";
-  return ` (runs ${format(Math.min(...xs))}–${format(Math.max(...xs))})`;
-}
-
-function renderDurable(suite) {
-  let md = `## Durable storage: SQLite vs in-memory Sluice, and NATS JetStream (issue 11)\n\n\`${suite.command}\` — ${runsNote(suite)}.\n`;
-  md += failureNote(suite);
-  const m = medianOf(suite.runs);
-  if (!m) return md;
-  const c = m.config;
-  const v = m.versions ?? {};
-  const r = m.results ?? {};
-  const mem = r.memory ?? {};
-  const sql = r.sqlite ?? {};
-  const js = r.jetstream ?? {};
-  md += `bun ${v.bun} (its bundled SQLite ${v.sqlite}), nats-server ${v.natsServer}, @nats-io/jetstream ${v.natsJetstream} + @nats-io/transport-node ${v.natsTransportNode} (run under bun).\n`;
-  md += `Three servers as child processes on loopback, one load-generator process (one clock), the load bench's clients and loops (\`bench/load/\`): `;
-  md += `Sluice with \`SLUICE_STORAGE=memory\`; Sluice with \`SLUICE_STORAGE=sqlite\` (fresh \`SLUICE_DATA_DIR\` per run, \`SLUICE_DURABILITY=${c.durability}\`${c.durability === "process" ? ": WAL with synchronous=NORMAL, survives a kill -9 of the server, not a power cut" : c.durability === "power" ? ": synchronous=FULL, an fsync per group commit" : ""}; a RECEIPT or 202 only after the group commit); `;
-  md += `\`nats-server -js\` with file storage in a fresh temp dir (defaults: a PubAck once the message is written to the file, fsync in the background — also survives a kill -9, not a power cut), one work-queue stream, one durable pull consumer with explicit acks. `;
-  md += `${c.producers} producers, ${c.consumers} consumers acking every message (credit / pull batch ${c.credit}), ${c.payloadBytes}-byte payloads; closed loop = ${c.window} in flight end to end, ${c.measureMs / 1000} s measured after ${c.warmupMs / 1000} s warm-up; open loop = ${fmt(c.rate)} msg/s for ${c.openMs / 1000} s. `;
-  md += `Scenarios interleaved (memory, SQLite, JetStream for each loop). JetStream producers two ways: \`js.publish\` per message (the client's API: a promise, a timer and a JSON parse each), and lean (the same publish on the wire, a core PUB with a reply subject, PubAcks on one wildcard subscription — as lean as the Sluice load clients' raw frames); the consumer is \`consume()\` in callback mode in both.\n`;
-  if (c.quietPct !== undefined) {
-    const repeats = suite.runs.reduce((n, run) => n + Object.values(run.attempts ?? {}).reduce((k, a) => k + a - 1, 0), 0);
-    const scenarios = suite.runs.reduce((n, run) => n + Object.keys(run.attempts ?? {}).length, 0);
-    md += `Shared box, quiet mode (\`SLUICE_BENCH_QUIET=${c.quietPct}\`): each scenario waited for the rest of the box to be at most ${c.quietPct} % of one core busy and was repeated (up to 3 attempts) when it rose above ${Math.max(2 * c.quietPct, c.quietPct + 25)} % during it, within ${c.quietBudgetS ?? 90} s of waiting per run; the figures are the last attempt's. ${repeats} repeat(s) over ${scenarios} scenarios; median wait ${fmt(m.quietWaitS, 0)} s per run.\n`;
-  }
-  if (m.storage?.sqliteWritten === false) {
-    md += `\n> **The SQLite server wrote no data file**: this build ignores \`SLUICE_STORAGE\`, so both Sluice rows ran in memory.\n`;
-  } else if (m.storage?.sqliteDataBytes !== undefined) {
-    md += `SQLite data dir at the end of a run: ${fmt(m.storage.sqliteDataBytes / 2 ** 20, 1)} MiB (median).\n`;
-  }
-  const cpu = (key) => {
-    const s = m.cpuShare?.[key];
-    return s ? `${fmt(s.server)} / ${fmt(s.client)} / ${fmt(s.other)}` : "–";
-  };
-  const rows = (loop) => [
-    ["Sluice memory, WS producers", mem[`ws${loop}`], `memory.ws${loop}`],
-    ["Sluice SQLite, WS producers", sql[`ws${loop}`], `sqlite.ws${loop}`],
-    ["Sluice memory, HTTP duplex producers", mem[`duplex${loop}`], `memory.duplex${loop}`],
-    ["Sluice SQLite, HTTP duplex producers", sql[`duplex${loop}`], `sqlite.duplex${loop}`],
-    ["NATS JetStream, js.publish", js[loop === "Closed" ? "closed" : "open"], `jetstream.${loop === "Closed" ? "closed" : "open"}`],
-    ["NATS JetStream, lean publish", js[`lean${loop}`], `jetstream.lean${loop}`],
-  ];
-  for (const [loop, title] of [["Closed", `Closed loop (${c.window} in flight)`], ["Open", `Open loop, ${fmt(c.rate)} msg/s`]]) {
-    md += `\n${title}:\n\n| server, producers | settled msg/s | publish→receipt p50 / p99 (ms) | publish→deliver p50 / p99 (ms) | publish→ack p99 (ms) | CPU % of one core: server / load gen / rest of box |\n|---|---|---|---|---|---|\n`;
-    for (const [name, s, key] of rows(loop)) {
-      if (!s) continue;
-      md += `| ${name} | ${fmt(s.msgsPerSec)} | ${ms(s.receipt.p50Ms)} / ${ms(s.receipt.p99Ms)} | ${ms(s.deliver.p50Ms)} / ${ms(s.deliver.p99Ms)} | ${ms(s.ack.p99Ms)} | ${cpu(key)} |\n`;
-    }
-  }
-  // Ratios of the medians in the tables; the per-run ratios' range says how steady they were.
-  const best = Math.max(js.closed?.msgsPerSec ?? 0, js.leanClosed?.msgsPerSec ?? 0) || undefined;
-  const bestName = best === undefined ? "" : best === js.leanClosed?.msgsPerSec ? "lean publish" : "js.publish";
-  md += `\nTargets (ratios of the medians above; "runs" = the range of the same ratio within each run):\n`;
-  if (best !== undefined) {
-    const vs = (s, ratioKey) => {
-      if (!s) return "–";
-      const k = s.msgsPerSec / best;
-      return `${fmt(s.msgsPerSec)} ÷ ${fmt(best)} = ${x(k)}${runRange(suite, ["ratios", `sqlite${ratioKey}ClosedVsJetStream`], x)} — ${mark(k >= 2)}`;
-    };
-    md += `- durable Sluice settled msg/s ≥ 2× JetStream's (closed loop, against the faster JetStream producer, ${bestName}): WS producers ${vs(sql.wsClosed, "Ws")}; HTTP duplex producers ${vs(sql.duplexClosed, "Duplex")}.`;
-    if (js.closed) md += ` Against \`js.publish\` (${fmt(js.closed.msgsPerSec)}): WS ${x(sql.wsClosed?.msgsPerSec / js.closed.msgsPerSec)}, duplex ${x(sql.duplexClosed?.msgsPerSec / js.closed.msgsPerSec)}.`;
-    md += `\n`;
-  }
-  const p99 = (kind) => {
-    const d = sql[`${kind}Open`];
-    const mm = mem[`${kind}Open`];
-    if (!d || !mm) return "–";
-    const k = d.receipt.p99Ms / mm.receipt.p99Ms;
-    return `${ms(d.receipt.p99Ms)} ÷ ${ms(mm.receipt.p99Ms)} ms = ${x(k)}${runRange(suite, ["ratios", `receiptP99SqliteVsMemory${kind === "ws" ? "Ws" : "Duplex"}Open`], x)} — ${mark(k <= 2)}`;
-  };
-  md += `- p99 publish→receipt at ${fmt(c.rate)} msg/s, durable ÷ memory ≤ 2×: WS producers ${p99("ws")}; HTTP duplex producers ${p99("duplex")}.\n`;
-  if (mem.wsClosed && sql.wsClosed) md += `- what durability costs in closed-loop throughput (SQLite ÷ memory): WS ${x(sql.wsClosed.msgsPerSec / mem.wsClosed.msgsPerSec)}, HTTP duplex ${x(sql.duplexClosed?.msgsPerSec / mem.duplexClosed?.msgsPerSec)}.\n`;
-  const b = m.box;
-  if (b) {
-    const maxes = suite.runs.map((run) => run.box?.otherCpuMaxPct).filter((n) => typeof n === "number");
-    const loaded = b.otherCpuMeanPct > 25;
-    const disturbed = !loaded && b.otherCpuMaxPct > 40;
-    md += `\nBox: the rest of the box (other processes) used a median ${fmt(b.otherCpuMeanPct)} % of one core per scenario (the busiest scenario of a run: median ${fmt(b.otherCpuMaxPct)} %, worst ${fmt(Math.max(...maxes, 0))} %); 1-min load average ${fmt(b.loadavg1Start, 2)} at the start of a run. `;
-    // The other processes seen most often across the runs (at most five).
-    const seen = new Map();
-    for (const name of suite.runs.flatMap((run) => run.box?.loadedBy ?? [])) seen.set(name, (seen.get(name) ?? 0) + 1);
-    const by = [...seen.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([name]) => name);
-    const who = by.length ? ` (e.g. ${by.map((n) => `\`${n}\``).join(", ")})` : "";
-    if (loaded) md += `**The box was loaded by other work during these runs${who}: read the numbers as lower bounds.**\n`;
-    else if (disturbed) md += `Mostly quiet, but some scenarios ran beside other work${who}: the last column of the tables shows which rows, whose numbers are then lower bounds.\n`;
-    else md += `Quiet enough that the numbers are the servers', not the neighbours'.\n`;
-  }
   return md;
 }
 

@@ -3,7 +3,8 @@
 // bench/RESULTS.md is rewritten from the runs' `BENCH_JSON {...}` lines (medians per metric).
 //   - load (bench/load/load.bench.ts, server + echo on Bun), queue and wasm (Bun and Deno),
 //     bridge (bench/bridge.bench.ts, Bun) when present; durable (bench/durable/durable.bench.ts,
-//     Bun: SQLite vs in-memory Sluice and NATS JetStream, which needs `nats-server`) when present;
+//     Bun: SQLite vs in-memory Sluice, Sluice on JetStream and the raw JetStream client, which need
+//     `nats-server`) when present;
 //     workerd (bench/workerd/edge.bench.ts: Sluice on local workerd beside Bun, with and without
 //     client batching) when present;
 //   - up to 5 runs each, interleaved round by round (so box noise spreads over all of them); a
@@ -40,7 +41,7 @@ const all = soak
       { id: "wasm-bun", bin: "bun", args: ["bench/wasm.bench.ts"], timeoutMs: 90_000 },
       { id: "wasm-deno", bin: "deno", args: ["run", "-A", "bench/wasm.bench.ts"], timeoutMs: 90_000 },
       ...(existsSync("bench/bridge.bench.ts") ? [{ id: "bridge-bun", bin: "bun", args: ["bench/bridge.bench.ts"], timeoutMs: 90_000 }] : []),
-      ...(existsSync("bench/durable/durable.bench.ts") ? [{ id: "durable", bin: "bun", args: ["bench/durable/durable.bench.ts"], timeoutMs: 300_000 }] : []),
+      ...(existsSync("bench/durable/durable.bench.ts") ? [{ id: "durable", bin: "bun", args: ["bench/durable/durable.bench.ts"], timeoutMs: 600_000 }] : []),
       ...(existsSync("bench/workerd/edge.bench.ts") ? [{ id: "workerd", bin: "bun", args: ["bench/workerd/edge.bench.ts"], timeoutMs: 180_000 }] : []),
     ];
 const benches = all.filter((b) => only === undefined || only.includes(b.id));

@@ -44,6 +44,8 @@ export interface NatsChild {
   readonly port: number;
   readonly pid: number;
   readonly storeDir: string;
+  /** The monitoring endpoint (`-m`), e.g. "http://127.0.0.1:8222": /varz, /subsz (see `natsTraffic`). */
+  readonly monitorUrl: string;
   readonly output: () => string;
   /** SIGTERM, SIGKILL after `graceMs`; removes the store dir; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
@@ -89,8 +91,8 @@ function killAllOnExit(): void {
 }
 
 /**
- * Starts `nats-server -js` on 127.0.0.1 with a random port (`-p -1`) and its store in a fresh
- * temp dir; waits (bounded) for the client listener and JetStream to be ready.
+ * Starts `nats-server -js` on 127.0.0.1 with a random port (`-p -1`), a random monitoring port
+ * (`-m -1`) and its store in a fresh temp dir; waits (bounded) for the client listener and JetStream to be ready.
  *
  * @example
  * ```ts
@@ -102,7 +104,7 @@ export async function spawnNats(timeoutMs = 20_000): Promise<NatsChild> {
   if (!bin) throw new Error("nats-server not found (apt-get install -y nats-server, or set NATS_SERVER_BIN)");
   const storeDir = mkdtempSync(join(tmpdir(), "sluice-jetstream-"));
   killAllOnExit();
-  const child = spawn(bin, ["-js", "-sd", storeDir, "-a", "127.0.0.1", "-p", "-1", "-n", "sluice-bench"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, ["-js", "-sd", storeDir, "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-n", "sluice-bench"], { stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
   let output = "";
   let exited = false;
@@ -126,9 +128,10 @@ export async function spawnNats(timeoutMs = 20_000): Promise<NatsChild> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = /Listening for client connections on [^\s]*:(\d+)/.exec(output);
-    if (m && /Server is ready/.test(output)) {
+    const monitor = /Starting http monitor on ([^\s]+)/.exec(output);
+    if (m && monitor && /Server is ready/.test(output)) {
       const port = Number(m[1]);
-      return { url: `127.0.0.1:${port}`, port, pid: child.pid!, storeDir, output: () => output, stop };
+      return { url: `127.0.0.1:${port}`, port, pid: child.pid!, storeDir, monitorUrl: `http://${monitor[1]}`, output: () => output, stop };
     }
     if (exited) throw new Error(`nats-server exited early:\n${output}`);
     if (Date.now() > deadline) {
