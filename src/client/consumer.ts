@@ -46,6 +46,12 @@ export interface ConsumerOptions extends ClientOptions {
   readonly maxFrameBytes?: number;
   /** Called with ERROR frames the server sends (e.g. `lease.inactive` for a late ack) and deliveries over `maxFrameBytes`. */
   readonly onError?: (error: SluiceError, id: number) => void;
+  /**
+   * Deliveries to take in all (like a `nats` fetch batch): credit is never granted past what is
+   * left of it, so after the last one is settled no further delivery is out to this consumer and
+   * closing fails nothing back. Default: no limit.
+   */
+  readonly limit?: number;
 }
 
 /**
@@ -89,6 +95,10 @@ export class Consumer implements AsyncIterable<Delivery> {
   #owed = 0;
   /** Deliveries received on this connection and not yet settled. */
   #unsettled = 0;
+  /** Credit granted on this connection that no DELIVER has used yet. */
+  #outstanding = 0;
+  /** Deliveries settled, over every connection (for `limit`). */
+  #settledTotal = 0;
   #stopped = false;
   #ended: SluiceError | undefined;
   #started: Promise<Result<void>> | undefined;
@@ -186,12 +196,14 @@ export class Consumer implements AsyncIterable<Delivery> {
     if (!sent.ok) return sent;
     this.#unsettled--;
     this.#owed++;
+    this.#settledTotal++;
     // Top the credit up in batches — one CREDIT frame per half window, not one per message —
     // judged by what the server has left, so deliveries held for long cannot starve the rest.
-    const serverLeft = this.#credit - this.#unsettled - this.#owed;
-    if (serverLeft <= this.#credit >> 1) {
-      const owed = this.#owed;
+    if (this.#outstanding <= this.#credit >> 1) {
+      const owed = Math.min(this.#owed, this.#limitLeft());
       this.#owed = 0;
+      if (owed <= 0) return ok();
+      this.#outstanding += owed;
       return this.#send(creditFrame(owed));
     }
     return ok();
@@ -221,6 +233,7 @@ export class Consumer implements AsyncIterable<Delivery> {
     this.#socket = socket;
     this.#owed = 0;
     this.#unsettled = 0;
+    this.#outstanding = 0;
     emit(this.#options.onEvent, { type: "connected", transport: "websocket" });
     socket.addEventListener("message", (event) => this.#onMessage(event.data, connection));
     socket.addEventListener("close", (event: { code?: number; reason?: string }) => {
@@ -233,8 +246,16 @@ export class Consumer implements AsyncIterable<Delivery> {
       this.#buffer.removeWhere(() => true);
       this.#started = this.#connect();
     });
-    socket.send(creditFrame(this.#credit));
+    const grant = Math.min(this.#credit, this.#limitLeft());
+    this.#outstanding = grant;
+    if (grant > 0) socket.send(creditFrame(grant));
     return ok();
+  }
+
+  /** Deliveries `limit` still allows beyond those settled, held, or granted and on their way. */
+  #limitLeft(): number {
+    const limit = this.#options.limit;
+    return limit === undefined ? Number.MAX_SAFE_INTEGER : limit - this.#settledTotal - this.#unsettled - this.#outstanding;
   }
 
   #onMessage(data: unknown, connection: number): void {
@@ -244,7 +265,10 @@ export class Consumer implements AsyncIterable<Delivery> {
     if (!frame.ok) return this.#undecodable(frame.error, connection);
     const { type, id, arg, payload } = frame.value;
     if (type === FrameType.DELIVER) {
-      if (connection === this.#connection) this.#unsettled++;
+      if (connection === this.#connection) {
+        this.#unsettled++;
+        this.#outstanding--;
+      }
       const delivery: Delivery = { token: id, attempt: arg, payload, connection };
       if (!this.#readers.serve(ok(delivery))) this.#buffer.push(delivery);
     } else if (type === FrameType.PONG) {
@@ -266,6 +290,7 @@ export class Consumer implements AsyncIterable<Delivery> {
     this.#report(error, token);
     if (connection !== this.#connection) return;
     this.#unsettled++;
+    this.#outstanding--;
     this.#settle({ token, attempt: 0, payload: new Uint8Array(0), connection }, nackFrame(token, { code: "frame.too_large", message, requeue: false }));
   }
 

@@ -1,6 +1,7 @@
 /**
  * The client SDK: `Producer` and `Consumer` over WebSocket, `DuplexProducer` over HTTP duplex
- * (falling back to WebSocket where duplex does not work). Uses only web-standard APIs
+ * (falling back to WebSocket where duplex does not work), and `AdminClient` for the operator HTTP
+ * API (stats, poison replay / purge, cluster, control config, the stats feed). Uses only web-standard APIs
  * (`WebSocket`, `fetch`, streams), so it runs on Bun, Deno, Node 22+ and browsers; on Node 20,
  * pass a WebSocket class (the `ws` package's) as the `WebSocket` option. Failures are `Result`s
  * and `ClientEvent`s carrying their real codes.
@@ -17,3 +18,6 @@ export { type ClientSocket, connectSocket, explainRefusal, isRetryableConnectErr
 export * from "./producer.ts";
 export * from "./consumer.ts";
 export * from "./duplex-producer.ts";
+export * from "./admin-types.ts";
+export { AdminClient, type PoisonSelection } from "./admin.ts";
+export type { AdminOptions } from "./admin-http.ts";

@@ -19,6 +19,7 @@ import { registerQueueRoutes } from "./routes/queues.ts";
 import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
 import { registerStreamRoute } from "./routes/stream.ts";
 import { registerClusterLeadersRoute } from "./routes/cluster-leaders.ts";
+import { registerOperatorRoutes } from "./routes/operator.ts";
 import { registerWsRoute, type WebSocketPeer } from "./routes/ws.ts";
 
 /**
@@ -97,6 +98,7 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   registerWsRoute(app, broker, deps.upgradeWebSocket, deps.webSocketPeer);
   registerRelayRoutes(app, broker);
   registerClusterLeadersRoute(app, broker);
+  registerOperatorRoutes(app, broker); // GET /v1/queues, …/poison/purge, /v1/stats/stream, /ui (the CLI's and the dashboard's)
   app.notFound((c) => errorResponse(c, sluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((thrown, c) => errorResponse(c, toSluiceError(thrown)));
   return app;
