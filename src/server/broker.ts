@@ -20,6 +20,8 @@ import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./brid
 import { FenceTerms } from "../mesh/leadership/fence-terms.ts";
 import { SqlFenceTermStore } from "../mesh/leadership/sql-fence-terms.ts";
 import type { LeadersView } from "./routes/cluster-leaders.ts";
+import type { ControlPlane } from "./control-plane.ts";
+import type { QueueConfig } from "./config.ts";
 
 export type { LeadersView } from "./routes/cluster-leaders.ts";
 
@@ -115,12 +117,10 @@ export const CLOSE_GOING_AWAY = 1001;
  * ```
  */
 export class Broker {
-  readonly config: SluiceConfig;
   readonly metrics: MetricsRegistry;
   readonly clock: Clock;
   readonly codec: FrameCodec;
   readonly idempotency: IdempotencyCache;
-  readonly queues: ReadonlyMap<string, RelayQueue<Uint8Array>>;
   readonly store: SqlStore | undefined;
   /** What every queue's in-memory payloads and every producer backlog count against. */
   readonly memoryBudget: MemoryBudget;
@@ -129,13 +129,19 @@ export class Broker {
   readonly #sessions = new Set<BrokerSession>();
   readonly #beforeDrain: Array<() => Promise<void>> = [];
   #leadership: LeadersView | undefined;
-  readonly #dependencies: readonly Dependency[];
+  #control: ControlPlane | undefined;
+  #config: SluiceConfig;
+  /** Every queue served, by name; the control role adds, replaces and drops entries live. */
+  readonly #queues = new Map<string, RelayQueue<Uint8Array>>();
+  /** Queues removed from the configuration: still listed (read-only, draining) until dropped. */
+  readonly #removed = new Set<string>();
+  readonly #dependencies: Dependency[];
   #bridges: ReadonlyMap<string, Bridge> = new Map();
   #state: State = "running";
   #shutdown: Promise<ShutdownReport> | undefined;
 
   constructor(options: BrokerOptions) {
-    this.config = options.config;
+    this.#config = options.config;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.clock = options.clock ?? systemClock;
     this.codec = options.codec ?? createFrameCodec({ maxPayloadBytes: options.config.maxFrameBytes });
@@ -143,35 +149,92 @@ export class Broker {
     this.fences = options.fences ?? new FenceTerms(options.store && new SqlFenceTermStore(options.store.driver));
     this.memoryBudget = new MemoryBudget(options.config.memoryBudgetBytes);
     const budget = this.memoryBudget;
-    this.metrics.gauge("sluice_memory_budget_bytes", "Server-wide memory budget for client data").labels({}).set(budget.limitBytes);
+    const limit = this.metrics.gauge("sluice_memory_budget_bytes", "Server-wide memory budget for client data").labels({});
     const used = this.metrics.gauge("sluice_memory_budget_used_bytes", "Bytes held in memory for clients (payloads, backlogs)").labels({});
     const connections = this.metrics.gauge("sluice_websocket_connections", "Open WebSocket connections (producers and consumers)").labels({});
     this.metrics.addCollector(() => {
+      limit.set(budget.limitBytes);
       used.set(budget.used);
       connections.set(this.#sessions.size);
     });
     this.idempotency = new IdempotencyCache({ windowMs: options.config.idempotencyWindowMs, clock: this.clock, keys: options.store });
-    this.#dependencies = options.dependencies ?? [];
-    const queues = new Map<string, RelayQueue<Uint8Array>>();
+    this.#dependencies = [...(options.dependencies ?? [])];
     for (const [name, q] of Object.entries(options.config.queues)) {
-      const given = options.queues?.get(name);
-      if (given !== undefined) {
-        queues.set(name, given);
-        continue;
-      }
-      const stored = options.store !== undefined && storageOf(options.config, q) === "sqlite";
-      queues.set(
-        name,
-        SafeTaskQueue.create<Uint8Array>({
-          ...queueOptionsFor(name, q),
-          clock: this.clock,
-          metrics: this.metrics,
-          journal: stored ? options.store!.journal(name, bytesCodec) : undefined,
-          memoryBudget: budget,
-        }),
-      );
+      this.#queues.set(name, options.queues?.get(name) ?? this.createQueue(name, q));
     }
-    this.queues = queues;
+  }
+
+  /** The configuration in force (the control role replaces it when it applies a version). */
+  get config(): SluiceConfig {
+    return this.#config;
+  }
+
+  /** Every queue served (removed ones too, until dropped), by name. */
+  get queues(): ReadonlyMap<string, RelayQueue<Uint8Array>> {
+    return this.#queues;
+  }
+
+  /**
+   * A `SafeTaskQueue` for queue `name` as this broker makes them: journaled to `store` when its
+   * storage is "sqlite" and there is a store, else in memory (JetStream queues are opened by the
+   * runtime). Throws `RangeError` on bad options, like `SafeTaskQueue.create`.
+   */
+  createQueue(name: string, q: QueueConfig): RelayQueue<Uint8Array> {
+    const stored = this.store !== undefined && storageOf(this.#config, q) === "sqlite";
+    return SafeTaskQueue.create<Uint8Array>({
+      ...queueOptionsFor(name, q),
+      clock: this.clock,
+      metrics: this.metrics,
+      journal: stored ? this.store!.journal(name, bytesCodec) : undefined,
+      memoryBudget: this.memoryBudget,
+    });
+  }
+
+  /**
+   * Live changes, for the control role (server/live-queues.ts): `setQueue` serves a queue under
+   * `name` (new, or replacing one — the caller closes the old), `dropQueue` stops listing it,
+   * `markRemoved` lists it as removed (read-only) or not, `setConfig` replaces the configuration.
+   */
+  setQueue(name: string, queue: RelayQueue<Uint8Array>): void {
+    this.#queues.set(name, queue);
+  }
+
+  /** See `setQueue`. */
+  dropQueue(name: string): void {
+    this.#queues.delete(name);
+    this.#removed.delete(name);
+  }
+
+  /** See `setQueue`. */
+  markRemoved(name: string, removed: boolean): void {
+    if (removed) this.#removed.add(name);
+    else this.#removed.delete(name);
+  }
+
+  /** True for a queue removed from the configuration that is still listed (draining, or holding poison entries). */
+  isRemoved(name: string): boolean {
+    return this.#removed.has(name);
+  }
+
+  /** See `setQueue`. */
+  setConfig(config: SluiceConfig): void {
+    this.#config = config;
+  }
+
+  /** Adds something `/readyz` waits for (a NATS connection opened after start-up). */
+  addDependency(dependency: Dependency): void {
+    this.#dependencies.push(dependency);
+  }
+
+  /** The control role, once the runtime attached it (`GET`/`PUT /v1/control/config`). */
+  get control(): ControlPlane | undefined {
+    return this.#control;
+  }
+
+  /** Wires the control role in: `plane` answers the routes; `stop` runs at shutdown before the drain. */
+  attachControl(plane: ControlPlane, stop: () => Promise<void>): void {
+    this.#control = plane;
+    this.#beforeDrain.push(stop);
   }
 
   /** The dependencies that are down now (empty when all are up): `/readyz` is 503 while any is. */
@@ -222,7 +285,7 @@ export class Broker {
 
   /** The queue called `name`, or undefined. */
   queue(name: string): RelayQueue<Uint8Array> | undefined {
-    return this.queues.get(name);
+    return this.#queues.get(name);
   }
 
   /** The running queue bridges, by queue name. */
