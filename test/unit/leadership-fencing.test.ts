@@ -24,6 +24,7 @@ import { decodeErrorPayload } from "../../src/protocol/messages.ts";
 import { FenceTerms } from "../../src/mesh/leadership/fence-terms.ts";
 import { WsSession } from "../../src/transport/ws-session.ts";
 import { bridge, type BridgeFence } from "../../src/transport/bridge.ts";
+import { Downstream } from "../../src/transport/downstream.ts";
 import { createJsFrameCodec } from "../../src/wasm/mod.ts";
 import { FakeNetwork, type FakeSocket } from "./fake-socket.ts";
 
@@ -116,6 +117,24 @@ describe("fencing between a bridge and a receiving Sluice", () => {
     expect(queue.stats()).toMatchObject({ pending: 1, active: 0, failed: 0 });
     expect(r.network.sockets.length).toBe(0);
     await b.stop();
+  });
+});
+
+describe("Downstream fence", () => {
+  test("FENCE goes first on every connection, and again on the open socket when the term changes", async () => {
+    const r = receiver();
+    const downstream = new Downstream({ url: "ws://sink/", socketFactory: r.network.factory, pingIntervalMs: 0, fence: { scope: SCOPE, term: 1 } });
+    expect((await downstream.send(1, bytes("x"))).ok).toBe(true);
+    downstream.fence({ scope: SCOPE, term: 2 });
+    expect((await downstream.send(2, bytes("y"))).ok).toBe(true);
+    r.network.last!.kill();
+    await until(() => downstream.state !== "open", "the socket down");
+    await delay(150); // the reconnect backoff
+    expect((await downstream.send(3, bytes("z"))).ok).toBe(true);
+    const frames = r.network.sockets.map((socket) => socket.received.map((f) => (f.type === FrameType.FENCE ? `FENCE` : `PUBLISH ${f.id}`)));
+    expect(frames).toEqual([["FENCE", "PUBLISH 1", "FENCE", "PUBLISH 2"], ["FENCE", "PUBLISH 3"]]);
+    expect(r.fences.highest(SCOPE)).toBe(2);
+    await downstream.close();
   });
 });
 
