@@ -135,7 +135,7 @@ export function httpFailure(method: string, path: string, status: number, body: 
   const detail = fields === "" ? said : `${said} (${fields})`;
   const metadata: Record<string, unknown> = { status, ...(serverCode ? { serverCode } : {}) };
   if (status === 401 || status === 403) {
-    return sluiceError("unauthorized", `${status} ${detail}: the server refused the token (pass --token or set SLUICE_TOKEN)`, { metadata });
+    return sluiceError("unauthorized", `${method} ${path} refused: ${status} ${detail}`, { metadata });
   }
   if (status === 404 && /^no route for /.test(said)) {
     return sluiceError("not_found", `this server has no ${method} ${path} (404): it does not serve this yet`, { metadata: { ...metadata, missingRoute: true } });
