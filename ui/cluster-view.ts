@@ -51,9 +51,9 @@ export class ClusterView {
       host.replaceChildren(...render(got.value));
       return;
     }
-    host.className = unavailable(got.error) ? "muted" : "error";
-    host.textContent = unavailable(got.error) ? "not available (this server does not serve it)" : got.error.message;
-    if (!unavailable(got.error)) this.#onError(got.error);
+    if (got.error.code === "unauthorized") return this.#onError(got.error);
+    host.className = unavailable(got.error) || got.error.code === "unavailable" ? "muted" : "error";
+    host.textContent = unavailable(got.error) ? "not available (this server does not serve it)" : `not available: ${got.error.message}`;
   }
 }
 

@@ -95,7 +95,7 @@ async function consume(ctx: CliContext, queue: string, options: ConsumeOptions):
     consumer.close();
   }
   const verb = options.nack ? (options.nack.requeue ? "nacked" : "rejected to the poison queue") : "acked";
-  if (!ctx.json) ctx.note(`consumed ${received} message${received === 1 ? "" : "s"} from ${queue} (${verb})${idle ? `; none came for ${options.timeoutMs} ms` : ""}`);
+  ctx.note(`consumed ${received} message${received === 1 ? "" : "s"} from ${queue} (${verb})${idle ? `; none came for ${options.timeoutMs} ms` : ""}`);
   if (options.count !== undefined && received < options.count && idle) {
     return err(sluiceError("timeout", `got ${received} of ${options.count} messages: none came for ${options.timeoutMs} ms`));
   }
