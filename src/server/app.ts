@@ -19,6 +19,7 @@ import { registerQueueRoutes } from "./routes/queues.ts";
 import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
 import { registerStreamRoute } from "./routes/stream.ts";
 import { registerClusterLeadersRoute } from "./routes/cluster-leaders.ts";
+import { registerControlRoutes } from "./routes/control-config.ts";
 import { registerOperatorRoutes } from "./routes/operator.ts";
 import { registerWsRoute, type WebSocketPeer } from "./routes/ws.ts";
 
@@ -59,7 +60,7 @@ export const VERSION: string = pkg.version;
  *
  * Routes: `POST /v1/queues/:queue/messages`, `POST /v1/queues/:queue/stream` (HTTP duplex),
  * `GET /v1/queues/:queue/ws` (WebSocket), `GET /v1/queues/:queue`, `GET /v1/queues/:queue/poison`,
- * `POST /v1/queues/:queue/poison/replay`, `GET /v1/cluster/leaders`, `GET /metrics`, `GET /healthz`, `GET /readyz`, and the
+ * `POST /v1/queues/:queue/poison/replay`, `GET /v1/cluster/leaders`, `GET`/`PUT /v1/control/config`, `GET /metrics`, `GET /healthz`, `GET /readyz`, and the
  * `sluice.v1.Relay` RPC service at `/sluice.v1.Relay/*` (Connect and gRPC-Web; see relay-service.ts).
  * With `authTokens` configured, everything but `/healthz` and `/readyz` needs
  * `Authorization: Bearer <token>` (the WebSocket route also accepts `?token=`). Errors are JSON
@@ -78,7 +79,8 @@ export const VERSION: string = pkg.version;
 export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   const broker = deps.broker ?? new Broker({ config });
   const app = new Hono();
-  const tokens = config.authTokens;
+  // Asked per request: once the control role runs, the tokens of the version it applied count.
+  const tokens = () => (broker.control === undefined ? config.authTokens : broker.config.authTokens);
   // The WS route's own auth (it also accepts ?token=) must run instead of the header-only one.
   const headerAuth = bearerAuth(tokens);
   // First, so refusals (401, 404, 413 …) are counted too.
@@ -99,6 +101,7 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   registerRelayRoutes(app, broker);
   registerClusterLeadersRoute(app, broker);
   registerOperatorRoutes(app, broker); // GET /v1/queues, …/poison/purge, /v1/stats/stream, /ui (the CLI's and the dashboard's)
+  registerControlRoutes(app, broker); // GET / PUT /v1/control/config
   app.notFound((c) => errorResponse(c, sluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((thrown, c) => errorResponse(c, toSluiceError(thrown)));
   return app;

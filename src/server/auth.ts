@@ -69,18 +69,21 @@ export function presentedToken(c: Context, options: { allowQuery?: boolean } = {
 
 /**
  * Middleware: 401 JSON error unless the request carries an accepted token. No tokens configured
- * → every request passes (auth is off).
+ * → every request passes (auth is off). `tokens` may be a function, asked per request, so a
+ * token list changed live (the control document's `auth.tokens`) applies at once.
  *
  * @example
  * ```ts
  * app.get("/v1/queues/:queue/ws", bearerAuth(tokens, { allowQuery: true }), wsHandler);
+ * app.use("/v1/*", bearerAuth(() => broker.config.authTokens));
  * ```
  */
-export function bearerAuth(tokens: readonly string[], options: { allowQuery?: boolean } = {}): MiddlewareHandler {
+export function bearerAuth(tokens: readonly string[] | (() => readonly string[]), options: { allowQuery?: boolean } = {}): MiddlewareHandler {
   return async (c, next) => {
-    if (tokens.length === 0) return next();
+    const accepted = typeof tokens === "function" ? tokens() : tokens;
+    if (accepted.length === 0) return next();
     const token = presentedToken(c, options);
-    if (token === undefined || !tokenAccepted(token, tokens)) {
+    if (token === undefined || !tokenAccepted(token, accepted)) {
       c.header("WWW-Authenticate", 'Bearer realm="sluice"');
       return errorResponse(c, sluiceError("unauthorized", token === undefined ? "missing bearer token" : "invalid bearer token"));
     }

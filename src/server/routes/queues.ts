@@ -64,7 +64,8 @@ export function registerQueueRoutes(app: Hono, broker: Broker): void {
   app.get("/v1/queues/:queue", (c) => {
     const queue = lookupQueue(c, broker);
     if (queue instanceof Response) return queue;
-    return c.json({ queue: queue.name, ...queue.stats() });
+    // A queue removed from the control document stays listed, read-only, until drained and purged.
+    return c.json({ queue: queue.name, ...queue.stats(), ...(broker.isRemoved(queue.name) ? { removed: true } : {}) });
   });
 
   app.get("/v1/queues/:queue/poison", async (c) => {
@@ -115,7 +116,8 @@ export function registerQueueRoutes(app: Hono, broker: Broker): void {
     // On JetStream the key is the message's Nats-Msg-Id (deduped by the stream, across nodes).
     const added = await broker.publishOnce(queue, key, (k) => queue.enqueue(body.value, { signal, key: k }));
     if (!added.ok) {
-      if (added.error.code === "queue.closed") return errorResponse(c, sluiceError("unavailable", "server is shutting down; the message was not enqueued"));
+      // A queue removed from the control document says so (queue.closed, 503); else it is the shutdown.
+      if (added.error.code === "queue.closed" && !broker.isRemoved(queue.name)) return errorResponse(c, sluiceError("unavailable", "server is shutting down; the message was not enqueued"));
       return errorResponse(c, added.error);
     }
     // 202 is a promise: for a stored queue it waits for the commit holding the message.

@@ -22,8 +22,9 @@ const INTERVAL = { default: 1000, min: 100, max: 60_000 } as const;
  * statsSnapshot(broker); // { at: 1795000000000, queues: [{ queue: "default", pending: 0, … }] }
  * ```
  */
-export function statsSnapshot(broker: Pick<Broker, "queues" | "clock">): { at: number; queues: Record<string, unknown>[] } {
-  const queues = [...broker.queues.values()].map((queue) => ({ queue: queue.name, ...queue.stats() }));
+export function statsSnapshot(broker: Pick<Broker, "queues" | "clock" | "isRemoved">): { at: number; queues: Record<string, unknown>[] } {
+  // A queue removed from the control document is listed read-only until it is drained and purged.
+  const queues = [...broker.queues.values()].map((queue) => ({ queue: queue.name, ...queue.stats(), ...(broker.isRemoved(queue.name) ? { removed: true } : {}) }));
   return { at: broker.clock.now(), queues };
 }
 
