@@ -41,7 +41,7 @@ export class ClusterView {
       el("p", {}, "Version ", el("strong", { text: String(view.version) }), " ", el("span", { class: view.status === "applied" ? "pill ok" : "pill warn", text: view.status })),
       el("p", { class: "muted", text: `${Object.keys((view.config.queues as object | undefined) ?? {}).length} queue(s) in the document` }),
     ]);
-    byId("config-version").textContent = config.ok ? `config: v${config.value.version} ${config.value.status}` : `config: ${unavailable(config.error) ? "not available" : "error"}`;
+    byId("config-version").textContent = config.ok ? `config: v${config.value.version} ${config.value.status}` : `config: ${unavailable(config.error) || config.error.code === "unavailable" ? "not available" : "error"}`;
   }
 
   #show<T>(id: string, got: Result<T>, render: (value: T) => Node[]): void {
@@ -67,7 +67,7 @@ function renderMembers(view: ClusterMembers): Node[] {
     el(
       "tr",
       {},
-      el("td", {}, el("strong", { text: m.id }), m.id === view.self ? el("span", { class: "muted", text: " (this node)" }) : ""),
+      el("td", { class: "nowrap" }, el("strong", { text: m.id }), m.id === view.self ? el("span", { class: "muted", text: " (this node)" }) : ""),
       el("td", {}, el("span", { class: `pill ${m.status === "alive" ? "ok" : m.status === "suspect" ? "warn" : "bad"}`, text: m.status })),
       el("td", { class: "num", text: String(m.incarnation) }),
       el("td", { text: formatAgo(m.lastSeenAtMs) }),
@@ -84,7 +84,7 @@ function renderLeaders(scopes: ClusterLeader[]): Node[] {
       "tr",
       {},
       el("td", {}, el("code", { text: s.scope })),
-      el("td", { text: s.leader ?? "nobody" }),
+      el("td", { class: "nowrap", text: s.leader ?? "nobody" }),
       el("td", { class: "num", text: String(s.term) }),
       el("td", { text: s.expiresAtMs === null ? "—" : formatTime(s.expiresAtMs) }),
     )

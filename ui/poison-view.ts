@@ -49,7 +49,10 @@ export class PoisonView {
 
   /** Shows `queue`'s entries (one load at a time; a call during a load loads again after it). */
   load(queue: string): Promise<void> {
-    if (queue !== this.#queue) this.#body.replaceChildren();
+    if (queue !== this.#queue) {
+      this.#body.replaceChildren();
+      byId("poison-status").textContent = "";
+    }
     this.#queue = queue;
     byId("poison-queue").textContent = queue;
     if (this.#loading !== undefined) {
@@ -110,6 +113,6 @@ function row(entry: PoisonEntryView): HTMLTableRowElement {
     el("td", { class: "num", text: String(entry.attempts) }),
     el("td", { title: new Date(entry.poisonedAt).toISOString(), text: formatAgo(entry.poisonedAt) }),
     el("td", {}, history),
-    el("td", {}, el("button", { class: "replay", type: "button", text: "Replay" }), " ", el("button", { class: "purge danger", type: "button", text: "Purge" })),
+    el("td", { class: "row-actions" }, el("button", { class: "replay", type: "button", text: "Replay" }), " ", el("button", { class: "purge danger", type: "button", text: "Purge" })),
   );
 }

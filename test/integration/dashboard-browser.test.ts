@@ -135,20 +135,22 @@ describe("dashboard at /ui in headless Chromium", () => {
     for (const id of ["#members", "#config"]) expect((await text(page, id))!.length).toBeGreaterThan(0);
     expect(await text(page, "#config-version")).toMatch(/^config: /);
 
-    if (DOCS) await traffic(server.url, 45);
-    else await traffic(server.url, 3);
+    // Screenshots while traffic runs (docs/ with SLUICE_SCREENSHOTS=docs, else a temp dir).
+    const running = traffic(server.url, DOCS ? 50 : 5);
     await nack(server.url, "emails", 2, "smtp 550 mailbox unavailable");
     await page.locator("#poison tr[data-seq]").nth(1).waitFor();
     await page.click('#queues tr[data-queue="orders"]');
     await waitText(page, "#chart-queue", "orders");
-    await page.waitForTimeout(1500);
+    await page.waitForTimeout(DOCS ? 45_000 : 3_000);
     const shots = DOCS ? join(ROOT, "docs") : mkdtempSync(join(tmpdir(), "sluice-shots-"));
     await page.screenshot({ path: join(shots, "dashboard.png"), fullPage: true });
     await page.click('#queues tr[data-queue="emails"]');
     await page.locator("#poison tr[data-seq]").nth(1).waitFor();
-    await page.locator("#poison tr[data-seq] details").first().evaluate((d) => ((d as HTMLDetailsElement).open = true));
+    await page.waitForTimeout(1500); // the list settles (it reloads once after a queue switch)
+    await page.locator("#poison tr[data-seq] details summary").first().click();
     await page.locator("#poison-section").screenshot({ path: join(shots, "dashboard-poison.png") });
     await page.locator("#cluster-section").screenshot({ path: join(shots, "dashboard-cluster.png") });
+    await running;
 
     // Purge drops one for good.
     const purgeSeq = await page.locator("#poison tr[data-seq]").first().getAttribute("data-seq");
