@@ -140,7 +140,9 @@ export function exitCodeFor(error: SluiceError): number {
  */
 export function failureLine(command: string, error: SluiceError): string {
   const message = error.message.replace(/\s*\n\s*/g, " ").trim();
-  const prefix = error.metadata?.usage === true ? "" : `${error.code}: `;
+  // The server's own word when the SDK has no code of that name (409 "conflict" → validation).
+  const code = typeof error.metadata?.serverCode === "string" ? error.metadata.serverCode : error.code;
+  const prefix = error.metadata?.usage === true ? "" : `${code}: `;
   const hint = error.code === "unauthorized" ? " (pass --token or set SLUICE_TOKEN)" : "";
   return `sluice ${command}: ${prefix}${message}${hint}`.replace(/^sluice : /, "sluice: ");
 }

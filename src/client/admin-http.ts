@@ -115,9 +115,9 @@ export function endpoint(base: string, path: string): string {
 /**
  * The error for a refused call: 401/403 → `unauthorized`, 404 → `not_found` (with
  * `metadata.missingRoute` when the server has no such route rather than no such queue), the
- * server's code when it is a known one, otherwise a code by status class. The server's message
- * and validation `fields` are kept in the message; `metadata` holds `status` and the server's
- * raw `serverCode`.
+ * server's code when it is a known one, otherwise a code by status class (a 409 `conflict` is
+ * `validation`). The server's message and validation `fields` are kept in the message;
+ * `metadata` holds `status` and the server's raw `serverCode` (e.g. `"conflict"`).
  *
  * @example
  * ```ts
@@ -129,8 +129,9 @@ export function httpFailure(method: string, path: string, status: number, body: 
   const error = (body as { error?: { code?: unknown; message?: unknown; fields?: unknown } } | undefined)?.error;
   const serverCode = typeof error?.code === "string" ? error.code : undefined;
   const said = typeof error?.message === "string" ? error.message : text.trim().slice(0, 200) || `HTTP ${status}`;
+  // Validation fields the message does not name already (a PUT /v1/control/config 400).
   const fields = Array.isArray(error?.fields)
-    ? (error.fields as { path?: unknown; message?: unknown }[]).map((f) => `${String(f.path)}: ${String(f.message)}`).join("; ")
+    ? (error.fields as { path?: unknown; message?: unknown }[]).filter((f) => !said.includes(String(f.path))).map((f) => `${String(f.path)}: ${String(f.message)}`).join("; ")
     : "";
   const detail = fields === "" ? said : `${said} (${fields})`;
   const metadata: Record<string, unknown> = { status, ...(serverCode ? { serverCode } : {}) };
@@ -142,7 +143,7 @@ export function httpFailure(method: string, path: string, status: number, body: 
   }
   if (serverCode !== undefined && isErrorCode(serverCode)) return sluiceError(serverCode, `${status} ${detail}`, { metadata });
   const code = status === 404 ? "not_found" : status === 429 || status >= 502 ? "unavailable" : status >= 500 ? "internal" : "validation";
-  return sluiceError(code, `${status} ${serverCode ? `${serverCode}: ` : ""}${detail}`, { metadata });
+  return sluiceError(code, `${status} ${detail}`, { metadata });
 }
 
 function errorText(thrown: unknown): string {

@@ -36,6 +36,15 @@ afterAll(async () => {
   await server?.stop("SIGKILL").catch(() => {});
 });
 
+async function waitForQueue(queue: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const run = await sluice(["stats", queue, "--json"]);
+    if (run.code === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`queue ${queue} never appeared`);
+}
+
 async function stats(queue: string): Promise<Stats> {
   const run = await sluice(["stats", queue, "--json"]);
   expect(run.code).toBe(0);
@@ -217,6 +226,31 @@ describe("sluice CLI against a real server (Bun)", () => {
     const help = await sluice(["--help"]);
     expect(help.code).toBe(0);
     for (const name of ["serve", "publish", "consume", "stats", "poison", "members", "leaders", "config", "bench"]) expect(help.stdout).toContain(`  ${name} `);
+  });
+
+  test("config get / set with If-Match: a new version, a stale one refused (409), a bad one refused (400)", async () => {
+    const got = await sluice(["config", "get", "--json"]);
+    if (got.code === 4) return; // a server without the control role: covered by the 404 test above
+    expect(got.code).toBe(0);
+    const view = JSON.parse(got.stdout) as { version: number; status: string; config: { queues: Record<string, unknown> } };
+    expect(view.status).toBe("applied");
+    const human = await sluice(["config", "get"]);
+    expect(human.stderr).toBe(`version ${view.version} (applied)\n`);
+    expect(JSON.parse(human.stdout)).toEqual(view.config);
+    const next = { ...view.config, queues: { ...view.config.queues, audit: { maxRetries: 3 } } };
+    const set = await sluice(["config", "set", "-", "--if-match", String(view.version)], JSON.stringify(next));
+    expect(set.stderr).toBe("");
+    expect(set.stdout).toBe(`config is now version ${view.version + 1}\n`);
+    const stale = await sluice(["config", "set", "-", "--if-match", String(view.version)], JSON.stringify(next));
+    expect(stale.code).toBe(1);
+    expect(lines(stale.stderr)).toEqual([expect.stringMatching(/^sluice config: conflict: 409 /)]);
+    const bad = await sluice(["config", "set", "-", "--if-match", String(view.version + 1)], JSON.stringify({ queues: { audit: { leaseMs: -5 } } }));
+    expect(bad.code).toBe(1);
+    expect(lines(bad.stderr)).toEqual([expect.stringMatching(/^sluice config: validation: 400 .*queues\.audit\.leaseMs/)]);
+    // `config get --json` piped back is accepted as is (its `config`).
+    const roundTrip = await sluice(["config", "set", "-", "--if-match", String(view.version + 1), "--json"], (await sluice(["config", "get", "--json"])).stdout);
+    expect(JSON.parse(roundTrip.stdout)).toEqual({ version: view.version + 2 });
+    await waitForQueue("audit");
   });
 
   test("bench: publishes and consumes n messages and reports throughput and latency", async () => {
