@@ -30,6 +30,8 @@ import { loadConfigFromFile } from "./config-file.ts";
 import { type JetStreamQueues, openJetStreamQueues } from "./jetstream-queues.ts";
 import { openSqlite } from "./sqlite.ts";
 import { type LeadershipRuntime, startLeadership } from "./leadership.ts";
+import { configWithLkg, type ControlRuntime, pendingJetStreamQueues, startControl } from "./control.ts";
+import type { RelayQueue } from "../queue/relay-queue.ts";
 
 /** How long `stop` waits for WebSockets to finish closing after the drain. */
 const CLOSE_GRACE_MS = 1000;
@@ -50,6 +52,8 @@ export interface Booted {
   readonly jetstream?: JetStreamQueues;
   /** Leadership of the bridged queues (leadership.ts); undefined when no queue has a bridge. */
   readonly leadership?: LeadershipRuntime;
+  /** The control role (control.ts): the versioned cluster configuration, applied live. */
+  readonly control?: ControlRuntime;
 }
 
 /**
@@ -57,7 +61,10 @@ export interface Booted {
  * corrupt, unreadable or locked database stops start-up with a message naming the file and the
  * cause — never an empty start over an existing store), creates the broker (stored queues load
  * their first memory window; crashed leases become stalls), and starts leadership, which runs
- * each queue bridge on the node that leads its queue's scope (leadership.ts).
+ * each queue bridge on the node that leads its queue's scope (leadership.ts), then the control
+ * role (control.ts). The node's last-known-good control version is read first and decides the
+ * queues it starts with; with one, a NATS server that does not answer within 2 s no longer stops
+ * start-up: the JetStream queues answer 503 until it does.
  *
  * @example
  * ```ts
@@ -67,7 +74,8 @@ export interface Booted {
 export async function boot(env: Readonly<Record<string, string | undefined>>, log: (line: string) => void): Promise<Result<Booted>> {
   const loaded = loadConfigFromFile({ env });
   if (!loaded.ok) return err("validation", `sluice: invalid configuration\n${loaded.error.message}`);
-  const config = loaded.value;
+  // The control role's last-known-good version first: the node starts as it last ran (control.ts).
+  const { config, lkgVersion } = await configWithLkg(loaded.value, env, log);
   const storedQueues = Object.keys(config.queues).filter((name) => storageOf(config, name) === "sqlite");
   let store: SqlStore | undefined;
   if (storedQueues.length > 0) {
@@ -83,18 +91,24 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
   }
   const metrics = new MetricsRegistry();
   let jetstream: JetStreamQueues | undefined;
-  if (Object.keys(config.queues).some((name) => storageOf(config, name) === "jetstream")) {
-    const opened = await openJetStreamQueues(config, metrics, log);
-    if (!opened.ok) {
+  let pending: Map<string, RelayQueue<Uint8Array>> | undefined;
+  const onJetStream = Object.keys(config.queues).filter((name) => storageOf(config, name) === "jetstream");
+  if (onJetStream.length > 0) {
+    // With a last-known-good config a node starts without NATS: those queues answer 503 until it is back.
+    const opened = await openJetStreamQueues(config, metrics, log, lkgVersion === undefined ? {} : { connectWithinMs: 2000 });
+    if (opened.ok) jetstream = opened.value;
+    else if (lkgVersion === undefined) {
       store?.close();
       return opened;
+    } else {
+      log(`${opened.error.message}; serving last-known-good version ${lkgVersion}: queue(s) ${onJetStream.join(", ")} answer 503 until NATS is back`);
+      pending = pendingJetStreamQueues(config, onJetStream, metrics, "NATS (JetStream) is unreachable; retrying");
     }
-    jetstream = opened.value;
   }
   const started = Date.now();
   let broker: Broker;
   try {
-    broker = new Broker({ config, store, metrics, queues: jetstream?.queues, dependencies: jetstream?.dependencies });
+    broker = new Broker({ config, store, metrics, queues: jetstream?.queues ?? pending, dependencies: jetstream?.dependencies });
   } catch (thrown) {
     store?.close();
     await jetstream?.close();
@@ -122,7 +136,8 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
     await jetstream?.close();
     return leadership;
   }
-  return ok({ config, broker, store, jetstream, leadership: leadership.value });
+  const control = await startControl({ base: loaded.value, env, broker, log });
+  return ok({ config, broker, store, jetstream, leadership: leadership.value, control });
 }
 
 /**
@@ -139,6 +154,8 @@ export async function stop(booted: Booted, log: (line: string) => void): Promise
   const report = await broker.shutdown({ drainMs: booted.config.drainMs });
   // The shutdown released the leases; now the leadership's own NATS connection can go.
   await booted.leadership?.close();
+  // The shutdown stopped the control role's watch and pump; its NATS connection goes too.
+  await booted.control?.close();
   // The drained deliveries' naks are buffered in the NATS client: flush them, then close.
   await jetstream?.close();
   // Let the 1001 close frames reach the peers before the process exits (bounded).
@@ -147,7 +164,7 @@ export async function stop(booted: Booted, log: (line: string) => void): Promise
   let onJetStream = 0;
   let lost = 0;
   for (const [name, q] of Object.entries(report.queues)) {
-    if (storageOf(booted.config, name) === "jetstream") onJetStream += q.pending + q.poisoned;
+    if (storageOf(broker.config, name) === "jetstream") onJetStream += q.pending + q.poisoned;
     else if (q.stored) kept += q.pending + q.poisoned;
     else lost += q.pending + q.poisoned;
   }

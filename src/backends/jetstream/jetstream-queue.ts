@@ -21,7 +21,7 @@ import { type JetStreamNames, jetStreamNames } from "./names.ts";
 import { PoisonStream } from "./poison-stream.ts";
 import { StreamPublisher } from "./publisher.ts";
 import { PullDemand } from "./pull-demand.ts";
-import { ensureQueueOnJetStream } from "./setup.ts";
+import { ensureQueueOnJetStream, updateQueueLimits } from "./setup.ts";
 
 /**
  * Everything `JetStreamQueue.open` takes.
@@ -64,7 +64,8 @@ export interface JetStreamQueueOptions extends SafeTaskQueueOptions {
  * ```
  */
 export class JetStreamQueue implements RelayQueue<Uint8Array> {
-  readonly options: ResolvedQueueOptions;
+  /** The options in force (replaced as a whole by `reconfigure`). */
+  options: ResolvedQueueOptions;
   readonly name: string;
   readonly events = new QueueEvents();
   readonly metrics: QueueMetrics;
@@ -81,7 +82,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
   readonly #outcomes: DeliveryOutcomes;
   readonly #pulls: PullDemand;
   readonly #connected: () => boolean;
-  readonly #margin: number;
+  #margin: number;
   readonly #jsm: JetStreamManager;
   readonly #names: JetStreamNames;
   #state: "open" | "draining" | "closed" = "open";
@@ -89,25 +90,30 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
   #arriving = 0;
   #sweeper: unknown;
   #cached = { messages: 0 };
+  /** The stream's `max_msgs`: above `capacity` after a live shrink (limits are only raised on NATS). */
+  #streamMaxMsgs: number;
+  /** Why publishes are refused while deliveries go on (`seal`). */
+  #sealed: string | undefined;
 
   /** Creates or joins the queue's stream, consumer, poison stream and attempt bucket. */
   static async open(options: JetStreamQueueOptions): Promise<JetStreamQueue> {
     const resolved = resolveQueueOptions(options);
     const names = jetStreamNames(resolved.name);
-    const kv = await ensureQueueOnJetStream(options.js, options.jsm, names, {
+    const { kv, maxMsgs } = await ensureQueueOnJetStream(options.js, options.jsm, names, {
       capacity: resolved.capacity,
       maxBytes: resolved.maxBytes,
       leaseMs: resolved.leaseMs,
       duplicateWindowMs: options.idempotencyWindowMs ?? 300_000,
     });
     const consumer = await options.js.consumers.get(names.stream, names.consumer);
-    const queue = new JetStreamQueue(options, resolved, consumer, new AttemptRecords(kv));
+    const queue = new JetStreamQueue(options, resolved, consumer, new AttemptRecords(kv), maxMsgs);
     await queue.refresh();
     return queue;
   }
 
-  private constructor(options: JetStreamQueueOptions, resolved: ResolvedQueueOptions, consumer: Consumer, records: AttemptRecords) {
+  private constructor(options: JetStreamQueueOptions, resolved: ResolvedQueueOptions, consumer: Consumer, records: AttemptRecords, streamMaxMsgs: number) {
     this.options = resolved;
+    this.#streamMaxMsgs = streamMaxMsgs;
     this.name = resolved.name;
     const names = jetStreamNames(this.name);
     this.#names = names;
@@ -125,8 +131,12 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
       }
       this.#room.serve(ok());
     };
+    const self = this;
     this.#outcomes = new DeliveryOutcomes({
-      options: resolved, names, jsm: options.jsm, records, poison: this.poison, metrics: () => this.metrics,
+      get options() {
+        return self.options;
+      },
+      names, jsm: options.jsm, records, poison: this.poison, metrics: () => this.metrics,
       emit: (type, lease, error) => this.#emit(type, lease, error),
     });
     this.#pulls = new PullDemand(consumer, () => this.#takers.size - this.#ready.length - this.#arriving, (msg) => void this.#arrive(msg), resolved.clock);
@@ -162,8 +172,52 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
 
   tryEnqueue(payload: Uint8Array, key?: string): Result<Enqueued> {
     if (this.#state !== "open") return err("queue.closed", `queue '${this.name}' is ${this.#state}`);
+    if (this.#sealed !== undefined) return err("queue.closed", this.#sealed);
     if (!this.#connected()) return err("unavailable", `queue '${this.name}' cannot store new messages: NATS is not connected`);
+    // A capacity lowered live is Sluice's own bound (the stream keeps its higher max_msgs): as of
+    // the last count (at most sweepMs old) plus the publishes this node has in flight.
+    const capacity = this.options.capacity;
+    if (capacity < this.#streamMaxMsgs && this.#cached.messages + this.#publisher.inFlight >= capacity) {
+      return err("queue.full", `queue '${this.name}' is full (capacity ${capacity})`, { metadata: { capacity } });
+    }
     return this.#publisher.start(payload, key);
+  }
+
+  /**
+   * Changes the queue's options live (the control role): the consumer's AckWait follows
+   * `leaseMs`; a higher `capacity` / `maxBytes` raises the stream's limits; a lower one is kept
+   * by Sluice's admission (producers wait or get `queue.full`) and the stream keeps every
+   * message — nats-server would delete the oldest ones if its limit dropped below what it holds.
+   * Leases in flight keep their deadlines. `unavailable` when NATS does not answer.
+   *
+   * @example
+   * ```ts
+   * await queue.reconfigure({ capacity: 100, leaseMs: 10_000 }); // ok()
+   * ```
+   */
+  async reconfigure(options: SafeTaskQueueOptions): Promise<Result<void>> {
+    const o = this.options;
+    let next: ResolvedQueueOptions;
+    try {
+      next = resolveQueueOptions({ ...options, name: o.name, role: o.role, clock: o.clock, random: o.random, poisonQueueName: o.poisonQueueName, sweepMs: o.sweepMs });
+    } catch (thrown) {
+      return err("validation", thrown instanceof Error ? thrown.message : String(thrown));
+    }
+    try {
+      const { maxMsgs } = await updateQueueLimits(this.#jsm, this.#names, { capacity: next.capacity, maxBytes: next.maxBytes, leaseMs: next.leaseMs });
+      this.#streamMaxMsgs = maxMsgs;
+    } catch (thrown) {
+      return err("unavailable", `queue '${this.name}': cannot change its JetStream limits: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+    }
+    this.options = next;
+    this.#margin = fenceMarginMs(next.leaseMs);
+    this.#room.failAll(ok()); // waiting producers try again under the new capacity
+    return ok();
+  }
+
+  /** Refuses publishes with `reason` (`queue.closed`) while deliveries go on; undefined reopens. */
+  seal(reason: string | undefined): void {
+    this.#sealed = reason;
   }
 
   waitsForRoom(added: Result<unknown>): boolean {

@@ -19,3 +19,5 @@ export * from "./metrics.ts";
 export * from "./watch.ts";
 export * from "./apply.ts";
 export * from "./agent.ts";
+export * from "./file-source.ts";
+export * from "./kv-source.ts";
