@@ -29,7 +29,7 @@ export function renderWorkerd(suite) {
   const r = m.results ?? {};
   const ratio = (a, b) => (a && b ? `${(a.msgsPerSec / b.msgsPerSec).toFixed(2)}×` : "–");
   md += `\nworkerd ÷ Bun (process): unbatched ${ratio(r.workerdUnbatched, r.bunUnbatched)}, batched ${ratio(r.workerdBatched, r.bunBatched)}; workerd ÷ Bun (power): unbatched ${ratio(r.workerdUnbatched, r.bunPowerUnbatched)}, batched ${ratio(r.workerdBatched, r.bunPowerBatched)}; batching on workerd: ${ratio(r.workerdBatched, r.workerdUnbatched)}.\n`;
-  md += `Box during the runs (medians): load average ${fmt(m.box.loadavg1Before, 2)} before, ${fmt(m.box.loadavg1After, 2)} after; all cores together ${fmt(m.box.busyPctOfOneCore)} % of one core busy (this bench included). Local workerd only: nothing here was measured on Cloudflare.\n`;
+  md += `Box during the runs (medians${first.box.cores ? `, ${first.box.cores} cores` : ""}): load average ${fmt(m.box.loadavg1Before, 2)} before, ${fmt(m.box.loadavg1After, 2)} after; all cores together ${fmt(m.box.busyPctOfOneCore)} % of one core busy (this bench included). Local workerd only: nothing here was measured on Cloudflare.\n`;
   return md;
 }
 

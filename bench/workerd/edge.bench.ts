@@ -19,7 +19,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { readCpuMs } from "../load/child.ts";
 import { LoadRecorder } from "../load/recorder.ts";
@@ -159,7 +159,7 @@ const boxBusyPct = Math.round((boxBusyTicks() - busy0) / ((performance.now() - s
 const json = {
   config: CONFIG,
   versions: { bun: Bun.version, workerd: version(join(ROOT, "node_modules/.bin/workerd"), ["--version"]) },
-  box: { loadavg1Before: Math.round(load0 * 100) / 100, loadavg1After: Math.round(loadavg()[0]! * 100) / 100, busyPctOfOneCore: boxBusyPct },
+  box: { cores: cpus().length, loadavg1Before: Math.round(load0 * 100) / 100, loadavg1After: Math.round(loadavg()[0]! * 100) / 100, busyPctOfOneCore: boxBusyPct },
   results,
 };
 console.log(`BENCH_JSON ${JSON.stringify(json)}`);
