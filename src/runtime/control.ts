@@ -106,6 +106,8 @@ export async function startControl(options: {
   const nodeId = nodeIdOf(base);
   const files = new DirFiles(controlDir(base));
   const link = base.natsUrl === undefined ? undefined : new NatsLink(base.natsUrl, nodeId, broker, log);
+  // Connected before the node listens (bounded: 2 s), so /readyz is 503 only while NATS is really down.
+  await link?.kv();
   const source: ControlSource = link === undefined ? new FileControlSource(files) : new NatsKvControlSource(() => link.kv(), link.display);
   const handle = await startControlPlane({
     broker,
@@ -176,6 +178,7 @@ class NatsLink {
     private readonly log: (line: string) => void,
   ) {
     this.display = redactSecrets(url);
+    broker.addDependency({ name: `nats ${this.display} (control)`, up: () => this.#up && this.#nc !== undefined && !this.#nc.isClosed() });
   }
 
   async kv(): Promise<Result<KV>> {
@@ -218,12 +221,10 @@ class NatsLink {
       this.#connecting = undefined;
       if (!connected.ok) return connected;
       const nc = connected.value;
-      const first = this.#nc === undefined;
       this.#nc = nc;
       this.#kv = undefined;
       this.#up = true;
       void this.#follow(nc);
-      if (first) this.broker.addDependency({ name: `nats ${this.display} (control)`, up: () => this.#up && !nc.isClosed() });
       return connected;
     });
     return this.#connecting;
