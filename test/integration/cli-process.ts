@@ -13,10 +13,24 @@ import { join, resolve } from "node:path";
 import { runtimeBinary } from "./server-process.ts";
 
 const ROOT = resolve(import.meta.dirname ?? ".", "../..");
-/** The CLI entry (package.json `bin`). */
+/**
+ * The CLI entry (package.json `bin`).
+ *
+ * @example
+ * ```ts
+ * spawn("bun", [CLI, "stats"]);
+ * ```
+ */
 export const CLI = join(ROOT, "src/cli/main.ts");
 
-/** What a CLI run ended with. */
+/**
+ * What a CLI run ended with.
+ *
+ * @example
+ * ```ts
+ * const { code, stderr }: CliRun = await runCli("bun", ["stats"]);
+ * ```
+ */
 export interface CliRun {
   readonly code: number | null;
   readonly stdout: string;
@@ -26,6 +40,11 @@ export interface CliRun {
 /**
  * Runs `sluice <args>` on `runtime` and waits for it to exit (killed after `timeoutMs`).
  * The environment has no SLUICE_URL / SLUICE_TOKEN of its own: pass them in `env`.
+ *
+ * @example
+ * ```ts
+ * await runCli("deno", ["publish", "jobs"], { stdin: "a\nb\n", env: { SLUICE_URL: url } });
+ * ```
  */
 export function runCli(
   runtime: "bun" | "deno",
@@ -50,7 +69,14 @@ export function runCli(
   );
 }
 
-/** The lines of a text (no trailing empty line). */
+/**
+ * The lines of a text (no trailing empty line).
+ *
+ * @example
+ * ```ts
+ * lines("a\nb\n"); // ["a", "b"]
+ * ```
+ */
 export function lines(text: string): string[] {
   return text.split("\n").filter((l) => l !== "");
 }

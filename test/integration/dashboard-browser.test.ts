@@ -23,9 +23,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch(() => {});
 });
 
+/** The page's `document`, as far as these checks use it (the tests type-check without the DOM library). */
+type PageDocument = { querySelector(selector: string): { textContent: string | null } | null };
 const text = (page: Page, selector: string) => page.locator(selector).first().textContent({ timeout: 30_000 });
 const waitText = (page: Page, selector: string, expected: string) =>
-  page.waitForFunction(([s, e]) => document.querySelector(s!)?.textContent === e, [selector, expected], { timeout: 30_000 });
+  page.waitForFunction(([s, e]) => (globalThis as unknown as { document: PageDocument }).document.querySelector(s!)?.textContent === e, [selector, expected], { timeout: 30_000 });
 
 /** Publishes and consumes at changing rates for `seconds`, so the charts have something to draw. */
 async function traffic(url: string, seconds: number): Promise<void> {
@@ -131,7 +133,7 @@ describe("dashboard at /ui in headless Chromium", () => {
     await waitText(page, '#queues tr[data-queue="emails"] td.poison', "0");
 
     // Leaders, members and the control-config version: shown, or "not available".
-    await page.waitForFunction(() => document.querySelector("#leaders")?.textContent?.includes("bridge/webhooks"));
+    await page.waitForFunction(() => (globalThis as unknown as { document: PageDocument }).document.querySelector("#leaders")?.textContent?.includes("bridge/webhooks"));
     for (const id of ["#members", "#config"]) expect((await text(page, id))!.length).toBeGreaterThan(0);
     expect(await text(page, "#config-version")).toMatch(/^config: /);
 
