@@ -26,17 +26,22 @@ function cpuCell(m, key) {
   return `${fmt(s.server)}${s.nats === undefined ? "" : ` + ${fmt(s.nats)} NATS`} / ${fmt(s.client)} / ${fmt(s.other)}`;
 }
 
-// Settled msg/s; for an open loop the server fell behind, what it settled within the window too.
-function rateCell(s, rate) {
-  const behind = s.settledInWindowPerSec !== undefined && rate !== undefined && s.settledInWindowPerSec < 0.95 * rate;
-  return `${fmt(s.msgsPerSec)}${behind ? ` (fell behind: settled ${fmt(s.settledInWindowPerSec)}/s within the window)` : ""}`;
+// Settled msg/s; for an open loop the server fell behind, what it settled within the window too,
+// and the publishes it refused (median over the runs, and in how many runs it refused any).
+function rateCell(suite, key, s, rate) {
+  const notes = [];
+  if (s.settledInWindowPerSec !== undefined && rate !== undefined && s.settledInWindowPerSec < 0.95 * rate) notes.push(`fell behind: settled ${fmt(s.settledInWindowPerSec)}/s within the window`);
+  const [group, name] = key.split(".");
+  const refusing = suite.runs.filter((run) => run.results?.[group]?.[name]?.refused > 0).length;
+  if (refusing > 0) notes.push(`refused publishes in ${refusing} of ${suite.runs.length} run${suite.runs.length === 1 ? "" : "s"}: median ${fmt(s.refused)} of ${fmt(s.published)} (queue.full, GOAWAY, socket closed 1013) — percentiles over what settled`);
+  return `${fmt(s.msgsPerSec)}${notes.length ? ` (${notes.join("; ")})` : ""}`;
 }
 
-function table(m, rows, rate) {
+function table(suite, m, rows, rate) {
   let md = `\n| server, producers | settled msg/s | publish→receipt p50 / p99 (ms) | publish→deliver p50 / p99 (ms) | publish→ack p99 (ms) | CPU % of one core: server / load gen / rest of box |\n|---|---|---|---|---|---|\n`;
   for (const [name, s, key] of rows) {
     if (!s) continue;
-    md += `| ${name} | ${rateCell(s, rate)} | ${ms(s.receipt.p50Ms)} / ${ms(s.receipt.p99Ms)} | ${ms(s.deliver.p50Ms)} / ${ms(s.deliver.p99Ms)} | ${ms(s.ack.p99Ms)} | ${cpuCell(m, key)} |\n`;
+    md += `| ${name} | ${rateCell(suite, key, s, rate)} | ${ms(s.receipt.p50Ms)} / ${ms(s.receipt.p99Ms)} | ${ms(s.deliver.p50Ms)} / ${ms(s.deliver.p99Ms)} | ${ms(s.ack.p99Ms)} | ${cpuCell(m, key)} |\n`;
   }
   return md;
 }
@@ -80,8 +85,8 @@ export function renderDurable(suite) {
     ["NATS JetStream, js.publish", js[loop === "Closed" ? "closed" : loop === "Open" ? "open" : "openLow"], `jetstream.${loop === "Closed" ? "closed" : loop === "Open" ? "open" : "openLow"}`],
     ["NATS JetStream, lean publish", js[`lean${loop}`], `jetstream.lean${loop}`],
   ];
-  md += `\nClosed loop (${c.window} in flight):\n${table(m, rows("Closed"))}`;
-  md += `\nOpen loop, ${fmt(c.rate)} msg/s:\n${table(m, rows("Open"), c.rate)}`;
+  md += `\nClosed loop (${c.window} in flight):\n${table(suite, m, rows("Closed"))}`;
+  md += `\nOpen loop, ${fmt(c.rate)} msg/s:\n${table(suite, m, rows("Open"), c.rate)}`;
   md += `\nCPU: for Sluice on JetStream "server" is the Sluice process + its nats-server. An open-loop row's settled msg/s counts the window's messages delivered by the end of the run; a server that fell behind says what it settled within the window.\n`;
   // Ratios of the medians in the tables; the per-run ratios' range says how steady they were.
   const best = Math.max(js.closed?.msgsPerSec ?? 0, js.leanClosed?.msgsPerSec ?? 0) || undefined;
@@ -122,7 +127,7 @@ function renderSluiceOnJetStream(suite, m) {
   let md = `\n### Sluice on JetStream vs the raw \`@nats-io/jetstream\` client (issue 15)\n`;
   if (c.lowRate > 0 && (sjs.wsOpenLow || js.openLow)) {
     md += `\nOpen loop, ${fmt(c.lowRate)} msg/s (latency below saturation; a row that fell behind says so):\n`;
-    md += table(m, [
+    md += table(suite, m, [
       ["Sluice on JetStream, WS producers", sjs.wsOpenLow, "sluiceJetStream.wsOpenLow"],
       ["Sluice on JetStream, HTTP duplex producers", sjs.duplexOpenLow, "sluiceJetStream.duplexOpenLow"],
       ["NATS JetStream, js.publish", js.openLow, "jetstream.openLow"],

@@ -118,8 +118,9 @@ export class ScenarioMeter {
       const wall0 = performance.now();
       const r = await run(clients);
       const until = performance.now() + 10_000;
-      while (clients.rec.receipts < clients.rec.published && performance.now() < until) await sleep(5);
-      if (clients.rec.receipts < clients.rec.published) throw new Error(`${r.label}: ${clients.rec.published - clients.rec.receipts} receipt(s) missing 10 s after the last ack`);
+      const due = clients.rec.published - (r.refused ?? 0); // a refused publish gets no receipt
+      while (clients.rec.receipts < due && performance.now() < until) await sleep(5);
+      if (clients.rec.receipts < due) throw new Error(`${r.label}: ${due - clients.rec.receipts} receipt(s) missing 10 s after the last ack`);
       const wallMs = performance.now() - wall0;
       const servers = pids.map((pid, i) => readCpuMs(pid) - servers0[i]!);
       const c = process.cpuUsage(client0);

@@ -19,6 +19,8 @@ import type { ScenarioResult } from "../load/scenarios.ts";
 export type DurableResult = ScenarioResult & {
   /** Open loop: messages settled per second within the measured window (below the rate: the server fell behind). */
   readonly settledInWindowPerSec?: number;
+  /** Open loop: publishes the server refused (ERROR queue.full, GOAWAY, then 1013) or dropped, never settled (0: none). */
+  readonly refused?: number;
   /** JetStream scenarios: NATS messages into / out of nats-server and subscriptions created, per settled message. */
   readonly nats?: { readonly inPerMsg: number; readonly outPerMsg: number; readonly subsPerMsg: number };
 };

@@ -26,6 +26,12 @@ export interface PhaseOptions {
   readonly measureMs: number;
   /** Max wait for the last messages to settle after publishing stopped. Default 10 s. */
   readonly drainMs?: number;
+  /**
+   * Once the server has refused publishes (ERROR / GOAWAY frames: `rec.errors` > 0), stop
+   * waiting when nothing settled for this long: what it refused or dropped never settles. The
+   * result then has `settled` < `published`. Default: wait the whole `drainMs`, then throw.
+   */
+  readonly refusedStallMs?: number;
 }
 
 /** What a scenario measured. */
@@ -60,10 +66,15 @@ function progress(label: string, rec: LoadRecorder): () => void {
   return () => clearInterval(timer);
 }
 
-async function drain(label: string, rec: LoadRecorder, drainMs: number): Promise<void> {
+async function drain(label: string, rec: LoadRecorder, drainMs: number, refusedStallMs = Infinity): Promise<void> {
   const until = performance.now() + drainMs;
+  let acked = rec.acked;
+  let progressAt = performance.now();
   while (rec.acked < rec.published) {
-    if (performance.now() > until) throw new Error(`${label}: ${rec.published - rec.acked} of ${rec.published} message(s) never settled within ${drainMs} ms`);
+    const now = performance.now();
+    if (rec.acked !== acked) [acked, progressAt] = [rec.acked, now];
+    else if (rec.errors > 0 && now - progressAt > refusedStallMs) return;
+    if (now > until) throw new Error(`${label}: ${rec.published - rec.acked} of ${rec.published} message(s) never settled within ${drainMs} ms (${rec.errors} ERROR/GOAWAY frames)`);
     await sleep(5);
   }
 }
@@ -111,7 +122,7 @@ export async function closedLoop(label: string, clients: Clients, options: Phase
     const settled1 = rec.acked;
     rec.measureUntilMs = t1;
     stopping = true;
-    await drain(label, rec, options.drainMs ?? 10_000);
+    await drain(label, rec, options.drainMs ?? 10_000, options.refusedStallMs);
     return result(label, rec, ((settled1 - settled0) * 1000) / (t1 - t0));
   } finally {
     hooks.settled = () => {};
@@ -158,7 +169,7 @@ export async function openLoop(label: string, clients: Clients, options: PhaseOp
         }
       }, 1);
     });
-    await drain(label, rec, options.drainMs ?? 10_000);
+    await drain(label, rec, options.drainMs ?? 10_000, options.refusedStallMs);
     return result(label, rec, (rec.summary("deliver").count * 1000) / options.measureMs, {
       targetRate: options.rate,
       maxScheduleLagMs: Math.round(maxLagMs * 1000) / 1000,
