@@ -101,11 +101,13 @@ export async function startControl(options: {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly broker: Broker;
   readonly log: (line: string) => void;
+  /** Make the role's NATS connection a `/readyz` dependency (when no JetStream connection already is one). Default true. */
+  readonly natsDependency?: boolean;
 }): Promise<ControlRuntime> {
   const { base, broker, log } = options;
   const nodeId = nodeIdOf(base);
   const files = new DirFiles(controlDir(base));
-  const link = base.natsUrl === undefined ? undefined : new NatsLink(base.natsUrl, nodeId, broker, log);
+  const link = base.natsUrl === undefined ? undefined : new NatsLink(base.natsUrl, nodeId, broker, log, options.natsDependency ?? true);
   // Connected before the node listens (bounded: 2 s), so /readyz is 503 only while NATS is really down.
   await link?.kv();
   const source: ControlSource = link === undefined ? new FileControlSource(files) : new NatsKvControlSource(() => link.kv(), link.display);
@@ -176,9 +178,10 @@ class NatsLink {
     private readonly nodeId: string,
     private readonly broker: Broker,
     private readonly log: (line: string) => void,
+    dependency: boolean,
   ) {
     this.display = redactSecrets(url);
-    broker.addDependency({ name: `nats ${this.display} (control)`, up: () => this.#up && this.#nc !== undefined && !this.#nc.isClosed() });
+    if (dependency) broker.addDependency({ name: `nats ${this.display} (control)`, up: () => this.#up && this.#nc !== undefined && !this.#nc.isClosed() });
   }
 
   async kv(): Promise<Result<KV>> {

@@ -136,7 +136,8 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
     await jetstream?.close();
     return leadership;
   }
-  const control = await startControl({ base: loaded.value, env, broker, log });
+  // Its NATS connection counts for /readyz only when no JetStream connection does already.
+  const control = await startControl({ base: loaded.value, env, broker, log, natsDependency: jetstream === undefined });
   return ok({ config, broker, store, jetstream, leadership: leadership.value, control });
 }
 
