@@ -1,7 +1,7 @@
 /**
  * The control document (DESIGN.md "Mesh roles", Control): the cluster's queue configuration as
- * one JSON object, what it may hold, how it is checked (every problem named by its path), and
- * how a node turns it into the configuration it runs.
+ * one JSON object, what it may hold and how it is checked (every problem named by its path); a
+ * node turns it into the configuration it runs with control-effective.ts.
  *
  * ```json
  * {
@@ -20,8 +20,7 @@
  */
 import { sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
-import { BRIDGE_RULES, type BridgeConfig, checkRule, libraryQueueDefaults, QUEUE_NAME_PATTERN, QUEUE_RULES, type QueueConfig, type SluiceConfig, type Storage } from "./config-schema.ts";
-import { storageOf } from "./config-storage.ts";
+import { BRIDGE_RULES, type BridgeConfig, checkRule, libraryQueueDefaults, QUEUE_NAME_PATTERN, QUEUE_RULES, type QueueConfig } from "./config-schema.ts";
 
 /**
  * A reference to an environment variable, the only way a secret appears in the document.
@@ -146,87 +145,6 @@ export function checkControlDocument(raw: unknown): Result<ControlDocument> {
 }
 
 /**
- * The configuration a node runs under `doc`: its own (`base`: file + environment) with the
- * document's queues (library defaults for unset options), `limits` and `auth` (tokens read from
- * `env` now). Node-specific problems — a JetStream queue on a node without `natsUrl`, an
- * environment variable that is not set here — are `validation` with `metadata.fields`.
- *
- * @example
- * ```ts
- * const next = effectiveConfig(base, doc, process.env);
- * if (next.ok) next.value.queues.jobs.capacity; // 5000
- * ```
- */
-export function effectiveConfig(base: SluiceConfig, doc: ControlDocument, env: Readonly<Record<string, string | undefined>>): Result<SluiceConfig> {
-  const problems: FieldProblem[] = [];
-  const queues: Record<string, QueueConfig> = {};
-  for (const [name, q] of Object.entries(doc.queues)) {
-    const { bridge, ...set } = q;
-    const queue: Record<string, unknown> = { ...libraryQueueDefaults({ leaseMs: set.leaseMs, capacity: set.capacity }), ...set };
-    if ((set.storage ?? base.storage) === "jetstream" && base.natsUrl === undefined) {
-      problems.push({ path: `queues.${name}.storage`, message: 'is "jetstream" but this node has no natsUrl (SLUICE_NATS_URL)' });
-    }
-    if (bridge !== undefined) {
-      const { token, ...settings } = bridge;
-      const resolved: Record<string, unknown> = { sendTimeoutMs: 3000, pingIntervalMs: 15000, concurrency: 8, ...settings };
-      if (token !== undefined) resolved.token = secret(token, env, `queues.${name}.bridge.token`, problems);
-      queue.bridge = Object.freeze(resolved);
-    }
-    queues[name] = Object.freeze(queue) as unknown as QueueConfig;
-  }
-  let authTokens = base.authTokens;
-  if (doc.auth !== undefined) {
-    authTokens = Object.freeze(doc.auth.tokens.map((ref, i) => secret(ref, env, `auth.tokens[${i}]`, problems) ?? ""));
-  }
-  if (problems.length > 0) return rejected(problems);
-  return ok(Object.freeze({ ...base, queues: Object.freeze(queues), memoryBudgetBytes: doc.limits?.memoryBudgetBytes ?? base.memoryBudgetBytes, authTokens }));
-}
-
-/**
- * Queues whose storage would change: a queue's storage cannot change live (its items live there).
- * `now(name)` is the storage of the queue the node serves under that name (removed ones too).
- *
- * @example
- * ```ts
- * storageChanges(next, (name) => storageOf(current, name)); // [{ path: "queues.jobs.storage", message: "cannot change live (…)" }]
- * ```
- */
-export function storageChanges(next: SluiceConfig, now: (name: string) => Storage | undefined): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  for (const name of Object.keys(next.queues)) {
-    const before = now(name);
-    const after = storageOf(next, name);
-    if (before !== undefined && before !== after) {
-      problems.push({ path: `queues.${name}.storage`, message: `cannot change live (the queue is on "${before}", the document says "${after}"): remove the queue, let it drain, then add it again` });
-    }
-  }
-  return problems;
-}
-
-/**
- * The document a node runs before any version exists (version 0): its own queues with every
- * option, and its memory budget; tokens (its own `authTokens`, bridge tokens) are left out.
- *
- * @example
- * ```ts
- * documentOf(config).queues.default.capacity; // 1024
- * ```
- */
-export function documentOf(config: SluiceConfig): ControlDocument {
-  const queues: Record<string, ControlQueue> = {};
-  for (const [name, q] of Object.entries(config.queues)) {
-    const { natsUrl: _url, bridge, ...rest } = q;
-    const out: Record<string, unknown> = { ...rest };
-    if (bridge !== undefined) {
-      const { token: _token, ...settings } = bridge;
-      out.bridge = settings;
-    }
-    queues[name] = out as ControlQueue;
-  }
-  return { queues, limits: { memoryBudgetBytes: config.memoryBudgetBytes } };
-}
-
-/**
  * The `validation` error of a rejected document: one line per problem, all of them in
  * `metadata.fields`.
  *
@@ -292,14 +210,6 @@ function envRef(raw: unknown, path: string, problems: FieldProblem[]): EnvRef | 
   if (isRecord(raw) && Object.keys(raw).length === 1 && typeof raw.env === "string" && ENV_NAME.test(raw.env)) return { env: raw.env };
   const literal = typeof raw === "string" ? "a literal string (not shown)" : kind(raw);
   problems.push({ path, message: `must be {"env":"NAME"} naming an environment variable (got ${literal}): secrets are never stored in the control document` });
-  return undefined;
-}
-
-function secret(ref: EnvRef, env: Readonly<Record<string, string | undefined>>, path: string, problems: FieldProblem[]): string | undefined {
-  const value = env[ref.env]?.trim();
-  if (value === undefined || value === "") problems.push({ path: `${path}.env`, message: `names ${ref.env}, which is not set on this node` });
-  else if (!/^[^\s,]+$/.test(value)) problems.push({ path: `${path}.env`, message: `names ${ref.env}, whose value has whitespace or commas (not shown)` });
-  else return value;
   return undefined;
 }
 

@@ -13,7 +13,8 @@ import { type LkgFiles, LkgStore } from "../mesh/control/lkg.ts";
 import type { ControlSource } from "../mesh/control/source.ts";
 import type { Broker } from "./broker.ts";
 import type { SluiceConfig } from "./config.ts";
-import { type ControlDocument, documentOf, effectiveConfig, parseControlDocument, rejected, storageChanges } from "./control-document.ts";
+import { type ControlDocument, parseControlDocument, rejected } from "./control-document.ts";
+import { documentOf, effectiveConfig, storageChanges } from "./control-effective.ts";
 import type { ControlPlane } from "./control-plane.ts";
 import { LiveQueues, type OpenQueue } from "./live-queues.ts";
 

@@ -10,7 +10,8 @@ import { loadConfig } from "../../src/server/config.ts";
 import { Broker } from "../../src/server/broker.ts";
 import { createApp } from "../../src/server/app.ts";
 import { startControlPlane } from "../../src/server/control.ts";
-import { effectiveConfig, parseControlDocument } from "../../src/server/control-document.ts";
+import { parseControlDocument } from "../../src/server/control-document.ts";
+import { effectiveConfig } from "../../src/server/control-effective.ts";
 import { MemoryControlSource, MemoryLkgFiles } from "../../src/mesh/control/mod.ts";
 
 async function setup(file: Record<string, unknown> = { storage: "memory", queues: { flow: {} } }, env: Record<string, string> = {}) {

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Clock, systemClock } from "../../result/clock.ts";
-import { type SluiceError, sluiceError } from "../../result/errors.ts";
+import type { SluiceError } from "../../result/errors.ts";
 import { ok, type Result } from "../../result/result.ts";
 import { RetryPolicy } from "../../result/retry-policy.ts";
 import type { MetricsRegistry } from "../../queue/metrics/registry.ts";
@@ -261,16 +261,4 @@ export class ControlApplier<D> {
     this.#problem = { version, error };
     this.metrics.degraded.set(1);
   }
-}
-
-/**
- * The error a document that cannot be read as one is rejected with.
- *
- * @example
- * ```ts
- * invalidDocument("not JSON"); // { code: "validation", message: "control document: not JSON" }
- * ```
- */
-export function invalidDocument(why: string, metadata?: Record<string, unknown>): SluiceError {
-  return sluiceError("validation", `control document: ${why}`, metadata === undefined ? undefined : { metadata });
 }

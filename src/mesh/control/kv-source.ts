@@ -19,7 +19,14 @@ import type { ControlRevision, ControlSource, PublishOutcome } from "./source.ts
  * ```
  */
 export const CONTROL_BUCKET = "sluice_control";
-/** See `CONTROL_BUCKET`. */
+/**
+ * The key of the control document in `CONTROL_BUCKET`.
+ *
+ * @example
+ * ```ts
+ * const entry = await kv.get(CONTROL_KEY); // entry.revision is the document's version
+ * ```
+ */
 export const CONTROL_KEY = "config";
 
 /**

@@ -6,7 +6,6 @@
  * @module
  */
 import { abortable } from "../../result/delay.ts";
-import { canceledError } from "../../result/errors.ts";
 import { err, ok, type Result } from "../../result/result.ts";
 import { onAbort } from "../../result/signals.ts";
 
@@ -142,16 +141,4 @@ export class MemoryControlSource implements ControlSource {
       this.#waiting.add(wake);
     });
   }
-}
-
-/**
- * The error a watch yields when its signal aborted mid-call (for sources built on promises).
- *
- * @example
- * ```ts
- * if (signal.aborted) return yield canceledItem(signal);
- * ```
- */
-export function canceledItem(signal: AbortSignal): Result<never> {
-  return err(canceledError(signal));
 }
