@@ -90,9 +90,13 @@ export class LiveQueues {
     return this.#broker.queues.has(name) ? storageOf(this.#broker.config, name) : undefined;
   }
 
-  /** Runs the tidy loop (drops removed queues that are done) until `signal` aborts. */
+  /**
+   * Runs the tidy loop (drops removed queues that are done) until `signal` aborts, then stops the
+   * drains of removed queues (shutdown: the broker's own drain takes over).
+   */
   async start(signal: AbortSignal): Promise<void> {
     for await (const _ of ticker(this.#options.tidyMs ?? 1000, { signal, clock: this.#broker.clock })) this.tidy();
+    for (const retiring of this.#retiring.values()) retiring.stop.abort();
   }
 
   /** Drops every removed queue that holds nothing and no poison entries (after its drain window). */
