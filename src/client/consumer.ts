@@ -3,65 +3,30 @@ import { err, ok, type Result } from "../result/result.ts";
 import { Fifo } from "../queue/fifo.ts";
 import { Waiters } from "../queue/waiters.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES, FrameType } from "../protocol/frame-layout.ts";
-import { ackFrame, creditFrame, nackFrame, touchFrame } from "../protocol/frame-builders.ts";
-import { decodeFrameMessage } from "../protocol/frames.ts";
+import { eachFrame } from "../protocol/frame-batch.ts";
+import type { Frame } from "../protocol/frames.ts";
 import { createJsFrameCodec } from "../protocol/js-frame-codec.ts";
 import type { FrameCodec } from "../protocol/frame-codec.ts";
-import { decodeErrorPayload, type NackPayload } from "../protocol/messages.ts";
+import { decodeErrorPayload, encodeNackPayload, type NackPayload } from "../protocol/messages.ts";
 import { emit } from "./events.ts";
-import type { ClientOptions } from "./options.ts";
+import { FrameSender } from "./frame-sender.ts";
+import type { ConsumerOptions, Delivery } from "./consumer-options.ts";
 import { Pings } from "./pings.ts";
 import { type ClientSocket, connectSocket, messageBytes } from "./socket.ts";
 
-/**
- * One delivery: settle it with `ack`, `nack` or keep it alive with `touch`.
- *
- * @example
- * ```ts
- * for await (const delivery of consumer) if (delivery.attempt > 3) consumer.nack(delivery);
- * ```
- */
-export interface Delivery {
-  /** Lease token (fencing token of this delivery). */
-  readonly token: number;
-  /** 1 on first delivery. */
-  readonly attempt: number;
-  readonly payload: Uint8Array;
-  /** Which connection delivered it (settling works only on that one). */
-  readonly connection: number;
-}
-
-/**
- * Options of `Consumer`.
- *
- * @example
- * ```ts
- * new Consumer({ url, queue: "jobs", credit: 8, onError: (e, id) => log(e.code, id) });
- * ```
- */
-export interface ConsumerOptions extends ClientOptions {
-  /** Unsettled deliveries allowed at once. Default 32. */
-  readonly credit?: number;
-  /** Largest delivery payload taken, in bytes (match the server's `maxFrameBytes`). Default 1 MiB. */
-  readonly maxFrameBytes?: number;
-  /** Called with ERROR frames the server sends (e.g. `lease.inactive` for a late ack) and deliveries over `maxFrameBytes`. */
-  readonly onError?: (error: SluiceError, id: number) => void;
-  /**
-   * Deliveries to take in all (like a `nats` fetch batch): credit is never granted past what is
-   * left of it, so after the last one is settled no further delivery is out to this consumer and
-   * closing fails nothing back. Default: no limit.
-   */
-  readonly limit?: number;
-}
+export type { ConsumerOptions, Delivery } from "./consumer-options.ts";
 
 /**
  * Receives deliveries from a queue over a WebSocket, with credit management.
  *
  * It grants `credit` deliveries when it connects and tops the grant up as deliveries are
  * settled (ack / nack), in batches of half the credit, so the server never has more than
- * `credit` unsettled deliveries out to it. When the socket drops it reconnects (bounded by the
- * `reconnect` policy) and grants credit again; deliveries of the old connection were failed back
- * by the server, so settling them is refused locally with `lease.inactive`.
+ * `credit` unsettled deliveries out to it. The ACK / NACK / TOUCH / CREDIT frames of one
+ * event-loop turn leave as one WebSocket message with one CREDIT for them all (option `batch`,
+ * default on; `close()` sends what is batched first), and the server then sends deliveries in
+ * batches too. When the socket drops it reconnects (bounded by the `reconnect` policy) and
+ * grants credit again; deliveries of the old connection were failed back by the server, so
+ * settling them is refused locally with `lease.inactive`.
  *
  * Nothing ends silently: when the consumer stops for good — the connection is refused
  * (`unauthorized` for a 401, `not_found`, a 501's code with `metadata.status`; none of these is
@@ -91,6 +56,8 @@ export class Consumer implements AsyncIterable<Delivery> {
   /** Aborted by `close()`: stops a reconnect that is under way. */
   readonly #halt = new AbortController();
   #socket: ClientSocket | undefined;
+  /** Sends to `#socket` (batched per turn). */
+  #sender: FrameSender | undefined;
   #connection = 0;
   #owed = 0;
   /** Deliveries received on this connection and not yet settled. */
@@ -142,25 +109,27 @@ export class Consumer implements AsyncIterable<Delivery> {
 
   /** Acknowledges a delivery. */
   ack(delivery: Delivery): Result<void> {
-    return this.#settle(delivery, ackFrame(delivery.token));
+    return this.#settle(delivery, FrameType.ACK);
   }
 
   /** Fails a delivery; by default it is requeued (the server poisons it after its last attempt). */
   nack(delivery: Delivery, reason?: NackPayload): Result<void> {
-    return this.#settle(delivery, nackFrame(delivery.token, reason));
+    return this.#settle(delivery, FrameType.NACK, reason);
   }
 
   /** Extends a delivery's lease (heartbeat). */
   touch(delivery: Delivery): Result<void> {
-    if (delivery.connection !== this.#connection || this.#socket === undefined) return stale(delivery);
-    return this.#send(touchFrame(delivery.token));
+    if (delivery.connection !== this.#connection || this.#sender === undefined) return stale(delivery);
+    this.#sender.write(FrameType.TOUCH, 0, delivery.token, 0);
+    return ok();
   }
 
   /** Resolves when the acks and nacks sent so far are committed (a PING barrier); `unavailable` without a connection. */
   flush(options: { signal?: AbortSignal } = {}): Promise<Result<void>> {
-    const socket = this.#socket;
-    if (socket === undefined) return Promise.resolve(err("unavailable", "consumer is not connected"));
-    return this.#pings.ping((f) => socket.send(f), options.signal);
+    const sender = this.#sender;
+    if (sender === undefined) return Promise.resolve(err("unavailable", "consumer is not connected"));
+    // After the acks and nacks batched so far, in the same message.
+    return this.#pings.ping((f) => sender.append(f), options.signal);
   }
 
   /** Stops consuming: closes the socket (the server requeues unsettled deliveries at once). */
@@ -176,6 +145,10 @@ export class Consumer implements AsyncIterable<Delivery> {
   #stop(code: number, reason: string): void {
     this.#stopped = true;
     this.#halt.abort();
+    // A clean close sends the settlements batched in this turn first; a kill drops them, as a crash would.
+    if (code === 1000) this.#sender?.flush();
+    this.#sender?.stop();
+    this.#sender = undefined;
     this.#socket?.close(code, reason);
     this.#socket = undefined;
     const why = this.#ended ?? canceledError(undefined, reason);
@@ -190,32 +163,27 @@ export class Consumer implements AsyncIterable<Delivery> {
     this.#stop(1000, "consumer gave up");
   }
 
-  #settle(delivery: Delivery, frame: Uint8Array): Result<void> {
-    if (delivery.connection !== this.#connection || this.#socket === undefined) return stale(delivery);
-    const sent = this.#send(frame);
-    if (!sent.ok) return sent;
+  #settle(delivery: Delivery, type: number, reason?: NackPayload): Result<void> {
+    const sender = this.#sender;
+    if (delivery.connection !== this.#connection || sender === undefined) return stale(delivery);
+    sender.write(type, 0, delivery.token, 0, reason === undefined ? undefined : encodeNackPayload(reason));
     this.#unsettled--;
     this.#owed++;
     this.#settledTotal++;
-    // Top the credit up in batches — one CREDIT frame per half window, not one per message —
-    // judged by what the server has left, so deliveries held for long cannot starve the rest.
-    if (this.#outstanding <= this.#credit >> 1) {
-      const owed = Math.min(this.#owed, this.#limitLeft());
-      this.#owed = 0;
-      if (owed <= 0) return ok();
-      this.#outstanding += owed;
-      return this.#send(creditFrame(owed));
-    }
+    // Batched, the top-up is written once, as the batch leaves (`beforeFlush`): one CREDIT for all its settlements.
+    if (!sender.batching) this.#topUp(sender);
     return ok();
   }
 
-  #send(frame: Uint8Array): Result<void> {
-    try {
-      this.#socket?.send(frame);
-      return ok();
-    } catch (thrown) {
-      return err("unavailable", `send failed: ${String(thrown)}`);
-    }
+  // Top the credit up in batches — one CREDIT frame per half window, not one per message —
+  // judged by what the server has left, so deliveries held for long cannot starve the rest.
+  #topUp(sender: FrameSender): void {
+    if (this.#outstanding > this.#credit >> 1 || this.#owed === 0) return;
+    const owed = Math.min(this.#owed, this.#limitLeft());
+    this.#owed = 0;
+    if (owed <= 0) return;
+    this.#outstanding += owed;
+    sender.write(FrameType.CREDIT, 0, 0, owed);
   }
 
   async #connect(): Promise<Result<void>> {
@@ -231,14 +199,27 @@ export class Consumer implements AsyncIterable<Delivery> {
     }
     const connection = ++this.#connection;
     this.#socket = socket;
+    const sender: FrameSender = new FrameSender(socket, {
+      batch: this.#options.batch,
+      beforeFlush: () => this.#topUp(sender),
+      onFailed: (error) => {
+        // Settlements in that message are lost: the socket is dropped, its leases go back on the server.
+        this.#report(error, 0);
+        socket.close(1000, "send failed");
+      },
+    });
+    this.#sender = sender;
     this.#owed = 0;
     this.#unsettled = 0;
     this.#outstanding = 0;
     emit(this.#options.onEvent, { type: "connected", transport: "websocket" });
-    socket.addEventListener("message", (event) => this.#onMessage(event.data, connection));
+    const onFrame = (frame: Result<Frame>) => this.#onFrame(frame, connection);
+    socket.addEventListener("message", (event) => this.#onMessage(event.data, onFrame));
     socket.addEventListener("close", (event: { code?: number; reason?: string }) => {
+      sender.stop();
       if (this.#connection !== connection || this.#stopped) return;
       this.#socket = undefined;
+      this.#sender = undefined;
       const gone = sluiceError("unavailable", `connection closed (${event?.code ?? "?"}${event?.reason ? ` ${event.reason}` : ""}); reconnecting`);
       this.#pings.failAll(gone);
       emit(this.#options.onEvent, { type: "disconnected", transport: "websocket", error: gone });
@@ -248,7 +229,7 @@ export class Consumer implements AsyncIterable<Delivery> {
     });
     const grant = Math.min(this.#credit, this.#limitLeft());
     this.#outstanding = grant;
-    if (grant > 0) socket.send(creditFrame(grant));
+    if (grant > 0) sender.write(FrameType.CREDIT, 0, 0, grant);
     return ok();
   }
 
@@ -258,10 +239,13 @@ export class Consumer implements AsyncIterable<Delivery> {
     return limit === undefined ? Number.MAX_SAFE_INTEGER : limit - this.#settledTotal - this.#unsettled - this.#outstanding;
   }
 
-  #onMessage(data: unknown, connection: number): void {
+  // A message carries one frame or several (a batch of deliveries).
+  #onMessage(data: unknown, onFrame: (frame: Result<Frame>) => void): void {
     const bytes = messageBytes(data);
-    if (bytes === undefined) return;
-    const frame = decodeFrameMessage(bytes, this.#codec);
+    if (bytes !== undefined) eachFrame(bytes, this.#codec, onFrame);
+  }
+
+  #onFrame(frame: Result<Frame>, connection: number): void {
     if (!frame.ok) return this.#undecodable(frame.error, connection);
     const { type, id, arg, payload } = frame.value;
     if (type === FrameType.DELIVER) {
@@ -291,7 +275,7 @@ export class Consumer implements AsyncIterable<Delivery> {
     if (connection !== this.#connection) return;
     this.#unsettled++;
     this.#outstanding--;
-    this.#settle({ token, attempt: 0, payload: new Uint8Array(0), connection }, nackFrame(token, { code: "frame.too_large", message, requeue: false }));
+    this.#settle({ token, attempt: 0, payload: new Uint8Array(0), connection }, FrameType.NACK, { code: "frame.too_large", message, requeue: false });
   }
 
   #report(error: SluiceError, id: number): void {

@@ -17,6 +17,7 @@ export * from "./events.ts";
 export { type ClientSocket, connectSocket, explainRefusal, isRetryableConnectError, webSocketOf } from "./socket.ts";
 export * from "./producer.ts";
 export * from "./consumer.ts";
+export type { BatchOption } from "./frame-sender.ts";
 export * from "./duplex-producer.ts";
 export * from "./admin-types.ts";
 export { AdminClient, type PoisonSelection } from "./admin.ts";

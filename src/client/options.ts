@@ -10,6 +10,7 @@
 import { type Clock, systemClock } from "../result/clock.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
 import type { ClientEventListener } from "./events.ts";
+import type { BatchOption } from "./frame-sender.ts";
 
 /**
  * A WebSocket class: the runtime's global `WebSocket`, or one you pass in, such as the `ws`
@@ -47,6 +48,13 @@ export interface ClientOptions {
   readonly fetch?: typeof fetch;
   /** Told about connections, unanswered errors, a consumer's end and a duplex fallback (`ClientEvent`). */
   readonly onEvent?: ClientEventListener;
+  /**
+   * WebSocket batching: the frames of one event-loop turn (PUBLISH; ACK, NACK, TOUCH, CREDIT)
+   * leave as one message, sent at the end of the turn or as soon as it would pass its caps.
+   * Default `true` (64 KiB / 256 frames); caps of your own (`{ maxBytes, maxFrames }`); `false`:
+   * one frame per message, sent at once.
+   */
+  readonly batch?: BatchOption;
 }
 
 /**

@@ -1,14 +1,15 @@
 import { sluiceError } from "../result/errors.ts";
 import { abortable } from "../result/delay.ts";
 import { err, ok, type Result } from "../result/result.ts";
-import { FrameType } from "../protocol/frame-layout.ts";
-import { publishFrame } from "../protocol/frame-builders.ts";
-import { decodeFrameMessage } from "../protocol/frames.ts";
+import { FrameFlag, FrameType } from "../protocol/frame-layout.ts";
+import { eachFrame } from "../protocol/frame-batch.ts";
+import type { Frame } from "../protocol/frames.ts";
 import { createJsFrameCodec } from "../protocol/js-frame-codec.ts";
 import type { FrameCodec } from "../protocol/frame-codec.ts";
 import { decodeErrorPayload, decodeReceiptPayload, type ReceiptPayload } from "../protocol/messages.ts";
 import { CallTracker } from "./calls.ts";
 import { emit } from "./events.ts";
+import { FrameSender } from "./frame-sender.ts";
 import type { ClientOptions } from "./options.ts";
 import { Pings } from "./pings.ts";
 import { Replies } from "./replies.ts";
@@ -40,6 +41,10 @@ export interface ProducerOptions extends ClientOptions {
  * `not_found`, a 501's code with `metadata.status`), without retrying; no WebSocket class at all
  * is `validation`. `flush()` is a durability barrier for everything published before it.
  *
+ * The PUBLISH frames of one event-loop turn leave as one WebSocket message (option `batch`,
+ * default on: sent at the end of the turn or at 64 KiB / 256 frames), and the server answers
+ * such a batch with one message of receipts; each publish still gets its own receipt.
+ *
  * @example
  * ```ts
  * const producer = new Producer({ url: "http://127.0.0.1:8787", queue: "default" });
@@ -56,6 +61,8 @@ export class Producer {
   readonly #pings = new Pings();
   readonly #calls = new CallTracker();
   #socket: ClientSocket | undefined;
+  /** Sends to `#socket` (batched per turn). */
+  #sender: FrameSender | undefined;
   #connecting: Promise<Result<ClientSocket>> | undefined;
   #nextId = 0;
   #closed = false;
@@ -88,28 +95,37 @@ export class Producer {
     const before = this.#calls.snapshot();
     const sent = await abortable(before.sent(), options.signal);
     if (!sent.ok) return sent;
-    const socket = this.#socket;
-    const barrier = socket !== undefined && socket.readyState === SOCKET_OPEN ? this.#pings.ping((f) => socket.send(f), options.signal) : Promise.resolve(ok());
+    const sender = this.#sender;
+    // The PING goes after every PUBLISH already batched: the server answers it once they are stored.
+    const barrier = sender !== undefined && this.#socket?.readyState === SOCKET_OPEN ? this.#pings.ping((f) => sender.append(f), options.signal) : Promise.resolve(ok());
     const answered = await abortable(before.answered(), options.signal);
     if (!answered.ok) return answered;
     return answered.value.ok ? await barrier : answered.value;
   }
 
-  async #publish(payload: Uint8Array, signal: AbortSignal | undefined, sent: () => void): Promise<Result<ReceiptPayload>> {
+  #publish(payload: Uint8Array, signal: AbortSignal | undefined, sent: () => void): Promise<Result<ReceiptPayload>> {
+    const sender = this.#sender;
+    // Connected, with room in the window and no earlier publish waiting for it: into this turn's batch now.
+    if (sender !== undefined && this.#socket?.readyState === SOCKET_OPEN && this.#replies.tryReserve()) return this.#send(sender, payload, sent);
+    return this.#publishWhenReady(payload, signal, sent);
+  }
+
+  async #publishWhenReady(payload: Uint8Array, signal: AbortSignal | undefined, sent: () => void): Promise<Result<ReceiptPayload>> {
     const room = await this.#replies.reserve(signal);
     if (!room.ok) return room;
     const socket = await this.#connected(signal);
-    if (!socket.ok) {
+    const sender = this.#sender;
+    if (!socket.ok || sender === undefined) {
       this.#replies.release();
-      return socket;
+      return socket.ok ? err("unavailable", "connection closed before the publish was sent") : socket;
     }
+    return this.#send(sender, payload, sent);
+  }
+
+  #send(sender: FrameSender, payload: Uint8Array, sent: () => void): Promise<Result<ReceiptPayload>> {
     const id = ++this.#nextId;
     const answer = this.#replies.expect(id);
-    try {
-      socket.value.send(publishFrame(id, payload, { crc: this.#options.crc }));
-    } catch (thrown) {
-      this.#replies.settle(id, err("unavailable", `send failed: ${String(thrown)}`));
-    }
+    sender.write(FrameType.PUBLISH, this.#options.crc ? FrameFlag.Crc : 0, id, 0, payload);
     sent();
     return answer;
   }
@@ -117,6 +133,9 @@ export class Producer {
   /** Closes the socket; publishes still waiting fail with `unavailable`. */
   close(): void {
     this.#closed = true;
+    // What this turn already published goes out before the socket closes.
+    this.#sender?.flush();
+    this.#sender?.stop();
     this.#socket?.close(1000, "producer closed");
     const closed = sluiceError("unavailable", "producer closed before the receipt arrived");
     this.#replies.failAll(closed);
@@ -136,9 +155,24 @@ export class Producer {
   #attach(socket: ClientSocket): void {
     if (this.#closed) return socket.close(1000, "producer closed");
     this.#socket = socket;
+    const sender = new FrameSender(socket, {
+      batch: this.#options.batch,
+      onFailed: (error) => {
+        // The socket is unusable: what was sent on it may or may not be enqueued; the next publish reconnects.
+        if (this.#socket === socket) this.#socket = undefined;
+        if (this.#sender === sender) this.#sender = undefined;
+        sender.stop();
+        this.#replies.failAll(error);
+        this.#pings.failAll(error);
+        socket.close(1000, "send failed");
+      },
+    });
+    this.#sender = sender;
     emit(this.#options.onEvent, { type: "connected", transport: "websocket" });
     socket.addEventListener("message", (event) => this.#onMessage(event.data));
     socket.addEventListener("close", (event: { code?: number; reason?: string }) => {
+      sender.stop();
+      if (this.#sender === sender) this.#sender = undefined;
       if (this.#socket === socket) this.#socket = undefined;
       const gone = sluiceError("unavailable", `connection closed (${event?.code ?? "?"}${event?.reason ? ` ${event.reason}` : ""}) before the receipt arrived; the message may or may not be enqueued`);
       this.#replies.failAll(gone);
@@ -147,10 +181,13 @@ export class Producer {
     });
   }
 
+  // A message carries one frame or several (a batch of receipts).
   #onMessage(data: unknown): void {
     const bytes = messageBytes(data);
-    if (bytes === undefined) return;
-    const frame = decodeFrameMessage(bytes, this.#codec);
+    if (bytes !== undefined) eachFrame(bytes, this.#codec, this.#onFrame);
+  }
+
+  readonly #onFrame = (frame: Result<Frame>): void => {
     if (!frame.ok) return emit(this.#options.onEvent, { type: "error", error: frame.error, id: 0 });
     const { type, id, payload } = frame.value;
     if (type === FrameType.RECEIPT) {
@@ -163,7 +200,11 @@ export class Producer {
       if (!this.#replies.settle(id, err(error))) emit(this.#options.onEvent, { type: "error", error, id });
     } else if (type === FrameType.GOAWAY) {
       if (id !== 0) this.#replies.settle(id, err("unavailable", "server is shutting down; the message was not enqueued"));
-      else this.#socket = undefined; // no new publishes on this socket; the next one reconnects
+      else {
+        // No new publishes on this socket (what is batched for it still goes); the next one reconnects.
+        this.#socket = undefined;
+        this.#sender = undefined;
+      }
     }
-  }
+  };
 }

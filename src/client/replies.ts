@@ -39,6 +39,16 @@ export class Replies<T> {
     return ok();
   }
 
+  /**
+   * Takes a slot now if one is free and no earlier `reserve` is waiting or holds a slot (so
+   * requests keep their order); false otherwise (then use `reserve`).
+   */
+  tryReserve(): boolean {
+    if (this.#reserved > 0 || this.#room.size > 0 || this.#pending.size >= this.#limit) return false;
+    this.#reserved++;
+    return true;
+  }
+
   /** Gives back a reserved slot that will not be used (the send failed before it was made). */
   release(): void {
     this.#reserved--;

@@ -63,15 +63,20 @@ export const HeaderOffset = {
 } as const;
 
 /**
- * Flag bits. Bit 0: the header's crc field holds CRC32C of the payload.
+ * Flag bits. Bit 0: the header's crc field holds CRC32C of the payload. Bit 1 (`ReadsBatches`):
+ * the sender reads WebSocket messages that carry several frames, so the server may answer it in
+ * batches (receipts of one turn, deliveries of one flush, in one message); a connection that
+ * never sets it gets one frame per message. Decoders ignore bits they do not know.
  *
  * @example
  * ```ts
  * if (flags & FrameFlag.Crc) verifyCrc();
+ * if (flags & FrameFlag.ReadsBatches) session.answerInBatches();
  * ```
  */
 export const FrameFlag = {
   Crc: 1,
+  ReadsBatches: 2,
 } as const;
 
 /**

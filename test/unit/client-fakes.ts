@@ -11,7 +11,8 @@
  * ```
  */
 import { FrameType } from "../../src/protocol/frame-layout.ts";
-import { decodeFrameMessage, type Frame, FrameStreamDecoder } from "../../src/protocol/frames.ts";
+import { type Frame, FrameStreamDecoder } from "../../src/protocol/frames.ts";
+import { eachFrame } from "../../src/protocol/frame-batch.ts";
 import { pongFrame, receiptFrame } from "../../src/protocol/frame-builders.ts";
 import { createJsFrameCodec } from "../../src/protocol/js-frame-codec.ts";
 import type { WebSocketConstructor } from "../../src/client/options.ts";
@@ -38,12 +39,16 @@ export class FakeSocket {
   emit(type: string, event: { data?: unknown; code?: number; reason?: string } = {}): void {
     for (const listener of [...(this.#listeners.get(type) ?? [])]) listener(event);
   }
+  /** Messages the client sent (a batching client puts several frames in one). */
+  messages = 0;
   send(data: Uint8Array): void {
     if (this.readyState !== 1) throw new Error("socket is not open");
-    const frame = decodeFrameMessage(data, codec);
-    if (!frame.ok) throw new Error(frame.error.message);
-    this.received.push(frame.value);
-    this.server.onFrame(frame.value, this);
+    this.messages++;
+    eachFrame(data, codec, (frame) => {
+      if (!frame.ok) throw new Error(frame.error.message);
+      this.received.push(frame.value);
+      this.server.onFrame(frame.value, this);
+    });
   }
   close(code = 1000, reason = ""): void {
     if (this.readyState === 3) return;
