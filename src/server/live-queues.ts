@@ -150,7 +150,7 @@ export class LiveQueues {
       }
     }
     this.#broker.setQueue(name, queue);
-    this.#options.log?.(`sluice: control: queue ${name} added (storage ${storage})`);
+    this.#options.log?.(`sluice: control: queue ${name} added (storage ${storage})${q.bridge === undefined ? "" : "; its bridge starts at this node's next start"}`);
     return ok();
   }
 
@@ -162,12 +162,12 @@ export class LiveQueues {
       queue.seal?.(undefined);
       this.#options.log?.(`sluice: control: queue ${name} added back (it keeps what it holds)`);
     }
+    if (JSON.stringify(was?.bridge) !== JSON.stringify(q.bridge)) this.#options.log?.(`sluice: control: queue ${name}: bridge settings take effect at this node's next start`);
     const options = queueOptionsFor(name, q);
     if (was !== undefined && JSON.stringify(queueOptionsFor(name, was)) === JSON.stringify(options)) return ok();
     if (queue.reconfigure === undefined) return err("unavailable", `queue '${name}' cannot be reconfigured live on this backend`);
     const done = await queue.reconfigure(options);
     if (!done.ok) return err(sluiceError(done.error.code, `queue '${name}': ${done.error.message}`));
-    if (JSON.stringify(was?.bridge) !== JSON.stringify(q.bridge)) this.#options.log?.(`sluice: control: queue ${name}: bridge settings take effect at this node's next start`);
     this.#options.log?.(`sluice: control: queue ${name} reconfigured (capacity ${q.capacity}, leaseMs ${q.leaseMs}, maxRetries ${q.maxRetries})`);
     return ok();
   }
