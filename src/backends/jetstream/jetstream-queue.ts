@@ -1,7 +1,6 @@
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { canceledError, type SluiceError, sluiceError } from "../../result/errors.ts";
 import { err, ok, type Result } from "../../result/result.ts";
-import { delay } from "../../result/delay.ts";
 import { RetryPolicy } from "../../result/retry-policy.ts";
 import { QueueEvents, type QueueEventType } from "../../queue/events.ts";
 import { exhaustedBudget } from "../../queue/item.ts";
@@ -13,13 +12,14 @@ import type { DrainReport, FailOptions } from "../../queue/queue-api.ts";
 import type { Enqueued, RelayQueue } from "../../queue/relay-queue.ts";
 import type { QueueStats } from "../../queue/stats.ts";
 import { idleOrDeadline, type WaiterHandle, Waiters } from "../../queue/waiters.ts";
-import { Fifo } from "../../queue/fifo.ts";
 import { AttemptRecords, chargeUnexplained, noAttempts } from "./attempt-records.ts";
 import { type Delivery, fenceMarginMs, LiveDeliveries } from "./deliveries.ts";
 import { DeliveryOutcomes } from "./delivery-outcomes.ts";
 import { type JetStreamNames, jetStreamNames } from "./names.ts";
 import { PoisonStream } from "./poison-stream.ts";
 import { StreamPublisher } from "./publisher.ts";
+import { HandOff } from "./hand-off.ts";
+import { JetStreamIntake } from "./intake.ts";
 import { PullDemand } from "./pull-demand.ts";
 import { ensureQueueOnJetStream, updateQueueLimits } from "./setup.ts";
 
@@ -73,11 +73,9 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
   readonly stored = true;
   readonly commitPending = false;
   readonly #live = new LiveDeliveries();
-  readonly #ready = new Fifo<Delivery>();
-  readonly #takers = new Waiters<Lease<Uint8Array>>();
-  readonly #room = new Waiters<void>();
+  readonly #handOff = new HandOff();
   readonly #idle = new Waiters<void>();
-  readonly #publisher: StreamPublisher;
+  readonly #intake: JetStreamIntake;
   readonly #records: AttemptRecords;
   readonly #outcomes: DeliveryOutcomes;
   readonly #pulls: PullDemand;
@@ -86,14 +84,8 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
   readonly #jsm: JetStreamManager;
   readonly #names: JetStreamNames;
   #state: "open" | "draining" | "closed" = "open";
-  /** Pulled messages whose attempt record is being read: they count as demand already met. */
-  #arriving = 0;
   #sweeper: unknown;
   #cached = { messages: 0 };
-  /** The stream's `max_msgs`: above `capacity` after a live shrink (limits are only raised on NATS). */
-  #streamMaxMsgs: number;
-  /** Why publishes are refused while deliveries go on (`seal`). */
-  #sealed: string | undefined;
 
   /** Creates or joins the queue's stream, consumer, poison stream and attempt bucket. */
   static async open(options: JetStreamQueueOptions): Promise<JetStreamQueue> {
@@ -113,7 +105,6 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
 
   private constructor(options: JetStreamQueueOptions, resolved: ResolvedQueueOptions, consumer: Consumer, records: AttemptRecords, streamMaxMsgs: number) {
     this.options = resolved;
-    this.#streamMaxMsgs = streamMaxMsgs;
     this.name = resolved.name;
     const names = jetStreamNames(this.name);
     this.#names = names;
@@ -122,15 +113,19 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     this.#connected = options.connected ?? (() => true);
     this.#margin = fenceMarginMs(resolved.leaseMs);
     this.poison = new PoisonStream(resolved.poisonQueueName, names, options.js, options.jsm);
-    this.#publisher = new StreamPublisher(options.js, this.name, names.subject);
-    this.#publisher.onSettled = (stored) => {
+    this.#intake = new JetStreamIntake({
+      publisher: new StreamPublisher(options.js, this.name, names.subject),
+      options: () => this.options,
+      closedReason: () => (this.#state === "open" ? undefined : `queue '${this.name}' is ${this.#state}`),
+      connected: this.#connected,
+      messages: () => this.#cached.messages,
+      streamMaxMsgs,
       // Counted once JetStream stored it: not a refusal, not a repeat of a held key.
-      if (stored.ok && !stored.value.duplicate) {
+      stored: (sequenceId) => {
         this.metrics.enqueued.value++;
-        this.#emit("enqueued", undefined, undefined, stored.value.sequenceId);
-      }
-      this.#room.serve(ok());
-    };
+        this.#emit("enqueued", undefined, undefined, sequenceId);
+      },
+    });
     const self = this;
     this.#outcomes = new DeliveryOutcomes({
       get options() {
@@ -139,7 +134,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
       names, jsm: options.jsm, records, poison: this.poison, metrics: () => this.metrics,
       emit: (type, lease, error) => this.#emit(type, lease, error),
     });
-    this.#pulls = new PullDemand(consumer, () => this.#takers.size - this.#ready.length - this.#arriving, (msg) => void this.#arrive(msg), resolved.clock);
+    this.#pulls = new PullDemand(consumer, () => this.#handOff.demand, (msg) => void this.#arrive(msg), resolved.clock);
     this.metrics = new QueueMetrics(options.metrics ?? new MetricsRegistry(), { queue: this.name, role: resolved.role });
     this.metrics.registry.addCollector(() => {
       this.metrics.pending.set(this.stats().pending);
@@ -155,32 +150,14 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     await this.poison.refresh();
   }
 
-  // ---- publishing ----
+  // ---- publishing (intake.ts) ----
 
-  async enqueue(payload: Uint8Array, options: { signal?: AbortSignal; key?: string } = {}): Promise<Result<Enqueued>> {
-    for (;;) {
-      const added = this.tryEnqueue(payload, options.key);
-      const stored = added.ok ? await this.#publisher.stored(added) : added;
-      if (!this.waitsForRoom(stored)) return stored;
-      // JetStream says "full" only by refusing: wait for a publish to settle here, or poll.
-      const waited = this.#publisher.inFlight > 0 && !added.ok
-        ? await this.#room.wait(options.signal)
-        : await delay(Math.max(10, this.options.sweepMs / 4), { signal: options.signal, clock: this.options.clock });
-      if (!waited.ok) return waited;
-    }
+  enqueue(payload: Uint8Array, options: { signal?: AbortSignal; key?: string } = {}): Promise<Result<Enqueued>> {
+    return this.#intake.enqueue(payload, options);
   }
 
   tryEnqueue(payload: Uint8Array, key?: string): Result<Enqueued> {
-    if (this.#state !== "open") return err("queue.closed", `queue '${this.name}' is ${this.#state}`);
-    if (this.#sealed !== undefined) return err("queue.closed", this.#sealed);
-    if (!this.#connected()) return err("unavailable", `queue '${this.name}' cannot store new messages: NATS is not connected`);
-    // A capacity lowered live is Sluice's own bound (the stream keeps its higher max_msgs): as of
-    // the last count (at most sweepMs old) plus the publishes this node has in flight.
-    const capacity = this.options.capacity;
-    if (capacity < this.#streamMaxMsgs && this.#cached.messages + this.#publisher.inFlight >= capacity) {
-      return err("queue.full", `queue '${this.name}' is full (capacity ${capacity})`, { metadata: { capacity } });
-    }
-    return this.#publisher.start(payload, key);
+    return this.#intake.tryEnqueue(payload, key);
   }
 
   /**
@@ -205,31 +182,31 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     }
     try {
       const { maxMsgs } = await updateQueueLimits(this.#jsm, this.#names, { capacity: next.capacity, maxBytes: next.maxBytes, leaseMs: next.leaseMs });
-      this.#streamMaxMsgs = maxMsgs;
+      this.#intake.streamMaxMsgs = maxMsgs;
     } catch (thrown) {
       return err("unavailable", `queue '${this.name}': cannot change its JetStream limits: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
     }
     this.options = next;
     this.#margin = fenceMarginMs(next.leaseMs);
-    this.#room.failAll(ok()); // waiting producers try again under the new capacity
+    this.#intake.roomChanged(); // waiting producers try again under the new capacity
     return ok();
   }
 
   /** Refuses publishes with `reason` (`queue.closed`) while deliveries go on; undefined reopens. */
   seal(reason: string | undefined): void {
-    this.#sealed = reason;
+    this.#intake.sealed = reason;
   }
 
   waitsForRoom(added: Result<unknown>): boolean {
-    return !added.ok && added.error.code === "queue.full" && this.options.fullMode !== "reject";
+    return this.#intake.waitsForRoom(added);
   }
 
   whenStored(added: Result<Enqueued>, answer: (result: Result<Enqueued>) => void): void {
-    this.#publisher.whenStored(added, answer);
+    this.#intake.publisher.whenStored(added, answer);
   }
 
   afterCommit(done: (committed: Result<void>) => void): void {
-    this.#publisher.afterCommit(done);
+    this.#intake.publisher.afterCommit(done);
   }
 
   // ---- leasing ----
@@ -243,7 +220,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     const lease = this.tryLease();
     if (lease !== undefined) return void onLease(ok(lease));
     if (this.#state !== "open") return void onLease(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
-    const handle = this.#takers.park(onLease, signal);
+    const handle = this.#handOff.park(onLease, signal);
     this.#pulls.kick();
     return handle;
   }
@@ -255,10 +232,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
 
   tryLease(now: number = this.options.clock.now()): Lease<Uint8Array> | undefined {
     if (this.#state !== "open") return undefined;
-    for (let delivery = this.#ready.shift(); delivery !== undefined; delivery = this.#ready.shift()) {
-      if (now <= delivery.deadline) return this.#start(delivery);
-    }
-    return undefined;
+    return this.#handOff.take(now, this.#start);
   }
 
   leaseByToken(token: number): Lease<Uint8Array> | undefined {
@@ -385,14 +359,10 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     const deliveryCount = msg.info.deliveryCount;
     let record = noAttempts();
     if (deliveryCount > 1) {
-      this.#arriving++;
-      try {
-        record = await this.#records.read(msg.seq);
-      } catch {
-        return void msg.nak(this.options.sweepMs); // unreadable now: JetStream redelivers it later (that counts as a stall)
-      } finally {
-        this.#arriving--;
-      }
+      const read = await this.#handOff.arriving(() => this.#records.read(msg.seq).catch(() => undefined));
+      // Unreadable now: JetStream redelivers it later (that counts as a stall).
+      if (read === undefined) return void msg.nak(this.options.sweepMs);
+      record = read;
       chargeUnexplained(record, deliveryCount, now, this.options.leaseMs);
     }
     const delivery = this.#outcomes.delivery(msg, record, now, this.#margin);
@@ -403,16 +373,15 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
       record.neutral++;
       return void this.#outcomes.handBack(delivery, 0);
     }
-    if (this.#takers.size > 0) this.#takers.serve(ok(this.#start(delivery)));
-    else this.#ready.push(delivery); // its taker gave up meanwhile: the next one gets it (sweep hands it back if none comes)
+    this.#handOff.offer(delivery, this.#start); // held when its taker gave up: the sweep hands it back if none comes
   }
 
-  #start(delivery: Delivery): Lease<Uint8Array> {
+  readonly #start = (delivery: Delivery): Lease<Uint8Array> => {
     this.#live.add(delivery);
     this.metrics.deliveryAttempts.value++;
     this.#emit("leased", delivery.lease);
     return delivery.lease;
-  }
+  };
 
   // Every sweepMs: expire deliveries past their deadline, return held ones nobody took, refresh counts.
   #sweep(): void {
@@ -421,27 +390,21 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
       this.metrics.expired.value++;
       this.#emit("expired", delivery.lease, sluiceError("lease.expired", `lease of item ${delivery.lease.sequenceId} expired after ${this.options.leaseMs} ms`));
     }
-    const held = this.#ready.length;
-    for (let i = 0; i < held; i++) {
-      const delivery = this.#ready.shift()!;
-      if (now - delivery.lease.leasedAt < this.options.leaseMs / 2) this.#ready.push(delivery);
-      else {
-        delivery.record.neutral++;
-        void this.#outcomes.handBack(delivery, 0);
-      }
+    for (const delivery of this.#handOff.stale(now, this.options.leaseMs / 2)) {
+      delivery.record.neutral++;
+      void this.#outcomes.handBack(delivery, 0);
     }
     this.#maybeIdle();
-    if (!this.#connected() && this.#publisher.inFlight > 0) {
-      this.#publisher.failPending(sluiceError("unavailable", `queue '${this.name}' cannot store new messages: the NATS connection dropped before JetStream answered`));
+    if (!this.#connected() && this.#intake.publisher.inFlight > 0) {
+      this.#intake.publisher.failPending(sluiceError("unavailable", `queue '${this.name}' cannot store new messages: the NATS connection dropped before JetStream answered`));
     }
     if (this.#state !== "closed") void this.refresh().catch(() => {});
     if (this.#state !== "closed") this.#sweeper = this.options.clock.setTimeout(() => this.#sweep(), this.options.sweepMs);
   }
 
   #stopTaking(closed: Result<never>): void {
-    this.#takers.failAll(closed);
     this.#pulls.stop();
-    for (let delivery = this.#ready.shift(); delivery !== undefined; delivery = this.#ready.shift()) {
+    for (const delivery of this.#handOff.stop(closed)) {
       delivery.record.neutral++;
       void this.#outcomes.handBack(delivery, 0);
     }
