@@ -53,6 +53,11 @@ export interface BatchLimits {
   readonly maxBytes?: number;
   /** Frames in one batch (default 256). */
   readonly maxFrames?: number;
+  /**
+   * Buffer bytes kept once a batch is taken (default 16 KiB): a bigger buffer is let go, so an
+   * idle connection holds little; a batch shared by many connections may keep more.
+   */
+  readonly keepBytes?: number;
 }
 
 /** Capacity a batch buffer starts with; it grows by doubling. */
@@ -76,6 +81,7 @@ const EMPTY = new Uint8Array(0);
 export class FrameBatch {
   readonly maxBytes: number;
   readonly maxFrames: number;
+  readonly #keepBytes: number;
   #buffer: Uint8Array = EMPTY;
   #length = 0;
   #frames = 0;
@@ -83,6 +89,7 @@ export class FrameBatch {
   constructor(limits: BatchLimits = {}) {
     this.maxBytes = limits.maxBytes ?? DEFAULT_BATCH_MAX_BYTES;
     this.maxFrames = limits.maxFrames ?? DEFAULT_BATCH_MAX_FRAMES;
+    this.#keepBytes = limits.keepBytes ?? KEEP_BYTES;
     if (!Number.isInteger(this.maxBytes) || this.maxBytes < FRAME_HEADER_BYTES) throw new RangeError(`maxBytes must be an integer >= ${FRAME_HEADER_BYTES}, got ${this.maxBytes}`);
     if (!Number.isInteger(this.maxFrames) || this.maxFrames < 1) throw new RangeError(`maxFrames must be a positive integer, got ${this.maxFrames}`);
   }
@@ -139,6 +146,8 @@ export class FrameBatch {
     const out = this.#buffer.subarray(0, this.#length);
     this.#length = 0;
     this.#frames = 0;
+    // The view keeps a big buffer alive until it is sent; the batch lets go of it.
+    if (this.#buffer.byteLength > this.#keepBytes) this.#buffer = EMPTY;
     return out;
   }
 
@@ -146,7 +155,7 @@ export class FrameBatch {
   clear(): void {
     this.#length = 0;
     this.#frames = 0;
-    if (this.#buffer.byteLength > KEEP_BYTES) this.#buffer = EMPTY;
+    if (this.#buffer.byteLength > this.#keepBytes) this.#buffer = EMPTY;
   }
 
   // Room for `bytes` more at the end; returns where they go.

@@ -5,13 +5,16 @@ import type { RelayQueue } from "../queue/relay-queue.ts";
 import type { WaiterHandle } from "../queue/waiters.ts";
 import type { FrameWriter } from "../protocol/frame-writer.ts";
 import { decodeNackPayload, type NackPayload } from "../protocol/messages.ts";
-import { type FramePeer, safeSend } from "./frame-peer.ts";
+import type { FramePeer } from "./frame-peer.ts";
+import { sendDeliveries } from "./deliveries.ts";
 import { LeaseLedger } from "./lease-ledger.ts";
 
 // Credits are u32 on the wire; the running total is capped so it stays an exact small integer.
 const MAX_CREDIT = 0x7fffffff;
 /** Deliveries per turn before a consumer steps back, so ready items spread across consumers. */
 const FAIR_BATCH = 32;
+/** The same for a consumer that reads batches: its deliveries of one turn leave as one message (at most 64 KiB each). */
+const FAIR_BATCH_BATCHED = 128;
 /** Bytes queued in the runtime's send buffer past which a consumer gets nothing more until it drains. */
 const SEND_BUFFER_HIGH = 1 << 20;
 /** How often a consumer whose send buffer is full is checked for having drained it. */
@@ -36,6 +39,8 @@ export interface ConsumerOutletOptions {
   readonly signal: AbortSignal;
   /** Sends an ERROR frame. */
   readonly error: (error: SluiceError, id: number) => void;
+  /** True once the consumer reads messages with several frames: a batch of deliveries is then one message. */
+  readonly batched?: () => boolean;
 }
 
 /**
@@ -44,8 +49,9 @@ export interface ConsumerOutletOptions {
  *
  * CREDIT n adds up; each DELIVER (id = lease token, arg = attempt) uses one, so a consumer holds
  * at most its credit. Deliveries leave in batches of at most 32 (then it steps back so other
- * consumers get their turn), and stop while more than 1 MiB waits in its send buffer. A DELIVER
- * the runtime drops goes straight back uncounted and deliveries pause until the consumer speaks;
+ * consumers get their turn), and stop while more than 1 MiB waits in its send buffer. To a
+ * consumer that reads batches (`batched`), a batch of up to 128 is one message (split at 64 KiB).
+ * A DELIVER the runtime drops goes straight back uncounted and deliveries pause until the consumer speaks;
  * a consumer that holds leases and sends nothing for a whole `leaseMs` is stuck: its leases go
  * back (a stall each) and it gets nothing more until it speaks. A suspect lease travels alone.
  * On a stored queue a DELIVER leaves only once its lease is committed.
@@ -187,7 +193,8 @@ export class ConsumerOutlet {
       this.#isolated = first.token;
       return batch;
     }
-    while (this.#credit > 0 && batch.length < FAIR_BATCH) {
+    const bound = this.#options.batched?.() ? FAIR_BATCH_BATCHED : FAIR_BATCH;
+    while (this.#credit > 0 && batch.length < bound) {
       const lease = this.#queue.tryLease(undefined, false);
       if (lease === undefined) break;
       this.#credit--;
@@ -198,22 +205,18 @@ export class ConsumerOutlet {
   }
 
   #send(batch: Lease<Uint8Array>[]): void {
-    if (this.#options.peer.batch === undefined) this.#sendAll(batch);
-    else this.#options.peer.batch(() => this.#sendAll(batch));
-    if ((this.#options.peer.bufferedAmount?.() ?? 0) > SEND_BUFFER_HIGH) this.#waitForDrain();
-  }
-
-  #sendAll(batch: Lease<Uint8Array>[]): void {
-    for (let i = 0; i < batch.length; i++) {
-      const lease = batch[i]!;
-      if (this.#options.signal.aborted || !safeSend(this.#options.peer, this.#options.frames.deliver(lease.token, lease.attempt, lease.payload))) {
-        // The consumer never got these (socket gone, or the runtime dropped the frame because
-        // the consumer stopped reading): straight back, uncounted; wait until it reads again.
-        for (let j = i; j < batch.length; j++) this.#giveBack(batch[j]!);
-        this.#stalled = !this.#options.signal.aborted;
-        return;
-      }
+    const { peer, frames, signal } = this.#options;
+    const batched = this.#options.batched?.() ?? false;
+    let sent = 0;
+    if (peer.batch === undefined) sent = sendDeliveries(peer, frames, batch, batched, signal);
+    else peer.batch(() => void (sent = sendDeliveries(peer, frames, batch, batched, signal)));
+    if (sent < batch.length) {
+      // The consumer never got these (socket gone, or the runtime dropped the frame because
+      // the consumer stopped reading): straight back, uncounted; wait until it reads again.
+      for (let j = sent; j < batch.length; j++) this.#giveBack(batch[j]!);
+      this.#stalled = !signal.aborted;
     }
+    if ((peer.bufferedAmount?.() ?? 0) > SEND_BUFFER_HIGH) this.#waitForDrain();
   }
 
   #giveBack(lease: Lease<Uint8Array>): void {

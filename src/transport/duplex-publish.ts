@@ -3,6 +3,7 @@ import type { RelayQueue } from "../queue/relay-queue.ts";
 import type { Result } from "../result/result.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
 import { type Frame, frameIdOf, FrameStreamDecoder } from "../protocol/frames.ts";
+import { FrameBatch } from "../protocol/frame-batch.ts";
 import { errorFrame, goawayFrame, publishEndFrame, receiptFrame } from "../protocol/frame-builders.ts";
 import type { FrameCodec } from "../wasm/mod.ts";
 import { publishOutcome } from "./publish-answer.ts";
@@ -34,7 +35,8 @@ export interface DuplexPublishOptions {
  *
  * The request body is a stream of PUBLISH frames; the returned response body streams one
  * RECEIPT per PUBLISH as soon as that message is in the queue (for a stored queue: committed),
- * long before the request ends.
+ * long before the request ends. The answers to one request chunk leave as one response chunk
+ * (split at 64 KiB; sent before the pump waits for room in a full queue).
  * Backpressure runs end to end because the pump is pull-driven: the next request chunk is read
  * only when the response wants more and every PUBLISH of the previous chunk is enqueued (waiting
  * for room when the queue is full). So a full queue stops the server reading the body — TCP
@@ -67,13 +69,31 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
   const strikes = new FullQueueStrikes(options.maxRejected);
   // Resolves once every receipt handed to `afterCommit` so far has been emitted.
   const committed = () => new Promise<unknown>((done) => queue.afterCommit(done));
+  // Answers wait here until the request chunk that caused them is handled: one response chunk each.
+  const out = new FrameBatch();
+  let flushQueued = false;
+  const flushOut = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (out.frames > 0 && !finished) controller.enqueue(out.take());
+  };
   // After a cancel the controller is closed; anything still produced has nowhere to go.
   const emit = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
-    if (!finished) controller.enqueue(bytes);
+    if (finished) return;
+    if (!out.fits(bytes.byteLength)) flushOut(controller);
+    out.append(bytes);
+    // Answers made in one go (a chunk's, or a commit's receipts) leave at the end of that
+    // microtask at the latest; the pump also flushes as a chunk is done and before it waits.
+    if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(() => {
+        flushQueued = false;
+        flushOut(controller);
+      });
+    }
   };
 
   const finish = (controller: ReadableStreamDefaultController<Uint8Array>, trailer?: Uint8Array) => {
     if (finished) return;
+    flushOut(controller);
     finished = true;
     options.signal?.removeEventListener("abort", onOuterAbort);
     if (trailer) controller.enqueue(trailer);
@@ -140,42 +160,55 @@ export function duplexPublish(options: DuplexPublishOptions): ReadableStream<Uin
     emit(controller, errorFrame(error, frameIdOf(error)));
   };
 
+  // Reads request chunks until one produced frames (a pull that enqueues nothing would not be
+  // called again); the answers of each chunk are flushed as one response chunk.
+  const pump = async (controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> => {
+    let produced = false;
+    while (!produced && !finished) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (thrown) {
+        if (!stop.signal.aborted) fail(controller, sluiceError("canceled", `request body failed: ${String(thrown)}`));
+        finish(controller);
+        return;
+      }
+      if (next.done) {
+        await committed();
+        const end = decoder.end();
+        if (!end.ok) fail(controller, end.error);
+        finish(controller);
+        return;
+      }
+      for (const item of decoder.push(next.value)) {
+        produced = true;
+        if (!item.ok) {
+          fail(controller, item.error);
+          continue;
+        }
+        const handled = handle(item.value, controller);
+        if (handled === true) continue;
+        if (handled === false) return;
+        flushOut(controller); // the answers so far leave before the wait (for room, or a commit)
+        if (!(await handled)) return;
+      }
+      if (queue.commitPending) await committed();
+      if (decoder.failed) {
+        finish(controller);
+        return;
+      }
+    }
+  };
+
   return new ReadableStream<Uint8Array>(
     {
       // Pull-driven: runs only when the response has room, and does not return before it
       // produced output (a pull that enqueues nothing would not be called again).
       async pull(controller) {
-        let produced = false;
-        while (!produced && !finished) {
-          let next: Awaited<ReturnType<typeof reader.read>>;
-          try {
-            next = await reader.read();
-          } catch (thrown) {
-            if (!stop.signal.aborted) fail(controller, sluiceError("canceled", `request body failed: ${String(thrown)}`));
-            finish(controller);
-            return;
-          }
-          if (next.done) {
-            await committed();
-            const end = decoder.end();
-            if (!end.ok) fail(controller, end.error);
-            finish(controller);
-            return;
-          }
-          for (const item of decoder.push(next.value)) {
-            produced = true;
-            if (!item.ok) {
-              fail(controller, item.error);
-              continue;
-            }
-            const handled = handle(item.value, controller);
-            if (!(handled === true || (handled !== false && (await handled)))) return;
-          }
-          if (queue.commitPending) await committed();
-          if (decoder.failed) {
-            finish(controller);
-            return;
-          }
+        try {
+          await pump(controller);
+        } finally {
+          flushOut(controller);
         }
       },
       cancel() {

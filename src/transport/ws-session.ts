@@ -1,7 +1,7 @@
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import type { Lease } from "../queue/lease.ts";
 import type { RelayQueue } from "../queue/relay-queue.ts";
-import { FRAME_HEADER_BYTES, FrameType } from "../protocol/frame-layout.ts";
+import { FRAME_HEADER_BYTES, FrameFlag, FrameType } from "../protocol/frame-layout.ts";
 import { frameIdOf, isProblem, readFrameMessage } from "../protocol/frames.ts";
 import { errorFrame, goawayFrame, pongFrame } from "../protocol/frame-builders.ts";
 import { FrameWriter } from "../protocol/frame-writer.ts";
@@ -11,6 +11,7 @@ import { type FramePeer, safeSend } from "./frame-peer.ts";
 import { ConsumerOutlet } from "./consumer-outlet.ts";
 import type { MemoryBudget } from "../queue/memory-budget.ts";
 import { ConnectionFence, type FenceCheck } from "./connection-fence.ts";
+import { ReplyBatcher } from "./reply-batcher.ts";
 
 /**
  * Options of `WsSession`.
@@ -76,7 +77,10 @@ const POLICY_VIOLATION = 1008;
  * connection still holds is failed back at once (see `LeaseLedger`). A bad frame gets an ERROR
  * frame and the socket stays usable — up to 64 in a row, then it is closed with 1008. A binary
  * message may carry several frames back to back (a batch): they are handled in order, as if each
- * had come alone, so a batch of PUBLISH frames is committed in one store write.
+ * had come alone, so a batch of PUBLISH frames is committed in one store write. Once a client
+ * sets `FrameFlag.ReadsBatches` on a frame, the connection answers in batches too: the receipts
+ * and errors a message produced leave as one message (`ReplyBatcher`), deliveries as one message
+ * per flush (`ConsumerOutlet`); a client that never sets it gets one frame per message.
  *
  * @example
  * ```ts
@@ -88,7 +92,8 @@ const POLICY_VIOLATION = 1008;
 export class WsSession {
   readonly #queue: RelayQueue<Uint8Array>;
   readonly #codec: FrameCodec;
-  readonly #peer: FramePeer;
+  /** The peer, through the batcher of answers (receipts, errors, PONG, GOAWAY). */
+  readonly #peer: ReplyBatcher;
   readonly #stop = new AbortController();
   readonly #frames: FrameWriter;
   readonly #intake: PublishIntake;
@@ -101,12 +106,13 @@ export class WsSession {
   constructor(options: WsSessionOptions) {
     this.#queue = options.queue;
     this.#codec = options.codec;
-    this.#peer = options.peer;
+    this.#peer = new ReplyBatcher(options.peer);
     this.#frames = options.peer.copiesOnSend === true ? sharedReusingWriter() : FRESH_FRAMES;
     this.#outlet = new ConsumerOutlet({
       queue: options.queue,
       peer: options.peer,
       frames: this.#frames,
+      batched: () => this.#peer.batching,
       // Wrapped: workerd refuses a global called with another `this` ("Illegal invocation").
       schedule: options.coalesce ?? ((run) => queueMicrotask(run)),
       signal: this.#stop.signal,
@@ -115,7 +121,7 @@ export class WsSession {
     this.#fence = options.fences && new ConnectionFence(options.fences);
     this.#intake = new PublishIntake({
       queue: options.queue,
-      peer: options.peer,
+      peer: this.#peer,
       frames: this.#frames,
       accepting: options.accepting,
       maxBacklog: options.maxPublishBacklog ?? 1024,
@@ -199,10 +205,16 @@ export class WsSession {
   #handleBytes(bytes: Uint8Array): void {
     if (this.#stop.signal.aborted) return;
     this.#outlet.read();
-    for (let at = 0; at < bytes.byteLength && !this.#stop.signal.aborted; ) {
-      const end = frameEnd(bytes, at);
-      if (!this.#handleFrame(at === 0 && end === bytes.byteLength ? bytes : bytes.subarray(at, end))) return;
-      at = end;
+    // What this message makes the server answer now leaves as one message (once batching is on).
+    this.#peer.hold();
+    try {
+      for (let at = 0; at < bytes.byteLength && !this.#stop.signal.aborted; ) {
+        const end = frameEnd(bytes, at);
+        if (!this.#handleFrame(at === 0 && end === bytes.byteLength ? bytes : bytes.subarray(at, end))) return;
+        at = end;
+      }
+    } finally {
+      this.#peer.release();
     }
   }
 
@@ -221,6 +233,7 @@ export class WsSession {
   #dispatch(bytes: Uint8Array, header: FirstFrame): void {
     // `header` is the codec's reused object: read what is needed before anything else decodes.
     const id = header.id;
+    if ((header.flags & FrameFlag.ReadsBatches) !== 0 && !this.#peer.batching) this.#peer.enable();
     switch (header.type) {
       case FrameType.PUBLISH:
         // A view: the intake copies it only if it keeps it (a refused publish costs no copy).
