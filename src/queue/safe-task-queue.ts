@@ -1,6 +1,5 @@
 import { canceledError, type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
-import { RetryPolicy } from "../result/retry-policy.ts";
 import { idleOrDeadline, type WaiterHandle, Waiters } from "./waiters.ts";
 import { Backpressure } from "./backpressure.ts";
 import { DelayLine } from "./delay-line.ts";
@@ -20,7 +19,7 @@ import { InFlight } from "./in-flight.ts";
 import type { PoisonExhausted, QueueJournal } from "./journal.ts";
 import { recoverCrashedLeases, StoredWindow } from "./stored-window.ts";
 import { defaultSizeOf, HeldBytes } from "./held-bytes.ts";
-import type { MemoryBudget } from "./memory-budget.ts";
+import { inactiveLease, leaseOf, liveOptions, requeueDelayFor } from "./lease-rules.ts";
 import type { Enqueued, RelayQueue } from "./relay-queue.ts";
 
 type State = "open" | "draining" | "closed";
@@ -249,7 +248,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
    */
   ack(lease: Lease<T>, now: number = this.options.clock.now()): Result<void> {
     const item = this.#inFlight.live(lease, now);
-    if (item === undefined) return this.#inactive(lease);
+    if (item === undefined) return inactiveLease(lease);
     this.#inFlight.end(lease);
     this.metrics.acked.value++;
     this.#window?.journal.removed(item);
@@ -261,7 +260,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
   /** Ends a delivery as failed: requeue (default) until `maxRetries`, then poison; `requeue: false` poisons at once. */
   fail(lease: Lease<T>, error: SluiceError, options: FailOptions = {}): Result<void> {
     const item = this.#inFlight.live(lease);
-    if (item === undefined) return this.#inactive(lease);
+    if (item === undefined) return inactiveLease(lease);
     const { requeue = true, stall = false, suspect = false } = options;
     const countAttempt = options.countAttempt !== false && !suspect;
     this.#inFlight.end(lease);
@@ -278,14 +277,14 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
     this.#emit("failed", item, lease.attempt, error);
     const exhausted = !requeue ? "rejected" : countAttempt ? exhaustedBudget(item, this.options) : undefined;
     if (exhausted !== undefined) this.#toPoison(item, error, exhausted);
-    else this.#requeue(item, suspect ? 0 : (options.delayMs ?? this.#requeueDelay(item.attempts)));
+    else this.#requeue(item, suspect ? 0 : (options.delayMs ?? requeueDelayFor(this.options, item.attempts)));
     return ok();
   }
 
   /** Extends a live lease's deadline by `leaseMs` from now. */
   heartbeat(lease: Lease<T>): Result<void> {
     const item = this.#inFlight.live(lease);
-    if (item === undefined) return this.#inactive(lease);
+    if (item === undefined) return inactiveLease(lease);
     this.#inFlight.extend(lease, this.options.clock.now() + this.options.leaseMs);
     this.#emit("heartbeat", item, lease.attempt);
     return ok();
@@ -294,7 +293,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
   /** Ends a delivery by sending the item straight to the poison queue. */
   moveToPoison(lease: Lease<T>, error: SluiceError): Result<void> {
     const item = this.#inFlight.live(lease);
-    if (item === undefined) return this.#inactive(lease);
+    if (item === undefined) return inactiveLease(lease);
     this.#inFlight.end(lease);
     recordFailure(item, lease.attempt, error, this.options.clock.now());
     this.#toPoison(item, error, "rejected");
@@ -337,13 +336,9 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
    * ```
    */
   reconfigure(options: SafeTaskQueueOptions): Result<void> {
-    const o = this.options;
-    let next: ResolvedQueueOptions;
-    try {
-      next = resolveQueueOptions({ ...options, name: o.name, role: o.role, clock: o.clock, random: o.random, poisonQueueName: o.poisonQueueName, sweepMs: o.sweepMs, onBackpressure: o.onBackpressure });
-    } catch (thrown) {
-      return err("validation", thrown instanceof Error ? thrown.message : String(thrown));
-    }
+    const resolved = liveOptions(this.options, options);
+    if (!resolved.ok) return resolved;
+    const next = resolved.value;
     this.options = next;
     this.#bytes.resize(next.maxBytes);
     this.#backpressure.retune(next.highWatermark, next.lowWatermark, this.#held);
@@ -410,18 +405,8 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
 
   #start(item: QueueItem<T>, now: number = this.options.clock.now()): Lease<T> {
     const attempt = ++item.attempts;
-    const lease: Lease<T> = {
-      payload: item.payload,
-      attempt,
-      sequenceId: item.sequenceId,
-      token: this.#inFlight.acquire(attempt, now + this.options.leaseMs),
-      leasedAt: now,
-      enqueuedAt: item.enqueuedAt,
-      lastError: item.lastError,
-      isPoisoned: item.failures + 1 >= this.options.maxRetries,
-      suspect: item.suspect,
-      queue: this.name,
-    };
+    const token = this.#inFlight.acquire(attempt, now + this.options.leaseMs);
+    const lease = leaseOf(item, { attempt, token, leasedAt: now, suspect: item.suspect }, this.options);
     item.suspect = false;
     this.#inFlight.attach(item, lease);
     this.#window?.journal.changed(item, true, 0);
@@ -448,12 +433,6 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
     this.#stamp = undefined;
   };
 
-  #inactive(lease: Lease<T>): Result<never> {
-    return err("lease.inactive", `lease ${lease.token} of item ${lease.sequenceId} is no longer active`, {
-      metadata: { token: lease.token, sequenceId: lease.sequenceId },
-    });
-  }
-
   /** A lease ran out: that is a stall (`maxStalls`), recorded as `lease.expired`. */
   #expire(item: QueueItem<T>, lease: Lease<T>): void {
     const error = sluiceError("lease.expired", `lease of item ${item.sequenceId} expired after ${this.options.leaseMs} ms`);
@@ -462,12 +441,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
     this.#emit("expired", item, lease.attempt, error);
     const exhausted = exhaustedBudget(item, this.options);
     if (exhausted !== undefined) this.#toPoison(item, error, exhausted);
-    else this.#requeue(item, this.#requeueDelay(item.attempts));
-  }
-
-  #requeueDelay(attempt: number): number {
-    const delay = this.options.requeueDelayMs;
-    return delay instanceof RetryPolicy ? delay.delayAfter(attempt, this.options.random) : delay;
+    else this.#requeue(item, requeueDelayFor(this.options, item.attempts));
   }
 
   #requeue(item: QueueItem<T>, delayMs: number): void {
@@ -541,18 +515,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
   #resume(item: QueueItem<T>, resumed: ResumedLease): void {
     if (item.key !== undefined) this.#keys.set(item.key, item.sequenceId);
     this.#bytes.take(item);
-    const lease: Lease<T> = {
-      payload: item.payload,
-      attempt: item.attempts,
-      sequenceId: item.sequenceId,
-      token: resumed.token,
-      leasedAt: resumed.deadline - this.options.leaseMs,
-      enqueuedAt: item.enqueuedAt,
-      lastError: item.lastError,
-      isPoisoned: item.failures + 1 >= this.options.maxRetries,
-      suspect: false,
-      queue: this.name,
-    };
+    const lease = leaseOf(item, { attempt: item.attempts, token: resumed.token, leasedAt: resumed.deadline - this.options.leaseMs, suspect: false }, this.options);
     this.#inFlight.adopt(item, lease);
   }
 

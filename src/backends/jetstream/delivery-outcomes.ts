@@ -9,6 +9,7 @@ import { type SluiceError, sluiceError } from "../../result/errors.ts";
 import type { QueueEventType } from "../../queue/events.ts";
 import type { PoisonExhausted } from "../../queue/journal.ts";
 import type { Lease } from "../../queue/lease.ts";
+import { leaseOf } from "../../queue/lease-rules.ts";
 import type { QueueMetrics } from "../../queue/metrics/queue-metrics.ts";
 import type { ResolvedQueueOptions } from "../../queue/options.ts";
 import type { AttemptRecords, Attempts } from "./attempt-records.ts";
@@ -63,18 +64,14 @@ export class DeliveryOutcomes {
   delivery(msg: JsMsg, record: Attempts, now: number, marginMs: number): Delivery {
     const { options } = this.host;
     const last = record.history.at(-1);
-    const lease: Lease<Uint8Array> = {
+    const item = {
       payload: msg.data,
-      attempt: msg.info.deliveryCount,
       sequenceId: msg.seq,
-      token: nextDeliveryToken(),
-      leasedAt: now,
       enqueuedAt: msg.info.timestampNanos > 0 ? Math.floor(msg.info.timestampNanos / 1e6) : now,
       lastError: last === undefined ? undefined : sluiceError(last.code as never, last.message),
-      isPoisoned: record.failures + 1 >= options.maxRetries,
-      suspect: false,
-      queue: options.name,
+      failures: record.failures,
     };
+    const lease = leaseOf(item, { attempt: msg.info.deliveryCount, token: nextDeliveryToken(), leasedAt: now, suspect: false }, options);
     return { lease, msg, record, deadline: now + options.leaseMs - marginMs };
   }
 

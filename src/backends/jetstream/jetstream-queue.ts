@@ -1,7 +1,6 @@
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { canceledError, type SluiceError, sluiceError } from "../../result/errors.ts";
 import { err, ok, type Result } from "../../result/result.ts";
-import { RetryPolicy } from "../../result/retry-policy.ts";
 import { QueueEvents, type QueueEventType } from "../../queue/events.ts";
 import { exhaustedBudget } from "../../queue/item.ts";
 import type { Lease } from "../../queue/lease.ts";
@@ -11,6 +10,7 @@ import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptio
 import type { DrainReport, FailOptions } from "../../queue/queue-api.ts";
 import type { Enqueued, RelayQueue } from "../../queue/relay-queue.ts";
 import type { QueueStats } from "../../queue/stats.ts";
+import { inactiveLease, liveOptions, requeueDelayFor } from "../../queue/lease-rules.ts";
 import { idleOrDeadline, type WaiterHandle, Waiters } from "../../queue/waiters.ts";
 import { AttemptRecords, chargeUnexplained, noAttempts } from "./attempt-records.ts";
 import { type Delivery, fenceMarginMs, LiveDeliveries } from "./deliveries.ts";
@@ -173,13 +173,9 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
    * ```
    */
   async reconfigure(options: SafeTaskQueueOptions): Promise<Result<void>> {
-    const o = this.options;
-    let next: ResolvedQueueOptions;
-    try {
-      next = resolveQueueOptions({ ...options, name: o.name, role: o.role, clock: o.clock, random: o.random, poisonQueueName: o.poisonQueueName, sweepMs: o.sweepMs });
-    } catch (thrown) {
-      return err("validation", thrown instanceof Error ? thrown.message : String(thrown));
-    }
+    const resolved = liveOptions(this.options, options);
+    if (!resolved.ok) return resolved;
+    const next = resolved.value;
     try {
       const { maxMsgs } = await updateQueueLimits(this.#jsm, this.#names, { capacity: next.capacity, maxBytes: next.maxBytes, leaseMs: next.leaseMs });
       this.#intake.streamMaxMsgs = maxMsgs;
@@ -243,7 +239,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
 
   ack(lease: Lease<Uint8Array>, now: number = this.options.clock.now()): Result<void> {
     const delivery = this.#live.live(lease.token, now);
-    if (delivery === undefined) return this.#inactive(lease);
+    if (delivery === undefined) return inactiveLease(lease);
     this.#live.end(delivery);
     delivery.msg.ack();
     if (delivery.msg.info.deliveryCount > 1) void this.#records.forget(delivery.msg.seq).catch(() => {});
@@ -255,7 +251,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
 
   fail(lease: Lease<Uint8Array>, error: SluiceError, options: FailOptions = {}): Result<void> {
     const delivery = this.#live.live(lease.token, this.options.clock.now());
-    if (delivery === undefined) return this.#inactive(lease);
+    if (delivery === undefined) return inactiveLease(lease);
     this.#live.end(delivery);
     const { requeue = true, stall = false, suspect = false } = options;
     const counted = options.countAttempt !== false && !suspect;
@@ -269,7 +265,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     this.#emit("failed", lease, error);
     const exhausted = !requeue ? "rejected" : counted ? exhaustedBudget(record, this.options) : undefined;
     if (exhausted !== undefined) void this.#outcomes.toPoison(delivery, error, exhausted);
-    else void this.#outcomes.handBack(delivery, suspect || !counted ? (options.delayMs ?? 0) : (options.delayMs ?? this.#requeueDelay(lease.attempt)));
+    else void this.#outcomes.handBack(delivery, suspect || !counted ? (options.delayMs ?? 0) : (options.delayMs ?? requeueDelayFor(this.options, lease.attempt)));
     this.#maybeIdle();
     return ok();
   }
@@ -277,7 +273,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
   heartbeat(lease: Lease<Uint8Array>): Result<void> {
     const now = this.options.clock.now();
     const delivery = this.#live.live(lease.token, now);
-    if (delivery === undefined) return this.#inactive(lease);
+    if (delivery === undefined) return inactiveLease(lease);
     delivery.msg.working();
     delivery.deadline = now + this.options.leaseMs - this.#margin;
     this.#emit("heartbeat", lease);
@@ -286,7 +282,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
 
   moveToPoison(lease: Lease<Uint8Array>, error: SluiceError): Result<void> {
     const delivery = this.#live.live(lease.token, this.options.clock.now());
-    if (delivery === undefined) return this.#inactive(lease);
+    if (delivery === undefined) return inactiveLease(lease);
     this.#live.end(delivery);
     delivery.record.history.push({ attempt: lease.attempt, code: error.code, message: error.message, at: this.options.clock.now() });
     void this.#outcomes.toPoison(delivery, error, "rejected");
@@ -412,17 +408,6 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
 
   #maybeIdle(): void {
     if (this.#live.size === 0) this.#idle.failAll(ok());
-  }
-
-  #inactive(lease: Lease<Uint8Array>): Result<never> {
-    return err("lease.inactive", `lease ${lease.token} of item ${lease.sequenceId} is no longer active`, {
-      metadata: { token: lease.token, sequenceId: lease.sequenceId },
-    });
-  }
-
-  #requeueDelay(attempt: number): number {
-    const delayMs = this.options.requeueDelayMs;
-    return delayMs instanceof RetryPolicy ? delayMs.delayAfter(attempt, this.options.random) : delayMs;
   }
 
   #emit(type: QueueEventType, lease?: Lease<Uint8Array>, error?: SluiceError, sequenceId = lease?.sequenceId): void {
