@@ -118,9 +118,13 @@ export class ScenarioMeter {
       const wall0 = performance.now();
       const r = await run(clients);
       const until = performance.now() + 10_000;
-      const due = clients.rec.published - (r.refused ?? 0); // a refused publish gets no receipt
+      // A refused publish gets no receipt; after refusals the server may close the producer's socket
+      // (1013), and receipts of messages stored just before are then lost with it: counted, not fatal.
+      const due = clients.rec.published - (r.refused ?? 0);
       while (clients.rec.receipts < due && performance.now() < until) await sleep(5);
-      if (clients.rec.receipts < due) throw new Error(`${r.label}: ${due - clients.rec.receipts} receipt(s) missing 10 s after the last ack`);
+      const missing = due - clients.rec.receipts;
+      if (missing > 0 && !r.refused) throw new Error(`${r.label}: ${missing} receipt(s) missing 10 s after the last ack`);
+      if (missing > 0) this.log(`${key}: ${missing} receipt(s) lost with the producer socket the server closed after refusing publishes`);
       const wallMs = performance.now() - wall0;
       const servers = pids.map((pid, i) => readCpuMs(pid) - servers0[i]!);
       const c = process.cpuUsage(client0);
