@@ -16,6 +16,7 @@ import { errorCodeToArg } from "./error-arg.ts";
 import { FrameType } from "./frame-layout.ts";
 import { encodeFrame } from "./frames.ts";
 import { FrameWriter } from "./frame-writer.ts";
+import { encodeGoAwayPayload } from "./goaway.ts";
 import { encodeErrorPayload, encodeNackPayload, type NackPayload, type ReceiptPayload } from "./messages.ts";
 
 // The per-message frames come from the allocation-lean writer (every frame its own buffer).
@@ -154,13 +155,15 @@ export function pongFrame(id = 0): Uint8Array {
 
 /**
  * GOAWAY: the server is shutting down. With `id` it answers one PUBLISH that was NOT accepted
- * (publish it elsewhere or later); with id 0 it announces the shutdown to the connection.
+ * (publish it elsewhere or later); with id 0 it announces the shutdown to the connection, and
+ * `peerUrls` (payload `sluice.v1.GoAway`, goaway.ts) names live peers the client may move to.
  *
  * @example
  * ```ts
  * goawayFrame(publish.id)
+ * goawayFrame(0, gossip.peerUrls())
  * ```
  */
-export function goawayFrame(id = 0): Uint8Array {
-  return encodeFrame({ type: FrameType.GOAWAY, id });
+export function goawayFrame(id = 0, peerUrls: readonly string[] = []): Uint8Array {
+  return peerUrls.length === 0 ? encodeFrame({ type: FrameType.GOAWAY, id }) : encodeFrame({ type: FrameType.GOAWAY, id, payload: encodeGoAwayPayload(peerUrls) });
 }

@@ -15,6 +15,7 @@ import { bunWebSocketPeer } from "./bun-peer.ts";
 import { createApp } from "../server/app.ts";
 import { serveGrpc } from "./grpc-listener.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
+import { startGossip } from "./gossip.ts";
 import { guardMemory } from "./memory-guard.ts";
 
 const log = (line: string) => console.log(line);
@@ -46,6 +47,8 @@ const server = Bun.serve({
   // Duplex publish streams may sit idle between bursts.
   idleTimeout: 255,
 });
+// Gossip first: once "listening on" is logged, the node is in the mesh (or seeding it).
+startGossip(config, broker, server.port ?? config.port, log);
 log(`sluice listening on ${listenUrl(config.host, server.port ?? config.port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: bun ${Bun.version})`);
 
 const shutdown = shutdownOnSignal(booted.value, log, async (code) => {

@@ -12,6 +12,7 @@ import { upgradeWebSocket } from "hono/deno";
 import { createApp } from "../server/app.ts";
 import { serveGrpc } from "./grpc-listener.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
+import { startGossip } from "./gossip.ts";
 
 // The few Deno APIs used here (the type-check runs with Bun's types only).
 declare const Deno: {
@@ -43,8 +44,11 @@ Deno.serve(
   {
     port: config.port,
     hostname: config.host,
-    onListen: ({ port }) =>
-      log(`sluice listening on ${listenUrl(config.host, port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: deno ${Deno.version.deno})`),
+    onListen: ({ port }) => {
+      // Gossip first: once "listening on" is logged, the node is in the mesh (or seeding it).
+      startGossip(config, broker, port, log);
+      log(`sluice listening on ${listenUrl(config.host, port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: deno ${Deno.version.deno})`);
+    },
   },
   (request) => app.fetch(request),
 );

@@ -19,6 +19,7 @@ import { registerQueueRoutes } from "./routes/queues.ts";
 import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
 import { registerStreamRoute } from "./routes/stream.ts";
 import { registerClusterLeadersRoute } from "./routes/cluster-leaders.ts";
+import { registerGossipRoutes } from "./routes/mesh-gossip.ts";
 import { registerControlRoutes } from "./routes/control-config.ts";
 import { registerOperatorRoutes } from "./routes/operator.ts";
 import { registerWsRoute, type WebSocketPeer } from "./routes/ws.ts";
@@ -60,7 +61,7 @@ export const VERSION: string = pkg.version;
  *
  * Routes: `POST /v1/queues/:queue/messages`, `POST /v1/queues/:queue/stream` (HTTP duplex),
  * `GET /v1/queues/:queue/ws` (WebSocket), `GET /v1/queues/:queue`, `GET /v1/queues/:queue/poison`,
- * `POST /v1/queues/:queue/poison/replay`, `GET /v1/cluster/leaders`, `GET`/`PUT /v1/control/config`, `GET /metrics`, `GET /healthz`, `GET /readyz`, and the
+ * `POST /v1/queues/:queue/poison/replay`, `GET /v1/cluster/leaders`, `GET /v1/cluster/members`, `POST /v1/mesh/gossip`, `GET`/`PUT /v1/control/config`, `GET /metrics`, `GET /healthz`, `GET /readyz`, and the
  * `sluice.v1.Relay` RPC service at `/sluice.v1.Relay/*` (Connect and gRPC-Web; see relay-service.ts).
  * With `authTokens` configured, everything but `/healthz` and `/readyz` needs
  * `Authorization: Bearer <token>` (the WebSocket route also accepts `?token=`). Errors are JSON
@@ -100,6 +101,10 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   registerWsRoute(app, broker, deps.upgradeWebSocket, deps.webSocketPeer);
   registerRelayRoutes(app, broker);
   registerClusterLeadersRoute(app, broker);
+  registerGossipRoutes(app, broker, () => ({
+    id: broker.config.mesh?.nodeId ?? "local",
+    queues: Object.fromEntries([...broker.queues].map(([name, queue]) => [name, queue.stats().pending])),
+  })); // POST /v1/mesh/gossip, GET /v1/cluster/members
   registerOperatorRoutes(app, broker); // GET /v1/queues, …/poison/purge, /v1/stats/stream, /ui (the CLI's and the dashboard's)
   registerControlRoutes(app, broker); // GET / PUT /v1/control/config
   app.notFound((c) => errorResponse(c, sluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`)));

@@ -20,6 +20,7 @@ import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./brid
 import { FenceTerms } from "../mesh/leadership/fence-terms.ts";
 import { SqlFenceTermStore } from "../mesh/leadership/sql-fence-terms.ts";
 import type { LeadersView } from "./routes/cluster-leaders.ts";
+import type { GossipView } from "./routes/mesh-gossip.ts";
 import type { ControlPlane } from "./control-plane.ts";
 import type { QueueConfig } from "./config.ts";
 
@@ -36,7 +37,8 @@ export { type Dependency, queueOptionsFor } from "./broker-inputs.ts";
  * ```
  */
 export interface BrokerSession {
-  goAway(): void;
+  /** GOAWAY (id 0); `peerUrls` names live peers the client may move to (none: no payload). */
+  goAway(peerUrls?: readonly string[]): void;
   close(code: number, reason: string): void;
 }
 
@@ -129,6 +131,7 @@ export class Broker {
   readonly #sessions = new Set<BrokerSession>();
   readonly #beforeDrain: Array<() => Promise<void>> = [];
   #leadership: LeadersView | undefined;
+  #gossip: GossipView | undefined;
   #control: ControlPlane | undefined;
   #config: SluiceConfig;
   /** Every queue served, by name; the control role adds, replaces and drops entries live. */
@@ -139,6 +142,7 @@ export class Broker {
   #bridges: ReadonlyMap<string, Bridge> = new Map();
   #state: State = "running";
   #shutdown: Promise<ShutdownReport> | undefined;
+  #goAwayPeers: readonly string[] = [];
 
   constructor(options: BrokerOptions) {
     this.#config = options.config;
@@ -317,10 +321,23 @@ export class Broker {
     this.#beforeDrain.push(stop);
   }
 
+  /** This node's gossip (`POST /v1/mesh/gossip`, `GET /v1/cluster/members`), once the runtime started it. */
+  get gossip(): GossipView | undefined {
+    return this.#gossip;
+  }
+
+  /**
+   * Wires gossip in (the runtime does, once listening): shutdown announces `left` first (one
+   * bounded push round) and names the live peers in every GOAWAY, and stops gossip after the drain.
+   */
+  attachGossip(gossip: GossipView): void {
+    this.#gossip = gossip;
+  }
+
   /** Tracks an open session until the returned function is called. Late joiners during shutdown get GOAWAY at once. */
   register(session: BrokerSession): () => void {
     this.#sessions.add(session);
-    if (this.#state !== "running") session.goAway();
+    if (this.#state !== "running") session.goAway(this.#goAwayPeers);
     return () => this.#sessions.delete(session);
   }
 
@@ -338,7 +355,11 @@ export class Broker {
 
   async #runShutdown(drainMs: number): Promise<ShutdownReport> {
     this.#state = "draining";
-    for (const session of this.#sessions) session.goAway();
+    // The live peers as known before leaving: clients are told where to go, the mesh that we left.
+    this.#goAwayPeers = this.#gossip?.peerUrls() ?? [];
+    const leaving = this.#gossip?.leave();
+    for (const session of this.#sessions) session.goAway(this.#goAwayPeers);
+    await leaving;
     // Bridges first: their in-flight leases go straight back to the queue (attempt not counted).
     await stopBridges(this.#bridges);
     for (const stop of this.#beforeDrain) await stop();
@@ -355,6 +376,7 @@ export class Broker {
     this.store?.flush();
     for (const session of [...this.#sessions]) session.close(CLOSE_GOING_AWAY, "server shutting down");
     for (const queue of this.queues.values()) queue.close();
+    await this.#gossip?.stop();
     this.#state = "stopped";
     let pending = 0;
     let poisoned = 0;

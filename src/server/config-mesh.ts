@@ -57,6 +57,10 @@ export type PumpsConfig = Readonly<Record<string, Readonly<Record<string, PumpCo
  */
 export interface MeshConfig {
   readonly nodeId?: string;
+  /** Where peers reach this node (`SLUICE_ADVERTISE_URL`); unset: the listening URL. */
+  readonly advertiseUrl?: string;
+  /** Seed peer URLs (`SLUICE_PEERS`, comma-separated); none: this node only answers peers that find it. */
+  readonly peers?: readonly string[];
   readonly leadership: LeadershipTimers;
   readonly gossip?: Readonly<Partial<Record<"intervalMs" | "fanout" | "suspectAfterMs" | "deadAfterMs", number>>>;
 }
@@ -112,10 +116,11 @@ const GOSSIP_RULES: Readonly<Record<string, Rule>> = { intervalMs: positive, fan
  */
 export function buildMesh(raw: unknown, env: Readonly<Record<string, string | undefined>>, problems: string[]): MeshConfig {
   const section = record(raw, "mesh", problems);
-  unknownKeys(section, ["nodeId", "leadership", "gossip"], "mesh", problems);
+  unknownKeys(section, ["nodeId", "advertiseUrl", "peers", "leadership", "gossip"], "mesh", problems);
   let nodeId = pick(section, "nodeId", { kind: "string" }, "mesh.", problems) as string | undefined;
   const fromEnv = env.SLUICE_NODE_ID?.trim();
   if (fromEnv !== undefined && fromEnv !== "") nodeId = fromEnv;
+  const identity = buildIdentity(section, env, problems);
   const leadershipRaw = record(section.leadership, "mesh.leadership", problems);
   unknownKeys(leadershipRaw, Object.keys(LEADERSHIP_RULES), "mesh.leadership", problems);
   const timers: Record<string, number> = {};
@@ -137,7 +142,7 @@ export function buildMesh(raw: unknown, env: Readonly<Record<string, string | un
     const value = pick(gossipRaw, key, rule, "mesh.gossip.", problems);
     if (value !== undefined) gossip[key] = value as number;
   }
-  return Object.freeze({ ...(nodeId === undefined ? {} : { nodeId }), leadership, ...(Object.keys(gossip).length === 0 ? {} : { gossip: Object.freeze(gossip) }) });
+  return Object.freeze({ ...(nodeId === undefined ? {} : { nodeId }), ...identity, leadership, ...(Object.keys(gossip).length === 0 ? {} : { gossip: Object.freeze(gossip) }) });
 }
 
 /**
@@ -171,6 +176,26 @@ export function buildPumps(raw: unknown, queues: readonly string[], problems: st
     }
   }
   return Object.freeze(pumps);
+}
+
+// mesh.advertiseUrl / SLUICE_ADVERTISE_URL and mesh.peers / SLUICE_PEERS (the environment wins).
+function buildIdentity(section: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>, problems: string[]): { advertiseUrl?: string; peers?: readonly string[] } {
+  let advertiseUrl = pick(section, "advertiseUrl", { kind: "string" }, "mesh.", problems) as string | undefined;
+  if (env.SLUICE_ADVERTISE_URL?.trim()) advertiseUrl = env.SLUICE_ADVERTISE_URL.trim();
+  let peers: string[] | undefined;
+  const rawPeers = section.peers;
+  if (typeof rawPeers === "string") peers = rawPeers.split(",");
+  else if (Array.isArray(rawPeers) && rawPeers.every((p) => typeof p === "string")) peers = [...rawPeers];
+  else if (rawPeers !== undefined) problems.push(`config: mesh.peers must be a list of URLs or a comma-separated string (got ${show(rawPeers)})`);
+  if (env.SLUICE_PEERS !== undefined && env.SLUICE_PEERS.trim() !== "") peers = env.SLUICE_PEERS.split(",");
+  peers = peers?.map((p) => p.trim().replace(/\/+$/, "")).filter((p) => p !== "");
+  for (const url of [advertiseUrl, ...(peers ?? [])]) {
+    if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) problems.push(`config: mesh peer/advertise URL ${JSON.stringify(url)} must be http(s)://host:port`);
+  }
+  return {
+    ...(advertiseUrl === undefined ? {} : { advertiseUrl: advertiseUrl.replace(/\/+$/, "") }),
+    ...(peers === undefined || peers.length === 0 ? {} : { peers: Object.freeze(peers) }),
+  };
 }
 
 function pick(raw: Record<string, unknown>, key: string, rule: Rule, prefix: string, problems: string[]): unknown {

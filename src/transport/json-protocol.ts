@@ -1,5 +1,6 @@
 import { isErrorCode, type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
+import { goAwayPeers } from "../protocol/goaway.ts";
 import { FrameType } from "../protocol/frame-layout.ts";
 import { ackFrame, creditFrame, nackFrame, pingFrame, publishFrame, touchFrame } from "../protocol/frame-builders.ts";
 import { decodeFrameMessage } from "../protocol/frames.ts";
@@ -75,7 +76,7 @@ export function frameToJson(bytes: Uint8Array): string | undefined {
     case FrameType.PONG:
       return JSON.stringify({ op: "pong" });
     case FrameType.GOAWAY:
-      return JSON.stringify({ op: "goaway", peers: [], ...(id !== 0 ? { id: String(id) } : {}) });
+      return JSON.stringify({ op: "goaway", peers: goAwayPeers(payload), ...(id !== 0 ? { id: String(id) } : {}) });
     default:
       return undefined;
   }

@@ -180,9 +180,9 @@ export class WsSession {
     if (this.#malformedRun === MAX_MALFORMED_RUN + 1) this.close(POLICY_VIOLATION, `${MAX_MALFORMED_RUN} malformed frames in a row`);
   }
 
-  /** Tells the connection the server is shutting down (GOAWAY with id 0). */
-  goAway(): void {
-    safeSend(this.#peer, goawayFrame(0));
+  /** Tells the connection the server is shutting down (GOAWAY with id 0, naming `peerUrls` to move to). */
+  goAway(peerUrls: readonly string[] = []): void {
+    safeSend(this.#peer, goawayFrame(0, peerUrls));
   }
 
   /** Closes the socket (e.g. 1001 at shutdown); `closed()` runs when the runtime reports it. */
