@@ -18,7 +18,7 @@
  * @module
  */
 import { type SluiceError, sluiceError } from "../result/errors.ts";
-import { type BatchLimits, FrameBatch } from "../protocol/frame-batch.ts";
+import { type BatchLimits, DEFAULT_BATCH_MAX_BYTES, FrameBatch } from "../protocol/frame-batch.ts";
 import { FRAME_HEADER_BYTES, FrameFlag } from "../protocol/frame-layout.ts";
 import { encodeFrame } from "../protocol/frames.ts";
 import type { ClientSocket } from "./socket.ts";
@@ -86,7 +86,9 @@ export class FrameSender {
   constructor(socket: ClientSocket, options: FrameSenderOptions) {
     this.#socket = socket;
     const batch = options.batch ?? true;
-    this.#batch = batch === false ? undefined : new FrameBatch(batch === true ? {} : batch);
+    // One socket per sender: it keeps its buffer (up to the size cap) from batch to batch.
+    const limits = batch === true || batch === false ? {} : batch;
+    this.#batch = batch === false ? undefined : new FrameBatch({ keepBytes: limits.maxBytes ?? DEFAULT_BATCH_MAX_BYTES, ...limits });
     this.#onFailed = options.onFailed;
     this.#beforeFlush = options.beforeFlush;
   }

@@ -85,6 +85,8 @@ export class FrameBatch {
   #buffer: Uint8Array = EMPTY;
   #length = 0;
   #frames = 0;
+  /** Bytes of the last batch taken: a buffer grown again starts there, not at 1 KiB. */
+  #lastLength = 0;
 
   constructor(limits: BatchLimits = {}) {
     this.maxBytes = limits.maxBytes ?? DEFAULT_BATCH_MAX_BYTES;
@@ -134,6 +136,7 @@ export class FrameBatch {
   /** The batch as a buffer of its own (exactly its bytes); the batch is empty afterwards. */
   take(): Uint8Array {
     const out = this.#buffer.slice(0, this.#length);
+    this.#lastLength = this.#length;
     this.clear();
     return out;
   }
@@ -144,6 +147,7 @@ export class FrameBatch {
    */
   takeView(): Uint8Array {
     const out = this.#buffer.subarray(0, this.#length);
+    this.#lastLength = this.#length;
     this.#length = 0;
     this.#frames = 0;
     // The view keeps a big buffer alive until it is sent; the batch lets go of it.
@@ -163,7 +167,7 @@ export class FrameBatch {
     const at = this.#length;
     const need = at + bytes;
     if (need > this.#buffer.byteLength) {
-      let size = Math.max(INITIAL_BYTES, this.#buffer.byteLength);
+      let size = Math.max(INITIAL_BYTES, this.#buffer.byteLength, Math.min(this.#lastLength, this.maxBytes));
       while (size < need) size *= 2;
       const grown = new Uint8Array(size);
       grown.set(this.#buffer.subarray(0, at));
