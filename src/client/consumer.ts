@@ -13,6 +13,7 @@ import { FrameSender } from "./frame-sender.ts";
 import type { ConsumerOptions, Delivery } from "./consumer-options.ts";
 import { Pings } from "./pings.ts";
 import { type ClientSocket, connectSocket, messageBytes } from "./socket.ts";
+import { ConnectTarget } from "./goaway-redirect.ts";
 
 export type { ConsumerOptions, Delivery } from "./consumer-options.ts";
 
@@ -48,6 +49,8 @@ export type { ConsumerOptions, Delivery } from "./consumer-options.ts";
  */
 export class Consumer implements AsyncIterable<Delivery> {
   readonly #options: ConsumerOptions;
+  // The configured URL, or the peer a GOAWAY named (goaway-redirect.ts).
+  readonly #target: ConnectTarget;
   readonly #credit: number;
   readonly #codec: FrameCodec;
   readonly #buffer = new Fifo<Delivery>();
@@ -72,6 +75,7 @@ export class Consumer implements AsyncIterable<Delivery> {
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
+    this.#target = new ConnectTarget(options.url);
     this.#credit = options.credit ?? 32;
     this.#codec = createJsFrameCodec({ maxPayloadBytes: options.maxFrameBytes ?? DEFAULT_MAX_PAYLOAD_BYTES });
   }
@@ -187,7 +191,7 @@ export class Consumer implements AsyncIterable<Delivery> {
   }
 
   async #connect(): Promise<Result<void>> {
-    const opened = await connectSocket(this.#options, this.#halt.signal);
+    const opened = await connectSocket({ ...this.#options, url: this.#target.url }, this.#halt.signal);
     if (!opened.ok) {
       this.#end(opened.error);
       return opened;
@@ -260,6 +264,10 @@ export class Consumer implements AsyncIterable<Delivery> {
     } else if (type === FrameType.ERROR) {
       const decoded = decodeErrorPayload(payload);
       this.#report(decoded.ok ? decoded.value : decoded.error, id);
+    } else if (type === FrameType.GOAWAY && id === 0) {
+      // The server drains: settle what this socket holds; after its close, reconnect to the next
+      // live peer it named (if any).
+      this.#target.follow(payload);
     }
   }
 

@@ -14,6 +14,7 @@ import type { ClientOptions } from "./options.ts";
 import { Pings } from "./pings.ts";
 import { Replies } from "./replies.ts";
 import { type ClientSocket, connectSocket, messageBytes, SOCKET_OPEN } from "./socket.ts";
+import { ConnectTarget } from "./goaway-redirect.ts";
 
 /**
  * Options of `Producer`.
@@ -56,6 +57,8 @@ export interface ProducerOptions extends ClientOptions {
  */
 export class Producer {
   readonly #options: ProducerOptions;
+  // The configured URL, or the peer a GOAWAY named (goaway-redirect.ts).
+  readonly #target: ConnectTarget;
   readonly #codec: FrameCodec;
   readonly #replies: Replies<ReceiptPayload>;
   readonly #pings = new Pings();
@@ -69,6 +72,7 @@ export class Producer {
 
   constructor(options: ProducerOptions) {
     this.#options = options;
+    this.#target = new ConnectTarget(options.url);
     this.#codec = createJsFrameCodec();
     this.#replies = new Replies(options.maxInFlight ?? 256);
   }
@@ -144,7 +148,7 @@ export class Producer {
 
   #connected(signal?: AbortSignal): Promise<Result<ClientSocket>> {
     if (this.#socket !== undefined && this.#socket.readyState === SOCKET_OPEN) return Promise.resolve(ok(this.#socket));
-    this.#connecting ??= connectSocket(this.#options, signal).then((opened) => {
+    this.#connecting ??= connectSocket({ ...this.#options, url: this.#target.url }, signal).then((opened) => {
       this.#connecting = undefined;
       if (opened.ok) this.#attach(opened.value);
       return opened;
@@ -182,6 +186,10 @@ export class Producer {
   }
 
   // A message carries one frame or several (a batch of receipts).
+  #settleRange(id: number, count: number, first: ReceiptPayload): void {
+    for (let i = 0; i < count; i++) this.#replies.settle(id + i, ok({ sequenceId: first.sequenceId + i, queue: first.queue, duplicate: false }));
+  }
+
   #onMessage(data: unknown): void {
     const bytes = messageBytes(data);
     if (bytes !== undefined) eachFrame(bytes, this.#codec, this.#onFrame);
@@ -189,9 +197,12 @@ export class Producer {
 
   readonly #onFrame = (frame: Result<Frame>): void => {
     if (!frame.ok) return emit(this.#options.onEvent, { type: "error", error: frame.error, id: 0 });
-    const { type, id, payload } = frame.value;
+    const { type, id, arg, payload } = frame.value;
     if (type === FrameType.RECEIPT) {
-      this.#replies.settle(id, decodeReceiptPayload(payload));
+      const receipt = decodeReceiptPayload(payload);
+      // A range (batched answers): `arg` consecutive publishes from `id`, consecutive sequence ids.
+      if (arg > 1 && receipt.ok) this.#settleRange(id, arg, receipt.value);
+      else this.#replies.settle(id, receipt);
     } else if (type === FrameType.PONG) {
       this.#pings.pong(id);
     } else if (type === FrameType.ERROR) {
@@ -201,7 +212,9 @@ export class Producer {
     } else if (type === FrameType.GOAWAY) {
       if (id !== 0) this.#replies.settle(id, err("unavailable", "server is shutting down; the message was not enqueued"));
       else {
-        // No new publishes on this socket (what is batched for it still goes); the next one reconnects.
+        // No new publishes on this socket (what is batched for it still goes); the next one
+        // reconnects — to the next live peer when the GOAWAY names any.
+        this.#target.follow(payload);
         this.#socket = undefined;
         this.#sender = undefined;
       }

@@ -27,7 +27,7 @@ async function start(id: string, env: Record<string, string> = {}): Promise<Serv
 }
 
 async function members(node: ServerProcess): Promise<{ self: string; members: Member[] }> {
-  const res = await fetch(`${node.url}/v1/cluster/members`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(2000) }).catch((thrown) => {
+  const res = await fetch(`${node.url}/v1/cluster/members`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(5000) }).catch((thrown) => {
     throw new Error(`GET ${node.url}/v1/cluster/members: ${String(thrown)}\n${node.output().slice(-3000)}`);
   });
   expect(res.status).toBe(200);
