@@ -186,10 +186,6 @@ export class Producer {
   }
 
   // A message carries one frame or several (a batch of receipts).
-  #settleRange(id: number, count: number, first: ReceiptPayload): void {
-    for (let i = 0; i < count; i++) this.#replies.settle(id + i, ok({ sequenceId: first.sequenceId + i, queue: first.queue, duplicate: false }));
-  }
-
   #onMessage(data: unknown): void {
     const bytes = messageBytes(data);
     if (bytes !== undefined) eachFrame(bytes, this.#codec, this.#onFrame);
@@ -197,12 +193,9 @@ export class Producer {
 
   readonly #onFrame = (frame: Result<Frame>): void => {
     if (!frame.ok) return emit(this.#options.onEvent, { type: "error", error: frame.error, id: 0 });
-    const { type, id, arg, payload } = frame.value;
+    const { type, id, payload } = frame.value;
     if (type === FrameType.RECEIPT) {
-      const receipt = decodeReceiptPayload(payload);
-      // A range (batched answers): `arg` consecutive publishes from `id`, consecutive sequence ids.
-      if (arg > 1 && receipt.ok) this.#settleRange(id, arg, receipt.value);
-      else this.#replies.settle(id, receipt);
+      this.#replies.settle(id, decodeReceiptPayload(payload));
     } else if (type === FrameType.PONG) {
       this.#pings.pong(id);
     } else if (type === FrameType.ERROR) {
