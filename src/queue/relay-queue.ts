@@ -96,8 +96,12 @@ export interface RelayQueue<T> {
 
   /** Takes the next item, waiting while empty; `canceled` on abort, `queue.closed` after close/drain. */
   lease(options?: { signal?: AbortSignal }): Promise<Result<Lease<T>>>;
-  /** Callback form of `lease()`; `free` false when the caller holds other leases (no suspects then). */
-  leaseWith(onLease: (leased: Result<Lease<T>>) => void, signal?: AbortSignal, free?: boolean): WaiterHandle | undefined;
+  /**
+   * Callback form of `lease()`; `free` false when the caller holds other leases (no suspects
+   * then); `want`: how many leases the caller could take right now (a consumer's credit) — a
+   * backend that pulls from elsewhere (JetStream) fetches that many, the others ignore it.
+   */
+  leaseWith(onLease: (leased: Result<Lease<T>>) => void, signal?: AbortSignal, free?: boolean, want?: number): WaiterHandle | undefined;
   /** A consumer parked busy now holds nothing: it waits again as free. */
   nowFree(handle: WaiterHandle, onLease: (leased: Result<Lease<T>>) => void, signal?: AbortSignal): WaiterHandle | undefined;
   /** The next ready item without waiting, or `undefined`. */

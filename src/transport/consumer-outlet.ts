@@ -149,7 +149,8 @@ export class ConsumerOutlet {
     this.#parked = true;
     // Holding nothing, it may take a suspect (delivered alone); holding leases, only ordinary items.
     const free = this.#ledger.size === 0;
-    const handle = this.#queue.leaseWith(this.#onLease, this.#options.signal, free);
+    // The credit is what this consumer can take now: a pulling backend fetches that many at once.
+    const handle = this.#queue.leaseWith(this.#onLease, this.#options.signal, free, this.#credit);
     if (this.#parked && !free) this.#parkedBusy = handle;
   }
 

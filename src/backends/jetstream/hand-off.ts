@@ -26,15 +26,25 @@ export class HandOff {
   readonly #takers = new Waiters<Lease<Uint8Array>>();
   /** Pulled messages still being prepared (their attempt record is read): demand already met. */
   #arriving = 0;
+  /** What the waiting consumers could take at once (their credit), summed. */
+  #wanted = 0;
 
-  /** Messages to pull: consumers waiting, less what is held or on its way. */
+  /** Messages to pull: what waiting consumers could take, less what is held or on its way. */
   get demand(): number {
-    return this.#takers.size - this.#ready.length - this.#arriving;
+    return this.#wanted - this.#ready.length - this.#arriving;
   }
 
-  /** Parks a consumer until a delivery is offered, its signal aborts, or `stop`. */
-  park(onLease: (leased: Result<Lease<Uint8Array>>) => void, signal?: AbortSignal): WaiterHandle | undefined {
-    return this.#takers.park(onLease, signal);
+  /**
+   * Parks a consumer until a delivery is offered, its signal aborts, or `stop`. `want`: how
+   * many it could take now; the rest of a pull it triggers waits here for its next `take`.
+   */
+  park(onLease: (leased: Result<Lease<Uint8Array>>) => void, signal?: AbortSignal, want = 1): WaiterHandle | undefined {
+    const wants = Math.max(1, Math.floor(want));
+    this.#wanted += wants;
+    return this.#takers.park((leased) => {
+      this.#wanted -= wants;
+      onLease(leased);
+    }, signal);
   }
 
   /** A held delivery still within its deadline at `now`, started by `start`; else undefined. */

@@ -211,12 +211,12 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
     return new Promise((resolve) => this.leaseWith(resolve, options.signal));
   }
 
-  leaseWith(onLease: (leased: Result<Lease<Uint8Array>>) => void, signal?: AbortSignal): WaiterHandle | undefined {
+  leaseWith(onLease: (leased: Result<Lease<Uint8Array>>) => void, signal?: AbortSignal, _free?: boolean, want = 1): WaiterHandle | undefined {
     if (signal?.aborted) return void onLease(err(canceledError(signal)));
     const lease = this.tryLease();
     if (lease !== undefined) return void onLease(ok(lease));
     if (this.#state !== "open") return void onLease(err("queue.closed", `queue '${this.name}' is ${this.#state}`));
-    const handle = this.#handOff.park(onLease, signal);
+    const handle = this.#handOff.park(onLease, signal, want);
     this.#pulls.kick();
     return handle;
   }
