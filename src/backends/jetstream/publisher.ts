@@ -9,8 +9,10 @@ import { type SluiceError, sluiceError } from "../../result/errors.ts";
 import { err, ok, type Result } from "../../result/result.ts";
 import type { Enqueued } from "../../queue/relay-queue.ts";
 
-/** Publishes awaiting their PubAck at once, per queue and node (the rest wait or are refused). */
-const MAX_IN_FLIGHT = 4096;
+/** Publishes awaiting their PubAck at once, per queue and node (the rest wait or are refused)… */
+const MAX_IN_FLIGHT = 16_384;
+/** …and their payload bytes, so a burst of large messages stays bounded in memory. */
+const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 
 /**
  * Maps a failed JetStream publish to a Sluice error: a full stream (discard new) is
@@ -47,6 +49,7 @@ export class StreamPublisher {
   /** Settles each publish still waiting for its PubAck (by `failPending`). */
   readonly #pending = new Set<(outcome: Result<Enqueued>) => void>();
   #chain: Promise<unknown> = Promise.resolve();
+  #bytes = 0;
   #onSettled: (stored: Result<Enqueued>) => void = () => {};
 
   constructor(
@@ -67,9 +70,10 @@ export class StreamPublisher {
 
   /** Starts a publish; `queue.full` at once when too many are in flight. */
   start(payload: Uint8Array, key?: string): Result<Enqueued> {
-    if (this.#pending.size >= MAX_IN_FLIGHT) {
-      return err("queue.full", `queue '${this.queue}' has ${this.#pending.size} publishes waiting for JetStream`);
+    if (this.#pending.size >= MAX_IN_FLIGHT || (this.#bytes > 0 && this.#bytes + payload.byteLength > MAX_IN_FLIGHT_BYTES)) {
+      return err("queue.full", `queue '${this.queue}' has ${this.#pending.size} publishes (${this.#bytes} bytes) waiting for JetStream`);
     }
+    this.#bytes += payload.byteLength;
     const placeholder: Enqueued = { sequenceId: 0, duplicate: false };
     const stored = new Promise<Result<Enqueued>>((resolve) => {
       let settled = false;
@@ -77,6 +81,7 @@ export class StreamPublisher {
         if (settled) return;
         settled = true;
         this.#pending.delete(settle);
+        this.#bytes -= payload.byteLength;
         resolve(outcome);
         this.#onSettled(outcome);
       };
