@@ -90,5 +90,5 @@ describe("SDK outside Bun: Node (the built package) and Deno", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 180_000); // tsc over the package and Node's types: ~20 s on a quiet 2-core box, minutes on a busy one
 });
