@@ -54,20 +54,25 @@ export class CallTracker {
     return this.#open.size;
   }
 
-  /** Runs one call; `body` calls `sent()` once its frame is on the wire (it is implied when the call ends). */
+  /**
+   * Runs one call; `body` calls `sent()` once its frame is on the wire (it is implied when the
+   * call ends). A call leaves the tracker once sent: from then on its answer is awaited by id
+   * (`Replies.through`), so a snapshot taken later does not count it twice.
+   */
   run<T>(body: (sent: () => void) => Promise<Result<T>>): Promise<Result<T>> {
     let markSent!: () => void;
-    const sent = new Promise<void>((resolve) => (markSent = resolve));
-    const answered = body(markSent).then(
+    const call: { sent: Promise<void>; answered: Promise<Result<unknown>> } = { sent: new Promise<void>((resolve) => (markSent = resolve)), answered: Promise.resolve(ok()) };
+    this.#open.add(call);
+    const forget = () => {
+      markSent();
+      this.#open.delete(call);
+    };
+    const answered = body(forget).then(
       (result) => result,
       (thrown: unknown): Result<T> => err("internal", `call failed: ${String(thrown)}`),
     );
-    const call: Call = { sent, answered };
-    this.#open.add(call);
-    void answered.then(() => {
-      markSent();
-      this.#open.delete(call);
-    });
+    call.answered = answered;
+    void answered.then(forget);
     return answered;
   }
 

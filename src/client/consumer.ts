@@ -92,13 +92,17 @@ export class Consumer implements AsyncIterable<Delivery> {
   }
 
   /** The next delivery, or why there is none: the error the consumer ended with, or `canceled` after `close()` or when `signal` aborts. */
-  async receive(options: { signal?: AbortSignal } = {}): Promise<Result<Delivery>> {
-    const started = await this.start();
-    if (!started.ok) return started;
+  receive(options: { signal?: AbortSignal } = {}): Promise<Result<Delivery>> {
+    // Once connected, no detour through start(): a delivery in the buffer is answered at once.
+    if (this.#connection > 0) return this.#take(options.signal);
+    return this.start().then((started) => (started.ok ? this.#take(options.signal) : started));
+  }
+
+  #take(signal: AbortSignal | undefined): Promise<Result<Delivery>> {
     const buffered = this.#buffer.shift();
-    if (buffered !== undefined) return ok(buffered);
-    if (this.#stopped) return err(this.#ended ?? canceledError(undefined, "consumer closed"));
-    return this.#readers.wait(options.signal);
+    if (buffered !== undefined) return Promise.resolve(ok(buffered));
+    if (this.#stopped) return Promise.resolve(err(this.#ended ?? canceledError(undefined, "consumer closed")));
+    return this.#readers.wait(signal);
   }
 
   /** The next delivery, or `undefined` once the consumer stopped (see `endedWith` for why). */

@@ -85,7 +85,11 @@ export class Producer {
   /** Publishes one message; resolves with its receipt, or why it failed. */
   publish(payload: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<Result<ReceiptPayload>> {
     if (this.#closed) return Promise.resolve(err("canceled", "producer is closed"));
-    return this.#calls.run((sent) => this.#publish(payload, options.signal, sent));
+    const sender = this.#sender;
+    // Connected, with room in the window and no earlier publish waiting for it: into this turn's
+    // batch now (`flush` waits for its answer by id); otherwise it waits, tracked until it is sent.
+    if (sender !== undefined && this.#socket?.readyState === SOCKET_OPEN && this.#replies.tryReserve()) return this.#send(sender, payload);
+    return this.#calls.run((sent) => this.#publishWhenReady(payload, options.signal, sent));
   }
 
   /**
@@ -96,22 +100,21 @@ export class Producer {
    */
   async flush(options: { signal?: AbortSignal } = {}): Promise<Result<void>> {
     if (this.#closed) return err("canceled", "producer is closed");
+    // Publishes already written are answered by id; those still waiting to be written are calls.
+    const written = this.#replies.through(this.#nextId);
     const before = this.#calls.snapshot();
     const sent = await abortable(before.sent(), options.signal);
     if (!sent.ok) return sent;
     const sender = this.#sender;
     // The PING goes after every PUBLISH already batched: the server answers it once they are stored.
     const barrier = sender !== undefined && this.#socket?.readyState === SOCKET_OPEN ? this.#pings.ping((f) => sender.append(f), options.signal) : Promise.resolve(ok());
-    const answered = await abortable(before.answered(), options.signal);
+    const answered = await abortable(Promise.all([written, before.answered()]), options.signal);
     if (!answered.ok) return answered;
-    return answered.value.ok ? await barrier : answered.value;
-  }
-
-  #publish(payload: Uint8Array, signal: AbortSignal | undefined, sent: () => void): Promise<Result<ReceiptPayload>> {
-    const sender = this.#sender;
-    // Connected, with room in the window and no earlier publish waiting for it: into this turn's batch now.
-    if (sender !== undefined && this.#socket?.readyState === SOCKET_OPEN && this.#replies.tryReserve()) return this.#send(sender, payload, sent);
-    return this.#publishWhenReady(payload, signal, sent);
+    const failed = answered.value.filter((r) => !r.ok);
+    if (failed.length === 0) return await barrier;
+    const first = failed[0]!.ok ? undefined : failed[0]!.error;
+    const count = failed.reduce((n, r) => n + (r.ok ? 0 : Number(r.error.metadata?.failed ?? 1)), 0);
+    return err({ ...first!, metadata: { ...first!.metadata, failed: count } });
   }
 
   async #publishWhenReady(payload: Uint8Array, signal: AbortSignal | undefined, sent: () => void): Promise<Result<ReceiptPayload>> {
@@ -123,14 +126,15 @@ export class Producer {
       this.#replies.release();
       return socket.ok ? err("unavailable", "connection closed before the publish was sent") : socket;
     }
-    return this.#send(sender, payload, sent);
+    const answer = this.#send(sender, payload);
+    sent();
+    return answer;
   }
 
-  #send(sender: FrameSender, payload: Uint8Array, sent: () => void): Promise<Result<ReceiptPayload>> {
+  #send(sender: FrameSender, payload: Uint8Array): Promise<Result<ReceiptPayload>> {
     const id = ++this.#nextId;
     const answer = this.#replies.expect(id);
     sender.write(FrameType.PUBLISH, this.#options.crc ? FrameFlag.Crc : 0, id, 0, payload);
-    sent();
     return answer;
   }
 
@@ -185,6 +189,10 @@ export class Producer {
     });
   }
 
+  #settleRange(id: number, count: number, first: ReceiptPayload): void {
+    for (let i = 0; i < count; i++) this.#replies.settle(id + i, ok({ sequenceId: first.sequenceId + i, queue: first.queue, duplicate: false }));
+  }
+
   // A message carries one frame or several (a batch of receipts).
   #onMessage(data: unknown): void {
     const bytes = messageBytes(data);
@@ -193,9 +201,12 @@ export class Producer {
 
   readonly #onFrame = (frame: Result<Frame>): void => {
     if (!frame.ok) return emit(this.#options.onEvent, { type: "error", error: frame.error, id: 0 });
-    const { type, id, payload } = frame.value;
+    const { type, id, arg, payload } = frame.value;
     if (type === FrameType.RECEIPT) {
-      this.#replies.settle(id, decodeReceiptPayload(payload));
+      const receipt = decodeReceiptPayload(payload);
+      // A range (batched answers): `arg` consecutive publishes from `id`, consecutive sequence ids.
+      if (arg > 1 && receipt.ok) this.#settleRange(id, arg, receipt.value);
+      else this.#replies.settle(id, receipt);
     } else if (type === FrameType.PONG) {
       this.#pings.pong(id);
     } else if (type === FrameType.ERROR) {

@@ -18,6 +18,8 @@ export class Replies<T> {
   readonly #limit: number;
   readonly #pending = new Map<number, (result: Result<T>) => void>();
   readonly #room = new Waiters<void>();
+  /** `through` waits: until no request with id ≤ `last` is pending, counting the failures among them. */
+  readonly #through: { last: number; failed: number; first: SluiceError | undefined; resolve: (r: Result<void>) => void }[] = [];
   /** Slots taken by `reserve` whose request is not registered yet (it may still be connecting). */
   #reserved = 0;
 
@@ -68,14 +70,52 @@ export class Replies<T> {
     this.#pending.delete(id);
     resolve(result);
     this.#room.serve(ok());
+    if (this.#through.length > 0) this.#answered(id, result.ok ? undefined : result.error);
     return true;
+  }
+
+  /**
+   * Resolves once every request registered with an id ≤ `last` has its answer: `ok`, or the
+   * first failure among them with `metadata.failed` (how many failed). Ids grow as requests are
+   * registered, so this is "everything sent before now".
+   */
+  through(last: number): Promise<Result<void>> {
+    if (this.#lowest() > last) return Promise.resolve(ok());
+    return new Promise((resolve) => this.#through.push({ last, failed: 0, first: undefined, resolve }));
+  }
+
+  // The lowest id still pending (ids are registered in increasing order; Maps keep that order).
+  #lowest(): number {
+    for (const id of this.#pending.keys()) return id;
+    return Number.POSITIVE_INFINITY;
+  }
+
+  #answered(id: number, error: SluiceError | undefined): void {
+    const lowest = this.#lowest();
+    for (let i = 0; i < this.#through.length; i++) {
+      const waiter = this.#through[i]!;
+      if (error !== undefined && id <= waiter.last) {
+        waiter.failed++;
+        waiter.first ??= error;
+      }
+      if (lowest <= waiter.last) continue;
+      this.#through.splice(i--, 1);
+      const { first, failed } = waiter;
+      waiter.resolve(first === undefined ? ok() : err({ ...first, metadata: { ...first.metadata, failed } }));
+    }
   }
 
   /** Fails every outstanding request (the connection is gone). */
   failAll(error: SluiceError): void {
+    const ids = [...this.#pending.keys()];
     const all = [...this.#pending.values()];
     this.#pending.clear();
     for (const resolve of all) resolve(err(error));
     this.#room.failAll(ok());
+    for (const waiter of this.#through.splice(0)) {
+      const failed = waiter.failed + ids.filter((id) => id <= waiter.last).length;
+      const first = waiter.first ?? (failed > 0 ? error : undefined);
+      waiter.resolve(first === undefined ? ok() : err({ ...first, metadata: { ...first.metadata, failed } }));
+    }
   }
 }

@@ -84,8 +84,12 @@ export class FrameWriter {
     return this.#frameOf(out, total);
   }
 
-  /** RECEIPT for the PUBLISH with correlation `id`; throws `RangeError` for a bad sequence id. */
-  receipt(id: number, receipt: ReceiptPayload): Uint8Array {
+  /**
+   * RECEIPT for the PUBLISH with correlation `id`; throws `RangeError` for a bad sequence id.
+   * `count` > 1 (to clients that read batches only): it answers `count` consecutive PUBLISH ids
+   * from `id`, stored under consecutive sequence ids from `receipt.sequenceId` (header `arg`).
+   */
+  receipt(id: number, receipt: ReceiptPayload, count = 1): Uint8Array {
     const { sequenceId, duplicate } = receipt;
     if (!Number.isSafeInteger(sequenceId) || sequenceId < 0) {
       throw new RangeError(`Receipt.sequenceId must be a non-negative safe integer, got ${sequenceId}`);
@@ -107,7 +111,7 @@ export class FrameWriter {
       buffer[at++] = DUPLICATE_KEY;
       buffer[at++] = 1;
     }
-    storeFrameHeader(buffer, 0, FrameType.RECEIPT, 0, payloadLength, id, 0, 0);
+    storeFrameHeader(buffer, 0, FrameType.RECEIPT, 0, payloadLength, id, count > 1 ? count : 0, 0);
     return this.#frameOf(buffer, total);
   }
 

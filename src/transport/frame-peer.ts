@@ -1,3 +1,5 @@
+import type { ReceiptPayload } from "../protocol/messages.ts";
+
 /**
  * `FramePeer`: the two things a transport session needs from a WebSocket, whatever the runtime
  * (Bun's ServerWebSocket, Deno's WebSocket, hono's WSContext, a test double).
@@ -33,6 +35,11 @@ export interface FramePeer {
    * drains: a message buffered for a consumer that is not reading is not a delivery in progress.
    */
   bufferedAmount?(): number;
+  /**
+   * Optional: sends the RECEIPT of PUBLISH `id` (a batching peer may answer a run of consecutive
+   * ones with one RECEIPT range, see `ReplyBatcher`). Without it the caller sends the frame.
+   */
+  receipt?(id: number, receipt: ReceiptPayload): boolean;
 }
 
 /**

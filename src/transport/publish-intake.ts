@@ -220,7 +220,8 @@ export class PublishIntake {
     const { peer, queue, frames } = this.#options;
     if (added.ok) {
       this.#strikes.accepted();
-      return void safeSend(peer, frames.receipt(id, { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate }));
+      const receipt = { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate };
+      return void (peer.receipt !== undefined ? peer.receipt(id, receipt) : safeSend(peer, frames.receipt(id, receipt)));
     }
     const outcome = publishOutcome(added);
     if (outcome === "goaway") safeSend(peer, goawayFrame(id));

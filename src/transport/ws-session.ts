@@ -106,8 +106,8 @@ export class WsSession {
   constructor(options: WsSessionOptions) {
     this.#queue = options.queue;
     this.#codec = options.codec;
-    this.#peer = new ReplyBatcher(options.peer);
     this.#frames = options.peer.copiesOnSend === true ? sharedReusingWriter() : FRESH_FRAMES;
+    this.#peer = new ReplyBatcher(options.peer, this.#frames);
     this.#outlet = new ConsumerOutlet({
       queue: options.queue,
       peer: options.peer,

@@ -1,7 +1,7 @@
 // SDK batching (issue 21), runtime-neutral (Bun and Deno): FrameBatch caps and reading a batch
 // back; the Producer's PUBLISH frames of one turn leave as one message (flagged ReadsBatches),
-// split at the frame cap, a flush() PING rides behind them; receipts arriving as one message
-// settle every publish; `batch: false` keeps one frame per message; Consumer.close() sends the
+// split at the frame cap, a flush() PING rides behind them; receipts arriving as one message,
+// or as one RECEIPT range, settle every publish; `batch: false` keeps one frame per message; Consumer.close() sends the
 // acks batched in its last turn before the socket closes.
 import { describe, expect, test } from "../harness.ts";
 import { Consumer, Producer } from "../../src/client/mod.ts";
@@ -10,6 +10,7 @@ import { FrameFlag, FrameType } from "../../src/protocol/frame-layout.ts";
 import { eachFrame, FrameBatch } from "../../src/protocol/frame-batch.ts";
 import { deliverFrame, pingFrame, receiptFrame } from "../../src/protocol/frame-builders.ts";
 import { createJsFrameCodec } from "../../src/protocol/js-frame-codec.ts";
+import { FrameWriter } from "../../src/protocol/frame-writer.ts";
 import type { Frame } from "../../src/protocol/frames.ts";
 import { FakeServer, type FakeSocket } from "./client-fakes.ts";
 
@@ -121,6 +122,22 @@ describe("client SDK: Producer batching", () => {
     socketOf!.reply(batch.take());
     const results = await Promise.all(receipts);
     expect(results.map((r) => (r.ok ? r.value.sequenceId : 0))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    producer.close();
+  });
+
+  test("a RECEIPT range (arg = count) settles that many publishes with consecutive sequence ids", async () => {
+    const held: Frame[] = [];
+    let socketOf: FakeSocket | undefined;
+    const server = new FakeServer((frame, socket) => {
+      socketOf = socket;
+      if (frame.type === FrameType.PUBLISH) held.push(frame);
+    });
+    const producer = new Producer(options(server));
+    const receipts = Array.from({ length: 6 }, (_, i) => producer.publish(bytes(`m${i}`)));
+    while (held.length < 6) await tick();
+    socketOf!.reply(FrameWriter.fresh().receipt(held[0]!.id, { sequenceId: 40, queue: "q", duplicate: false }, 6));
+    const results = await Promise.all(receipts);
+    expect(results.map((r) => (r.ok ? r.value.sequenceId : 0))).toEqual([40, 41, 42, 43, 44, 45]);
     producer.close();
   });
 });

@@ -1,8 +1,9 @@
 // Batched answers (issue 21): a connection whose client sets FrameFlag.ReadsBatches gets the
 // receipts of one incoming message as one message, and its deliveries of one flush as one message
 // (split at 64 KiB); a client that never sets it still gets one frame per message; answers made
-// outside a message leave within the microtask; close sends what waits. HTTP duplex: the answers
-// to one request chunk are one response chunk.
+// outside a message leave within the microtask; close sends what waits; receipts of consecutive
+// ids and sequence ids are one RECEIPT range (arg = count). HTTP duplex: the answers to one
+// request chunk are one response chunk.
 import { describe, expect, test } from "../harness.ts";
 import { SafeTaskQueue } from "../../src/queue/mod.ts";
 import { FrameFlag, FrameType } from "../../src/protocol/frame-layout.ts";
@@ -10,6 +11,8 @@ import { FrameBatch, eachFrame } from "../../src/protocol/frame-batch.ts";
 import { ackFrame, creditFrame, pingFrame, publishFrame } from "../../src/protocol/frame-builders.ts";
 import type { Frame } from "../../src/protocol/frames.ts";
 import { ReplyBatcher } from "../../src/transport/reply-batcher.ts";
+import { FrameWriter } from "../../src/protocol/frame-writer.ts";
+import { decodeReceiptPayload } from "../../src/protocol/messages.ts";
 import { duplexPublish } from "../../src/transport/duplex-publish.ts";
 import { FrameStreamDecoder } from "../../src/protocol/frames.ts";
 import { WsSession } from "../../src/transport/ws-session.ts";
@@ -41,6 +44,18 @@ function session(options: { copies?: boolean } = {}) {
   return { queue, session: s, messages, closed: () => closed };
 }
 
+/** The PUBLISH ids and sequence ids a list of RECEIPT frames answers (a range counts `arg` of them). */
+function receipted(frames: Frame[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const f of frames) {
+    if (f.type !== FrameType.RECEIPT) continue;
+    const r = decodeReceiptPayload(f.payload);
+    if (!r.ok) throw new Error(r.error.message);
+    for (let i = 0; i < Math.max(1, f.arg); i++) out.push([f.id + i, r.value.sequenceId + i]);
+  }
+  return out;
+}
+
 /** One message of PUBLISH frames (flagged when `flag`). */
 function publishes(ids: number[], flag: boolean, size = 8): Uint8Array {
   const batch = new FrameBatch({ maxFrames: 10_000, maxBytes: 1 << 24 });
@@ -60,17 +75,27 @@ describe("WsSession batched answers", () => {
     test(`flagged publishes are answered with one message of receipts, in order (peer copies on send: ${copies})`, () => {
       const c = session({ copies });
       c.session.handleMessage(publishes([1, 2, 3, 4, 5], true));
-      c.session.handleMessage(publishes([6, 7], false)); // once on, the connection stays batched
-      expect(c.messages.map((m) => m.map((f) => f.id))).toEqual([[1, 2, 3, 4, 5], [6, 7]]);
-      expect(c.messages.flat().every((f) => f.type === FrameType.RECEIPT)).toBe(true);
+      c.session.handleMessage(publishes([6, 7, 9], false)); // once on, the connection stays batched
+      // Consecutive ids under consecutive sequence ids: one RECEIPT range; a gap starts another.
+      expect(c.messages.map((m) => m.map((f) => [f.id, f.arg]))).toEqual([[[1, 5]], [[6, 2], [9, 0]]]);
+      expect(receipted(c.messages.flat())).toEqual([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6], [7, 7], [9, 8]]);
     });
   }
 
-  test("a batch of answers is split at 256 frames", () => {
+  test("a batch of answers is split at 256 frames (ids with gaps: no ranges)", () => {
+    const c = session();
+    const ids = Array.from({ length: 600 }, (_, i) => 2 * i + 1);
+    c.session.handleMessage(publishes(ids, true));
+    expect(c.messages.map((m) => m.length)).toEqual([256, 256, 88]);
+    expect(c.messages.flat().map((f) => f.id)).toEqual(ids);
+    expect(c.messages.flat().every((f) => f.arg === 0)).toBe(true);
+  });
+
+  test("600 consecutive publishes in one message: one RECEIPT range", () => {
     const c = session();
     c.session.handleMessage(publishes(Array.from({ length: 600 }, (_, i) => i + 1), true));
-    expect(c.messages.map((m) => m.length)).toEqual([256, 256, 88]);
-    expect(c.messages.flat().map((f) => f.id)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    expect(c.messages.map((m) => m.map((f) => [f.type, f.id, f.arg]))).toEqual([[[FrameType.RECEIPT, 1, 600]]]);
+    expect(receipted(c.messages.flat()).at(-1)).toEqual([600, 600]);
   });
 
   test("deliveries of one flush to a batched consumer are one message, split at 64 KiB; acks settle them", async () => {
@@ -105,13 +130,14 @@ describe("WsSession batched answers", () => {
     batch.append(pingFrame(9));
     c.session.handleMessage(batch.take());
     expect(c.messages.map((m) => m.map((f) => f.type))).toEqual([[FrameType.RECEIPT, FrameType.PONG]]);
+    expect(c.messages[0]![0]!.arg).toBe(0); // a run of one is a plain RECEIPT
   });
 });
 
 describe("ReplyBatcher", () => {
   test("frames sent outside a held message leave at the end of the microtask, together", async () => {
     const sent: number[] = [];
-    const out = new ReplyBatcher({ send: (m) => void sent.push(m.byteLength), close: () => {} });
+    const out = new ReplyBatcher({ send: (m) => void sent.push(m.byteLength), close: () => {} }, FrameWriter.fresh());
     out.send(pingFrame(1));
     expect(sent).toEqual([24]); // not batching yet: straight through
     out.enable();
@@ -124,7 +150,7 @@ describe("ReplyBatcher", () => {
 
   test("close flushes first", () => {
     const log: string[] = [];
-    const out = new ReplyBatcher({ send: (m) => void log.push(`send ${m.byteLength}`), close: (code) => void log.push(`close ${code}`) });
+    const out = new ReplyBatcher({ send: (m) => void log.push(`send ${m.byteLength}`), close: (code) => void log.push(`close ${code}`) }, FrameWriter.fresh());
     out.enable();
     out.send(pingFrame(1));
     out.close(1013, "bye");
