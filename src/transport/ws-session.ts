@@ -1,12 +1,12 @@
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import type { Lease } from "../queue/lease.ts";
 import type { RelayQueue } from "../queue/relay-queue.ts";
-import { FRAME_HEADER_BYTES, FrameFlag, FrameType } from "../protocol/frame-layout.ts";
+import { FRAME_HEADER_BYTES, FrameFlag, FrameStatus, FrameType } from "../protocol/frame-layout.ts";
 import { frameIdOf, isProblem, readFrameMessage } from "../protocol/frames.ts";
 import { errorFrame, goawayFrame, pongFrame } from "../protocol/frame-builders.ts";
 import { FrameWriter } from "../protocol/frame-writer.ts";
 import { PublishIntake } from "./publish-intake.ts";
-import type { FirstFrame, FrameCodec } from "../wasm/mod.ts";
+import type { FrameCodec } from "../wasm/mod.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
 import { ConsumerOutlet } from "./consumer-outlet.ts";
 import type { MemoryBudget } from "../queue/memory-budget.ts";
@@ -53,6 +53,8 @@ function sharedReusingWriter(): FrameWriter {
   reusingFrames ??= FrameWriter.reusing();
   return reusingFrames;
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Malformed frames in a row (no good frame between) before the connection is closed with 1008. */
 const MAX_MALFORMED_RUN = 64;
@@ -208,6 +210,8 @@ export class WsSession {
     // What this message makes the server answer now leaves as one message (once batching is on).
     this.#peer.hold();
     try {
+      // Several frames, all well-formed: decoded in one pass (one copy into the codec, one call).
+      if (frameEnd(bytes, 0) < bytes.byteLength && this.#handleBatch(bytes)) return;
       for (let at = 0; at < bytes.byteLength && !this.#stop.signal.aborted; ) {
         const end = frameEnd(bytes, at);
         if (!this.#handleFrame(at === 0 && end === bytes.byteLength ? bytes : bytes.subarray(at, end))) return;
@@ -218,6 +222,32 @@ export class WsSession {
     }
   }
 
+  /**
+   * A message of several frames decoded at once; false (nothing handled) unless every frame is
+   * well-formed and complete — then the frame-by-frame path handles it, errors and all.
+   */
+  #handleBatch(bytes: Uint8Array): boolean {
+    const codec = this.#codec;
+    const arena = codec.inputBuffer(bytes.byteLength);
+    arena.set(bytes);
+    const r = codec.decode(bytes.byteLength);
+    if (r.errorOffset >= 0 || r.partialOffset >= 0 || r.consumed !== bytes.byteLength) return false;
+    const n = r.count;
+    for (let i = 0; i < n; i++) if (r.status[i] !== FrameStatus.Ok) return false;
+    this.#malformedRun = 0;
+    // The result views and `arena` stay valid: nothing below decodes with this codec again.
+    for (let i = 0; i < n && !this.#stop.signal.aborted; i++) {
+      const type = r.types[i]!;
+      const start = r.offsets[i]! + FRAME_HEADER_BYTES;
+      const length = r.payloadLengths[i]!;
+      // A PUBLISH's payload is copied out (queued); other payloads are read at once.
+      const owned = type === FrameType.PUBLISH;
+      const payload = length === 0 ? EMPTY : owned ? arena.slice(start, start + length) : arena.subarray(start, start + length);
+      this.#dispatch(type, r.flags[i]!, r.ids[i]!, r.args[i]!, payload, owned);
+    }
+    return true;
+  }
+
   /** One frame; false when its header was unreadable (frame boundaries are lost from there). */
   #handleFrame(bytes: Uint8Array): boolean {
     const header = readFrameMessage(bytes, this.#codec);
@@ -226,18 +256,19 @@ export class WsSession {
       return header.code === "frame.too_large";
     }
     this.#malformedRun = 0;
-    this.#dispatch(bytes, header);
+    // `header` is the codec's reused object: read what is needed before anything else decodes.
+    // A view of the payload: the intake copies a PUBLISH's only if it keeps it (a refused publish costs no copy).
+    const payload = header.payloadLength === 0 ? EMPTY : bytes.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength);
+    this.#dispatch(header.type, header.flags, header.id, header.arg, payload, false);
     return true;
   }
 
-  #dispatch(bytes: Uint8Array, header: FirstFrame): void {
-    // `header` is the codec's reused object: read what is needed before anything else decodes.
-    const id = header.id;
-    if ((header.flags & FrameFlag.ReadsBatches) !== 0 && !this.#peer.batching) this.#peer.enable();
-    switch (header.type) {
+  /** One frame. `owned`: `payload` is a copy of its own (else a view of a buffer that is reused). */
+  #dispatch(type: number, flags: number, id: number, arg: number, payload: Uint8Array, owned: boolean): void {
+    if ((flags & FrameFlag.ReadsBatches) !== 0 && !this.#peer.batching) this.#peer.enable();
+    switch (type) {
       case FrameType.PUBLISH:
-        // A view: the intake copies it only if it keeps it (a refused publish costs no copy).
-        return this.#intake.publish(id, bytes.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength), false);
+        return this.#intake.publish(id, payload, owned);
       case FrameType.PUBLISH_END:
       case FrameType.PONG:
         return;
@@ -245,20 +276,20 @@ export class WsSession {
         // A durability barrier: the PONG follows the commit of everything enqueued before it.
         return this.#queue.afterCommit(() => void safeSend(this.#peer, pongFrame(id)));
       case FrameType.CREDIT:
-        return this.#outlet.grant(header.arg);
+        return this.#outlet.grant(arg);
       case FrameType.ACK:
         return this.#outlet.ack(id);
       case FrameType.NACK:
-        return this.#outlet.nack(id, bytes.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength));
+        return this.#outlet.nack(id, payload);
       case FrameType.TOUCH:
         return this.#outlet.touch(id);
       case FrameType.FENCE: {
         // A bridge's leadership term: its later PUBLISH frames are admitted only while it is current.
-        const refused = this.#fence?.announce(bytes.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.payloadLength));
+        const refused = this.#fence?.announce(payload);
         return refused === undefined ? undefined : this.#error(refused, id);
       }
       default:
-        return this.#error(sluiceError("frame.malformed", `frame type 0x${header.type.toString(16)} is not sent by clients`), id);
+        return this.#error(sluiceError("frame.malformed", `frame type 0x${type.toString(16)} is not sent by clients`), id);
     }
   }
 
