@@ -24,6 +24,10 @@ export interface Delivery {
   readonly token: number;
   /** 1 on first delivery. */
   readonly attempt: number;
+  /**
+   * The message. A view of the WebSocket message it arrived in (no copy): the deliveries of one
+   * batch share that message's buffer until the last of them is let go.
+   */
   readonly payload: Uint8Array;
   /** Which connection delivered it (settling works only on that one). */
   readonly connection: number;

@@ -3,8 +3,7 @@ import { err, ok, type Result } from "../result/result.ts";
 import { Fifo } from "../queue/fifo.ts";
 import { Waiters } from "../queue/waiters.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES, FrameType } from "../protocol/frame-layout.ts";
-import { eachFrame } from "../protocol/frame-batch.ts";
-import type { Frame } from "../protocol/frames.ts";
+import { type FrameVisitor, readFrames } from "../protocol/frame-batch.ts";
 import { createJsFrameCodec } from "../protocol/js-frame-codec.ts";
 import type { FrameCodec } from "../protocol/frame-codec.ts";
 import { decodeErrorPayload, encodeNackPayload, type NackPayload } from "../protocol/messages.ts";
@@ -221,8 +220,9 @@ export class Consumer implements AsyncIterable<Delivery> {
     this.#unsettled = 0;
     this.#outstanding = 0;
     emit(this.#options.onEvent, { type: "connected", transport: "websocket" });
-    const onFrame = (frame: Result<Frame>) => this.#onFrame(frame, connection);
-    socket.addEventListener("message", (event) => this.#onMessage(event.data, onFrame));
+    const onFrame: FrameVisitor = (type, _flags, id, arg, bytes, start, length) => this.#onFrame(type, id, arg, bytes.subarray(start, start + length), connection);
+    const onProblem = (problem: SluiceError) => this.#undecodable(problem, connection);
+    socket.addEventListener("message", (event) => this.#onMessage(event.data, onFrame, onProblem));
     socket.addEventListener("close", (event: { code?: number; reason?: string }) => {
       sender.stop();
       if (this.#connection !== connection || this.#stopped) return;
@@ -248,14 +248,13 @@ export class Consumer implements AsyncIterable<Delivery> {
   }
 
   // A message carries one frame or several (a batch of deliveries).
-  #onMessage(data: unknown, onFrame: (frame: Result<Frame>) => void): void {
+  #onMessage(data: unknown, onFrame: FrameVisitor, onProblem: (problem: SluiceError) => void): void {
     const bytes = messageBytes(data);
-    if (bytes !== undefined) eachFrame(bytes, this.#codec, onFrame);
+    if (bytes !== undefined) readFrames(bytes, this.#codec, onFrame, onProblem);
   }
 
-  #onFrame(frame: Result<Frame>, connection: number): void {
-    if (!frame.ok) return this.#undecodable(frame.error, connection);
-    const { type, id, arg, payload } = frame.value;
+  // `payload` is a view of the message (deliveries keep it: no copy per delivery).
+  #onFrame(type: number, id: number, arg: number, payload: Uint8Array, connection: number): void {
     if (type === FrameType.DELIVER) {
       if (connection === this.#connection) {
         this.#unsettled++;

@@ -1,9 +1,8 @@
-import { sluiceError } from "../result/errors.ts";
+import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { abortable } from "../result/delay.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { FrameFlag, FrameType } from "../protocol/frame-layout.ts";
-import { eachFrame } from "../protocol/frame-batch.ts";
-import type { Frame } from "../protocol/frames.ts";
+import { type FrameVisitor, readFrames } from "../protocol/frame-batch.ts";
 import { createJsFrameCodec } from "../protocol/js-frame-codec.ts";
 import type { FrameCodec } from "../protocol/frame-codec.ts";
 import { decodeErrorPayload, decodeReceiptPayload, type ReceiptPayload } from "../protocol/messages.ts";
@@ -196,12 +195,13 @@ export class Producer {
   // A message carries one frame or several (a batch of receipts).
   #onMessage(data: unknown): void {
     const bytes = messageBytes(data);
-    if (bytes !== undefined) eachFrame(bytes, this.#codec, this.#onFrame);
+    if (bytes !== undefined) readFrames(bytes, this.#codec, this.#onFrame, this.#onProblem);
   }
 
-  readonly #onFrame = (frame: Result<Frame>): void => {
-    if (!frame.ok) return emit(this.#options.onEvent, { type: "error", error: frame.error, id: 0 });
-    const { type, id, arg, payload } = frame.value;
+  readonly #onProblem = (error: SluiceError): void => emit(this.#options.onEvent, { type: "error", error, id: 0 });
+
+  readonly #onFrame: FrameVisitor = (type, _flags, id, arg, bytes, start, length): void => {
+    const payload = bytes.subarray(start, start + length);
     if (type === FrameType.RECEIPT) {
       const receipt = decodeReceiptPayload(payload);
       // A range (batched answers): `arg` consecutive publishes from `id`, consecutive sequence ids.

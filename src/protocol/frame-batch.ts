@@ -13,11 +13,12 @@
  *
  * @module
  */
+import type { SluiceError } from "../result/errors.ts";
 import type { Result } from "../result/result.ts";
 import { crc32c } from "./crc32c.ts";
 import { type FrameCodec, storeFrameHeader } from "./frame-codec.ts";
-import { FRAME_HEADER_BYTES, FrameFlag } from "./frame-layout.ts";
-import { decodeFrameMessage, type Frame } from "./frames.ts";
+import { FRAME_HEADER_BYTES, FrameFlag, FrameStatus } from "./frame-layout.ts";
+import { decodeFrameMessage, type Frame, isProblem, readFrameMessage } from "./frames.ts";
 
 /**
  * Default size cap of one batch: a batch is sent before it would pass 64 KiB (a single frame
@@ -196,6 +197,51 @@ export function eachFrame(bytes: Uint8Array, codec: FrameCodec, visit: (frame: R
     const end = frameEnd(bytes, at);
     visit(decodeFrameMessage(at === 0 && end === bytes.byteLength ? bytes : bytes.subarray(at, end), codec));
     at = end;
+  }
+}
+
+/**
+ * What `readFrames` hands over for each frame: its header fields, and its payload as
+ * `bytes[start, start + length)` — a view of the message, valid as long as the message is.
+ *
+ * @example
+ * ```ts
+ * const visit: FrameVisitor = (type, flags, id, arg, bytes, start, length) => {
+ *   if (type === FrameType.DELIVER) handle(id, arg, bytes.subarray(start, start + length));
+ * };
+ * ```
+ */
+export type FrameVisitor = (type: number, flags: number, id: number, arg: number, bytes: Uint8Array, start: number, length: number) => void;
+
+/**
+ * Reads every frame of one received WebSocket message, in order, without a result object or a
+ * payload copy per frame: a message of several well-formed frames is decoded in one pass;
+ * anything else is read frame by frame, each problem reported to `problem` as `eachFrame` would
+ * (and reading stops after a frame cut short).
+ *
+ * @example
+ * ```ts
+ * readFrames(new Uint8Array(event.data), codec, visit, (error) => report(error));
+ * ```
+ */
+export function readFrames(bytes: Uint8Array, codec: FrameCodec, visit: FrameVisitor, problem: (error: SluiceError) => void): void {
+  const first = frameEnd(bytes, 0);
+  if (first < bytes.byteLength) {
+    // Offsets of the decode are the frames' offsets in `bytes` (a codec decodes a copy from 0).
+    const r = codec.decodeFrom(bytes);
+    let clean = r.errorOffset < 0 && r.partialOffset < 0 && r.consumed === bytes.byteLength;
+    for (let i = 0; clean && i < r.count; i++) clean = r.status[i] === FrameStatus.Ok;
+    if (clean) {
+      const { count, types, flags, ids, args, offsets, payloadLengths } = r;
+      for (let i = 0; i < count; i++) visit(types[i]!, flags[i]!, ids[i]!, args[i]!, bytes, offsets[i]! + FRAME_HEADER_BYTES, payloadLengths[i]!);
+      return;
+    }
+  }
+  for (let at = 0, end = first; at < bytes.byteLength; at = end, end = frameEnd(bytes, at)) {
+    const frame = at === 0 && end === bytes.byteLength ? bytes : bytes.subarray(at, end);
+    const header = readFrameMessage(frame, codec);
+    if (isProblem(header)) problem(header);
+    else visit(header.type, header.flags, header.id, header.arg, bytes, at + FRAME_HEADER_BYTES, header.payloadLength);
   }
 }
 
