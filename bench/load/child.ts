@@ -47,9 +47,10 @@ export function runtimeBin(runtime: "bun" | "deno"): string {
  * @example
  * ```ts
  * const server = await spawnServer({ queues: { bench: { capacity: 100_000 } } }, ["--cpu-prof"]);
+ * const stored = await spawnServer(config, [], { SLUICE_STORAGE: "sqlite" }); // `env`: more server variables
  * ```
  */
-export function spawnServer(config: Record<string, unknown>, bunFlags: readonly string[] = []): Promise<Child> {
+export function spawnServer(config: Record<string, unknown>, bunFlags: readonly string[] = [], env: Record<string, string> = {}): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-load-"));
   const configPath = join(dir, "sluice.config.json");
   writeFileSync(configPath, JSON.stringify(config));
@@ -57,7 +58,7 @@ export function spawnServer(config: Record<string, unknown>, bunFlags: readonly 
   const extra = Object.fromEntries((process.env.LOAD_SERVER_ENV ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
   // The load bench measures the relay against a raw echo: memory queues, as before the store
   // became the server's default (bench/durable sets SLUICE_STORAGE itself, through `extra`).
-  return start([...bunFlags, join(ROOT, "src/runtime/bun.ts")], dir, { SLUICE_CONFIG: configPath, SLUICE_STORAGE: "memory", SLUICE_DATA_DIR: dir, ...extra }, () =>
+  return start([...bunFlags, join(ROOT, "src/runtime/bun.ts")], dir, { SLUICE_CONFIG: configPath, SLUICE_STORAGE: "memory", SLUICE_DATA_DIR: dir, ...env, ...extra }, () =>
     rmSync(dir, { recursive: true, force: true })
   );
 }

@@ -7,17 +7,24 @@
 //      acking every DELIVER; then the same with N HTTP duplex producers;
 //   3. Sluice open loop at a fixed rate (default 6,000 msg/s), WS and duplex producers:
 //      p50/p90/p99/max publish→receipt, publish→deliver and publish→ack from HDR histograms;
-//   4. the server's RSS (/proc/<pid>/status) around the runs, and its stats checked at the end.
+//   4. the server's RSS (/proc/<pid>/status) around the runs, and its stats checked at the end;
+//   5. (issue 21) the SDK's own Producer/Consumer, batched (one message per turn each way) and
+//      not, closed and open loop; the batched closed loop again on a server with the SQLite store;
+//      and NATS core request/reply with pipelined replies on a private nats-server, the baseline;
+//      server CPU time per settled message for every scenario; RSS at start beside the echo's.
 // Progress on stderr once per second; ends with a `BENCH_JSON {...}` line on stdout.
 // Options (flags): --producers 2 --consumers 2 --window 512 --credit 512 --rate 6000
 // --payload 256 --measure-ms 4000 --open-ms 6000 --quick (shorter phases) --cpu-prof (server profile).
 // Env: LOAD_SERVER_ENV="K=V,K=V" adds variables to the server only (e.g. BUN_JSC_logGC=1 to log its
 // collections); LOAD_DUMP=<path> writes each child's output to <path>.<pid> when it stops.
 import { parseArgs } from "node:util";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { connectEcho, connectSluice } from "./clients.ts";
 import { type Child, readCpuMs, readRssBytes, spawnEcho, spawnServer } from "./child.ts";
 import { closedLoop, openLoop, type ScenarioResult } from "./scenarios.ts";
+import { connectSdk } from "./sdk-clients.ts";
+import { connectNatsCore } from "./nats-baseline.ts";
+import { natsServerVersion, startNatsServer } from "../support/nats-server.ts";
 
 const { values } = parseArgs({
   options: {
@@ -65,11 +72,33 @@ const results: Record<string, ScenarioResult> = {};
 const rss: Record<string, number> = {};
 /** Per scenario: CPU time of the server and of this load generator, as % of one core. */
 const cpuShare: Record<string, { server: number; client: number }> = {};
+/** Per scenario: the server's CPU time per settled message, in µs (over the whole scenario: warm-up, measurement, drain). */
+const cpuPerMsgUs: Record<string, number> = {};
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+type Connected = Awaited<ReturnType<typeof connectSluice>>;
+
+/** Runs one scenario against a server process (pid): its CPU share and CPU per settled message. */
+async function measured(name: string, pid: number, connect: () => Promise<Connected>, run: (c: Connected) => Promise<ScenarioResult>): Promise<number> {
+  const clients = await connect();
+  const server0 = readCpuMs(pid);
+  const client0 = process.cpuUsage();
+  const wall0 = performance.now();
+  results[name] = await run(clients);
+  const wallMs = performance.now() - wall0;
+  const serverMs = readCpuMs(pid) - server0;
+  const client = process.cpuUsage(client0);
+  const percent = (ms: number) => Math.round((ms / wallMs) * 100);
+  cpuShare[name] = { server: percent(serverMs), client: percent((client.user + client.system) / 1000) };
+  cpuPerMsgUs[name] = Math.round((serverMs * 1000 * 100) / Math.max(1, clients.rec.acked)) / 100;
+  const settled = clients.rec.acked;
+  await clients.close();
+  return settled;
+}
 
 if (wants("echo")) {
   log(`echo ceiling: ${producers + consumers} sockets, window ${window}, ${payloadBytes}-byte payloads`);
   results.echo = await withChild(await spawnEcho(), async (echo) => {
+    rss.echoStart = mib(readRssBytes(echo.pid));
     const clients = await connectEcho(echo.url, producers + consumers, payloadBytes);
     const r = await closedLoop("echo closed", clients, { window, warmupMs, measureMs });
     await clients.close();
@@ -87,24 +116,20 @@ let serverStats: Record<string, number> | undefined;
 await withChild(await spawnServer(SERVER_CONFIG, values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir=/tmp/sluice-prof"] : []), async (server) => {
   rss.start = mib(readRssBytes(server.pid));
   let settled = 0;
-  const scenario = async (name: string, kind: "ws" | "duplex", run: (c: Awaited<ReturnType<typeof connectSluice>>) => Promise<ScenarioResult>) => {
+  const scenario = async (name: string, kind: "ws" | "duplex" | "sdk" | "sdkUnbatched", run: (c: Connected) => Promise<ScenarioResult>) => {
     if (!wants(name)) return;
-    const clients = await connectSluice(server.url, QUEUE, connectOptions(kind));
-    const server0 = readCpuMs(server.pid);
-    const client0 = process.cpuUsage();
-    const wall0 = performance.now();
-    results[name] = await run(clients);
-    const wallMs = performance.now() - wall0;
-    const client = process.cpuUsage(client0);
-    const percent = (ms: number) => Math.round((ms / wallMs) * 100);
-    cpuShare[name] = { server: percent(readCpuMs(server.pid) - server0), client: percent((client.user + client.system) / 1000) };
-    settled += clients.rec.acked;
-    await clients.close();
+    const connect = kind === "ws" || kind === "duplex"
+      ? () => connectSluice(server.url, QUEUE, connectOptions(kind))
+      : () => connectSdk(server.url, QUEUE, { producers, consumers, credit, payloadBytes, window, batch: kind === "sdk" });
+    settled += await measured(name, server.pid, connect, run);
     rss[name] = mib(readRssBytes(server.pid));
   };
   await scenario("wsClosed", "ws", (c) => closedLoop("ws closed", c, { window, warmupMs, measureMs }));
+  await scenario("sdkClosed", "sdk", (c) => closedLoop("sdk batched closed", c, { window, warmupMs, measureMs }));
+  await scenario("sdkUnbatchedClosed", "sdkUnbatched", (c) => closedLoop("sdk unbatched closed", c, { window, warmupMs, measureMs }));
   await scenario("duplexClosed", "duplex", (c) => closedLoop("duplex closed", c, { window, warmupMs, measureMs }));
   await scenario("wsOpen", "ws", (c) => openLoop(`ws open ${rate}/s`, c, { rate, warmupMs, measureMs: openMs }));
+  await scenario("sdkOpen", "sdk", (c) => openLoop(`sdk batched open ${rate}/s`, c, { rate, warmupMs, measureMs: openMs }));
   await scenario("duplexOpen", "duplex", (c) => openLoop(`duplex open ${rate}/s`, c, { rate, warmupMs, measureMs: openMs }));
   serverStats = (await (await fetch(`${server.url}/v1/queues/${QUEUE}`)).json()) as Record<string, number>;
   if (serverStats.acked !== settled || serverStats.pending !== 0 || serverStats.active !== 0) {
@@ -112,13 +137,48 @@ await withChild(await spawnServer(SERVER_CONFIG, values["cpu-prof"] ? ["--cpu-pr
   }
 });
 
+// The same batched SDK closed loop on a server with the SQLite store (durability "process", the default).
+if (wants("sdkSqliteClosed")) {
+  await withChild(await spawnServer(SERVER_CONFIG, [], { SLUICE_STORAGE: "sqlite" }), async (stored) => {
+    rss.sqliteStart = mib(readRssBytes(stored.pid));
+    await measured("sdkSqliteClosed", stored.pid, () => connectSdk(stored.url, QUEUE, { producers, consumers, credit, payloadBytes, window, batch: true }), (c) =>
+      closedLoop("sdk batched sqlite", c, { window, warmupMs, measureMs }));
+    rss.sqliteAfter = mib(readRssBytes(stored.pid));
+  });
+}
+
+// NATS core request/reply with pipelined replies (the baseline), when nats-server is installed.
+let natsVersion: string | undefined;
+if (wants("natsClosed") && (natsVersion = natsServerVersion()) !== undefined) {
+  const nats = await startNatsServer({ jetstream: false });
+  try {
+    rss.natsStart = mib(readRssBytes(nats.pid!));
+    await measured("natsClosed", nats.pid!, () => connectNatsCore(nats.url, { producers, consumers, payloadBytes }), (c) => closedLoop("nats core pipelined", c, { window, warmupMs, measureMs }));
+  } finally {
+    await nats.stop();
+  }
+}
+
 for (const r of Object.values(results)) {
   if (r.duplicates !== 0 || r.errors !== 0) throw new Error(`${r.label}: ${r.duplicates} duplicate deliveries, ${r.errors} ERROR/GOAWAY frames`);
 }
 
 const echoRate = results.echo?.msgsPerSec;
 const ratio = (r: ScenarioResult | undefined) => (r && echoRate ? Math.round((r.msgsPerSec / echoRate) * 1000) / 1000 : undefined);
-const ratios = { wsClosedVsEcho: ratio(results.wsClosed), duplexClosedVsEcho: ratio(results.duplexClosed) };
+const ratios = {
+  wsClosedVsEcho: ratio(results.wsClosed),
+  duplexClosedVsEcho: ratio(results.duplexClosed),
+  sdkClosedVsEcho: ratio(results.sdkClosed),
+  sdkUnbatchedClosedVsEcho: ratio(results.sdkUnbatchedClosed),
+  sdkSqliteClosedVsEcho: ratio(results.sdkSqliteClosed),
+  natsClosedVsEcho: ratio(results.natsClosed),
+  sdkClosedVsNats: results.sdkClosed && results.natsClosed ? Math.round((results.sdkClosed.msgsPerSec / results.natsClosed.msgsPerSec) * 1000) / 1000 : undefined,
+};
+// Latency as a multiple of the raw echo floor of this run (p99 publish→deliver at the same rate).
+const floor = results.echoOpen?.deliver;
+const vsFloor = (r: ScenarioResult | undefined) =>
+  r && floor ? { p50: Math.round((r.deliver.p50Ms / floor.p50Ms) * 100) / 100, p99: Math.round((r.deliver.p99Ms / floor.p99Ms) * 100) / 100 } : undefined;
+const latencyVsFloor = { wsOpen: vsFloor(results.wsOpen), sdkOpen: vsFloor(results.sdkOpen), duplexOpen: vsFloor(results.duplexOpen) };
 
 const line = (r: ScenarioResult) =>
   `${r.label.padEnd(18)} ${String(r.msgsPerSec).padStart(7)} msg/s  deliver p50 ${r.deliver.p50Ms} p90 ${r.deliver.p90Ms} p99 ${r.deliver.p99Ms} max ${r.deliver.maxMs} ms` +
@@ -129,6 +189,8 @@ for (const r of Object.values(results)) console.log(line(r));
 for (const [k, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${k}: ${v}`);
 console.log(`server RSS MiB: ${JSON.stringify(rss)}`);
 console.log(`CPU % of one core (server / load generator): ${JSON.stringify(cpuShare)}`);
+console.log(`server CPU µs per settled message: ${JSON.stringify(cpuPerMsgUs)}`);
+console.log(`p50 / p99 publish→deliver vs the echo floor: ${JSON.stringify(latencyVsFloor)}`);
 console.log(
   "BENCH_JSON " +
     JSON.stringify({
@@ -139,8 +201,12 @@ console.log(
       config: { producers, consumers, window, credit, rate, payloadBytes, warmupMs, measureMs, openMs },
       results,
       ratios,
+      latencyVsFloor,
       rssMiB: rss,
       cpuShare,
+      cpuPerMsgUs,
+      natsVersion,
+      loadavg: loadavg(),
       serverStats,
     }),
 );
