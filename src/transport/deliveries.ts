@@ -1,5 +1,6 @@
 import type { Lease } from "../queue/lease.ts";
 import { FrameBatch } from "../protocol/frame-batch.ts";
+import { FRAME_HEADER_BYTES, FrameType } from "../protocol/frame-layout.ts";
 import type { FrameWriter } from "../protocol/frame-writer.ts";
 import { type FramePeer, safeSend } from "./frame-peer.ts";
 
@@ -36,9 +37,9 @@ export function sendDeliveries(peer: FramePeer, frames: FrameWriter, batch: read
   let first = 0;
   for (let i = 0; i <= batch.length; i++) {
     const lease = batch[i];
-    const frame = lease === undefined ? undefined : frames.deliver(lease.token, lease.attempt, lease.payload);
-    if (frame !== undefined && message.fits(frame.byteLength)) {
-      message.append(frame);
+    // DELIVER frames are written straight into the message (no frame of their own).
+    if (lease !== undefined && message.fits(FRAME_HEADER_BYTES + lease.payload.byteLength)) {
+      message.write(FrameType.DELIVER, 0, lease.token, lease.attempt, lease.payload);
       continue;
     }
     // batch[first, i) is in the message: send it, then start the next one with this frame.
@@ -48,7 +49,7 @@ export function sendDeliveries(peer: FramePeer, frames: FrameWriter, batch: read
       return first;
     }
     first = i;
-    if (frame !== undefined) message.append(frame);
+    if (lease !== undefined) message.write(FrameType.DELIVER, 0, lease.token, lease.attempt, lease.payload);
   }
   return batch.length;
 }
