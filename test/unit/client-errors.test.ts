@@ -15,6 +15,10 @@ import { FakeServer, withoutGlobalWebSocket } from "./client-fakes.ts";
 const bytes = (s: string) => new TextEncoder().encode(s);
 const reconnect = RetryPolicy.fixed({ attempts: 3, delayMs: 1 });
 const tick = () => new Promise((r) => setTimeout(r, 2));
+/** Yields until `check` holds (the SDK sends a turn's frames together at its end), at most 200 times. */
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await tick();
+};
 
 function setup(refuse?: number, code = "unauthorized") {
   const server = new FakeServer();
@@ -143,8 +147,8 @@ describe("client SDK: deliveries", () => {
     expect(errors).toEqual(["frame.too_large@7"]);
     const reported = events.find((e) => e.type === "error");
     expect(reported?.type === "error" && reported.error.metadata).toMatchObject({ token: 7, payloadLength: 100, limit: 64 });
-    await tick(); // the NACK leaves with this turn's batch
     const socket = server.sockets[0]!;
+    await until(() => socket.received.some((f) => f.type === FrameType.NACK)); // the NACK leaves with this turn's batch
     const nack = socket.received.find((f) => f.type === FrameType.NACK)!;
     expect(nack.id).toBe(7);
     const reason = decodeNackPayload(nack.payload);
