@@ -23,8 +23,8 @@
  * }
  * ```
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AckPolicy, type ConsumerMessages, type JetStreamClient, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
@@ -51,27 +51,9 @@ export interface NatsChild {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** The nats-server binary: NATS_SERVER_BIN, else from PATH (apt installs /usr/sbin/nats-server). */
-export function natsServerBin(): string | undefined {
-  const candidates = [process.env.NATS_SERVER_BIN, "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"];
-  for (const c of candidates) if (c && existsSync(c)) return c;
-  try {
-    return execFileSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `nats-server --version`, e.g. "v2.9.10"; undefined when there is none. */
-export function natsServerVersion(): string | undefined {
-  const bin = natsServerBin();
-  if (!bin) return undefined;
-  try {
-    return /v[\d.]+\S*/.exec(execFileSync(bin, ["--version"], { encoding: "utf8" }))?.[0];
-  } catch {
-    return undefined;
-  }
-}
+// The binary and its version: one definition, beside the private-server helper the tests use.
+export { natsServerBin, natsServerVersion } from "../support/nats-server.ts";
+import { natsServerBin } from "../support/nats-server.ts";
 
 // Every nats-server this process started, so an exit or a signal takes them down too.
 const live = new Set<ChildProcess>();
