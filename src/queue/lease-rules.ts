@@ -5,7 +5,9 @@
  *
  * @module
  */
+import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
+import type { FailOptions } from "./queue-api.ts";
 import { RetryPolicy } from "../result/retry-policy.ts";
 import type { Lease } from "./lease.ts";
 import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptions } from "./options.ts";
@@ -81,4 +83,19 @@ export function leaseOf<T>(
     suspect: delivery.suspect,
     queue: options.name,
   };
+}
+
+/**
+ * What `drain` does with the leases still running at its deadline: each goes back through
+ * `fail`, not counted against any budget, redelivered at once. Returns how many went back.
+ *
+ * @example
+ * ```ts
+ * const requeuedInFlight = putBackDrained(inFlight.leases(), (l, e, o) => queue.fail(l, e, o));
+ * ```
+ */
+export function putBackDrained<L>(leases: Iterable<L>, fail: (lease: L, error: SluiceError, options: FailOptions) => Result<void>): number {
+  let putBack = 0;
+  for (const lease of leases) if (fail(lease, sluiceError("unavailable", "queue drained"), { countAttempt: false, delayMs: 0 }).ok) putBack++;
+  return putBack;
 }

@@ -19,7 +19,7 @@ import { InFlight } from "./in-flight.ts";
 import type { PoisonExhausted, QueueJournal } from "./journal.ts";
 import { recoverCrashedLeases, StoredWindow } from "./stored-window.ts";
 import { defaultSizeOf, HeldBytes } from "./held-bytes.ts";
-import { inactiveLease, leaseOf, liveOptions, requeueDelayFor } from "./lease-rules.ts";
+import { inactiveLease, leaseOf, liveOptions, putBackDrained, requeueDelayFor } from "./lease-rules.ts";
 import type { Enqueued, RelayQueue } from "./relay-queue.ts";
 
 type State = "open" | "draining" | "closed";
@@ -377,12 +377,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
       const idle = await idleOrDeadline(this.#idleWaiters, this.options.clock, options.deadlineMs, options.signal);
       if (!idle.ok) return idle;
     }
-    let requeuedInFlight = 0;
-    for (const lease of this.#inFlight.leases()) {
-      if (this.fail(lease, sluiceError("unavailable", "queue drained"), { countAttempt: false, delayMs: 0 }).ok) {
-        requeuedInFlight++;
-      }
-    }
+    const requeuedInFlight = putBackDrained(this.#inFlight.leases(), (lease, error, options) => this.fail(lease, error, options));
     for (const item of this.#delayed.takeAll()) this.#ready.push(item);
     this.#emit("drained");
     return ok({ pending: this.#ready.length + (this.#window?.backlog ?? 0), requeuedInFlight, poisoned: this.poison.size });

@@ -10,7 +10,7 @@ import { type ResolvedQueueOptions, resolveQueueOptions, type SafeTaskQueueOptio
 import type { DrainReport, FailOptions } from "../../queue/queue-api.ts";
 import type { Enqueued, RelayQueue } from "../../queue/relay-queue.ts";
 import type { QueueStats } from "../../queue/stats.ts";
-import { inactiveLease, liveOptions, requeueDelayFor } from "../../queue/lease-rules.ts";
+import { inactiveLease, liveOptions, putBackDrained, requeueDelayFor } from "../../queue/lease-rules.ts";
 import { idleOrDeadline, type WaiterHandle, Waiters } from "../../queue/waiters.ts";
 import { AttemptRecords, chargeUnexplained, noAttempts } from "./attempt-records.ts";
 import { type Delivery, fenceMarginMs, LiveDeliveries } from "./deliveries.ts";
@@ -325,10 +325,7 @@ export class JetStreamQueue implements RelayQueue<Uint8Array> {
       const idle = await idleOrDeadline(this.#idle, this.options.clock, options.deadlineMs, options.signal);
       if (!idle.ok) return idle;
     }
-    let requeuedInFlight = 0;
-    for (const delivery of this.#live.all()) {
-      if (this.fail(delivery.lease, sluiceError("unavailable", "queue drained"), { countAttempt: false, delayMs: 0 }).ok) requeuedInFlight++;
-    }
+    const requeuedInFlight = putBackDrained(this.#live.all().map((d) => d.lease), (lease, error, options) => this.fail(lease, error, options));
     await new Promise<void>((settled) => this.afterCommit(() => settled()));
     await this.#outcomes.settled(); // the hand-backs' records and naks are on their way before the connection closes
     await this.refresh().catch(() => {});
