@@ -13,6 +13,7 @@ import {
   createWasmLeaseTable,
   crc32c,
   encodeFrameHeader,
+  wasmMode,
 } from "../src/wasm/mod.ts";
 
 const CHUNK_BYTES = 1 << 20; // decode 1 MiB of back-to-back frames per call
@@ -135,5 +136,5 @@ ratios["expiry sweep 100k"] = ratio("expiry sweep 100k js", "expiry sweep 100k w
 const cpus = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null;
 console.log(
   "BENCH_JSON " +
-    JSON.stringify({ suite: "wasm", runtime: context.runtime, version: (context as { version?: unknown }).version, cpus, cpu: context.cpu.name, results, speedup: ratios }),
+    JSON.stringify({ suite: "wasm", runtime: context.runtime, version: (context as { version?: unknown }).version, cpus, cpu: context.cpu.name, results, speedup: ratios, selected: wasmMode() }),
 );

@@ -75,7 +75,9 @@ function renderQueue(suites) {
       const v = (name) => m.results[`${name} c=${c}`]?.msgsPerSec;
       md += `| ${c} | ${fmt(v("pump"))} | ${fmt(v("fastq"))} | ${fmt(v("p-queue"))} | ${x(m.ratios[`pump/fastq c=${c}`])} | ${x(m.ratios[`pump/p-queue c=${c}`])} |\n`;
     }
-    md += `\nHeap per pending item at 10^6 pending: ${fmt(m.bytesPerPending)} bytes (WASM: ${m.wasm}).\n`;
+    md += `\nHeap per pending item at 10^6 pending: ${fmt(m.bytesPerPending)} bytes (WASM: ${m.wasm}) — issue 21 target ≤ 100 bytes: ${mark(m.bytesPerPending <= 100)}.\n`;
+    const behind = [1, 64, 1024].filter((c) => !(m.ratios[`pump/fastq c=${c}`] >= 1));
+    md += `Issue 21 target pump ≥ 1.0× fastq.promise at concurrency 1, 64 and 1024: ${behind.length === 0 ? "met" : `**missed** at c=${behind.join(", ")}`}.\n`;
   }
   return md;
 }
@@ -92,6 +94,12 @@ function renderWasm(suites) {
       md += `| ${name} | ${fmt(v.medianNs / 1e6, 3)} ms | ${rate} |\n`;
     }
     md += `\n| speedup (WASM vs JS) | ${Object.keys(m.speedup).join(" | ")} |\n|---|${Object.keys(m.speedup).map(() => "---").join("|")}|\n| ${suite.id.replace("wasm-", "")} | ${Object.values(m.speedup).map(x).join(" | ")} |\n`;
+    // Issue 21: WASM ≥ 1.5× the JS reference in every case, or the selector's choice never slower than it.
+    const speedups = Object.values(m.speedup).filter((v) => typeof v === "number");
+    const slowest = Math.min(...speedups);
+    const chosen = m.selected ?? "wasm";
+    const below = Object.entries(m.speedup).filter(([, v]) => !(v >= 1.5)).map(([k]) => k);
+    md += `\nIssue 21 targets: WASM ≥ 1.5× JS in every case — ${below.length === 0 ? "met" : `**missed** in ${below.join(", ")}`}; the selector picks \`${chosen}\` here (\`createFrameCodec\` / \`createLeaseTable\`), whose slowest case is ${chosen === "wasm" ? x(slowest) : "1.00×"} the JS reference — never slower than JS: ${mark(chosen !== "wasm" || slowest >= 1)}.\n`;
   }
   return md;
 }
