@@ -165,3 +165,40 @@ describe("client SDK: Consumer batching", () => {
     expect(socket.received.filter((f) => f.type === FrameType.ACK).map((f) => f.id)).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe("Replies.through (Producer.flush for publishes already written)", () => {
+  test("resolves once every id up to `last` is answered, counting the failures among them", async () => {
+    const { Replies } = await import("../../src/client/replies.ts");
+    const { err, ok } = await import("../../src/result/result.ts");
+    const replies = new Replies<number>(10);
+    for (let id = 1; id <= 3; id++) {
+      expect(replies.tryReserve()).toBe(true);
+      void replies.expect(id);
+    }
+    let done: unknown;
+    void replies.through(3).then((r) => (done = r));
+    expect(replies.tryReserve()).toBe(true);
+    void replies.expect(4); // registered later: not waited for
+    replies.settle(2, err("queue.full", "full"));
+    replies.settle(1, ok(1));
+    await Promise.resolve();
+    expect(done).toBeUndefined();
+    replies.settle(3, ok(3));
+    await Promise.resolve();
+    expect(done).toMatchObject({ ok: false, error: { code: "queue.full", metadata: { failed: 1 } } });
+    expect(await replies.through(0)).toEqual(ok());
+  });
+
+  test("failAll answers a waiting through() with every pending id up to `last` as failed", async () => {
+    const { Replies } = await import("../../src/client/replies.ts");
+    const { sluiceError } = await import("../../src/result/errors.ts");
+    const replies = new Replies<number>(10);
+    for (let id = 1; id <= 3; id++) {
+      replies.tryReserve();
+      void replies.expect(id);
+    }
+    const waiting = replies.through(2);
+    replies.failAll(sluiceError("unavailable", "gone"));
+    expect(await waiting).toMatchObject({ ok: false, error: { code: "unavailable", metadata: { failed: 2 } } });
+  });
+});
