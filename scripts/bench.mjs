@@ -11,7 +11,7 @@
 //     round skips a bench whose slowest run so far no longer fits the budget (default 9.5 min),
 //     and RESULTS.md says how many runs each median is of;
 //   - a run that fails or passes its timeout is reported and that bench is not run again.
-// `npm run bench:soak` (`--soak`): the 60 s RSS soak only (bench/load/soak.ts), written to
+// `npm run bench:soak` (`--soak`): the 60 s RSS soaks only (bench/load/soak.ts, SDK batched and raw frames), written to
 // bench/SOAK.md. Hand-written notes live in bench/HISTORY.md, which this never touches.
 // Env: SLUICE_BENCH_RUNS (5), SLUICE_BENCH_BUDGET_S (570), SLUICE_BENCH_ONLY (comma-separated ids),
 // SLUICE_BENCH_SPLICE=1 (replace only the sections of the benches run in the existing RESULTS.md),
@@ -33,7 +33,10 @@ const BINARIES = { bun: "node_modules/bun/bin/bun.exe", deno: "node_modules/deno
 const bin = (name) => (existsSync(BINARIES[name] ?? "") ? BINARIES[name] : name);
 
 const all = soak
-  ? [{ id: "soak", bin: "bun", args: ["bench/load/soak.ts"], timeoutMs: 150_000, runs: 1 }]
+  ? [
+      { id: "soak-sdk", bin: "bun", args: ["bench/load/soak.ts", "--clients", "sdk"], timeoutMs: 150_000, runs: 1 },
+      { id: "soak-ws", bin: "bun", args: ["bench/load/soak.ts", "--clients", "ws"], timeoutMs: 150_000, runs: 1 },
+    ]
   : [
       { id: "load", bin: "bun", args: ["bench/load/load.bench.ts"], timeoutMs: 150_000 },
       { id: "queue-bun", bin: "bun", args: ["bench/queue.bench.ts"], timeoutMs: 150_000 },
@@ -179,7 +182,7 @@ const env = {
 };
 const suites = [...state.values()].map((s) => ({ id: s.bench.id, command: `${s.bench.bin} ${s.bench.args.join(" ")}`, runs: s.runs, failure: s.failure, skipped: s.skipped }));
 if (soak) {
-  writeFileSync("bench/SOAK.md", renderSoak(env, suites[0]));
+  writeFileSync("bench/SOAK.md", renderSoak(env, suites));
   process.stderr.write(`[bench] wrote bench/SOAK.md in ${elapsedS} s\n`);
 } else if (process.env.SLUICE_BENCH_SPLICE === "1" && existsSync("bench/RESULTS.md")) {
   // Only the sections of the benches run here are replaced; the rest of RESULTS.md stays.

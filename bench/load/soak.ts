@@ -1,7 +1,9 @@
-// RSS soak (issue 7). Run:  npx bun bench/load/soak.ts [--seconds 60] [--rate 6000]
-// (or `npm run bench:soak`, which writes bench/SOAK.md). The real server on Bun, as a child
-// process, under an open loop of `rate` msg/s (WS producers → WS consumers acking every
-// DELIVER, 256-byte payloads) for `seconds` after a warm-up; its VmRSS is read from
+// RSS soak (issues 7 and 21). Run:  npx bun bench/load/soak.ts [--seconds 60] [--rate 6000] [--clients ws|sdk]
+// (or `npm run bench:soak`, which runs both client kinds and writes bench/SOAK.md). The real server
+// on Bun, as a child process, under an open loop of `rate` msg/s (producers → consumers acking every
+// DELIVER, 256-byte payloads) for `seconds` after a warm-up; `ws` = the bench's raw frame clients,
+// one frame per WebSocket message; `sdk` = the SDK's Producer / Consumer with batching on (the
+// frames of one turn in one message each way, RECEIPT ranges). The server's VmRSS is read from
 // /proc/<pid>/status every `sample` seconds. Flat = max ÷ min − 1 ≤ 20 % over the soak.
 // Progress on stderr once per second; ends with a `BENCH_JSON {...}` line.
 import { parseArgs } from "node:util";
@@ -9,6 +11,7 @@ import { cpus } from "node:os";
 import { connectSluice } from "./clients.ts";
 import { readRssBytes, spawnServer } from "./child.ts";
 import { openLoop } from "./scenarios.ts";
+import { connectSdk } from "./sdk-clients.ts";
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     sample: { type: "string", default: "5" },
     rate: { type: "string", default: "6000" },
     payload: { type: "string", default: "256" },
+    clients: { type: "string", default: "sdk" },
   },
 });
 const soakS = Number(values.seconds);
@@ -24,11 +28,15 @@ const warmupS = Number(values.warmup);
 const sampleS = Number(values.sample);
 const rate = Number(values.rate);
 const payloadBytes = Number(values.payload);
+const clientKind = values.clients;
+if (clientKind !== "ws" && clientKind !== "sdk") throw new Error(`--clients must be ws or sdk, got ${clientKind}`);
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 const server = await spawnServer({ queues: { bench: { capacity: 100_000, leaseMs: 60_000, heartbeatMs: 30_000 } } });
 try {
-  const clients = await connectSluice(server.url, "bench", { producers: 2, consumers: 2, credit: 512, payloadBytes, producerKind: "ws" });
+  const clients = clientKind === "ws"
+    ? await connectSluice(server.url, "bench", { producers: 2, consumers: 2, credit: 512, payloadBytes, producerKind: "ws" })
+    : await connectSdk(server.url, "bench", { producers: 2, consumers: 2, credit: 512, payloadBytes, window: 512, batch: true });
   const samples: { t: number; rssMiB: number }[] = [];
   const soakStart = performance.now() + warmupS * 1000;
   // Samples at t = 0, sample, 2·sample … soakS (relative to the end of the warm-up).
@@ -55,6 +63,7 @@ try {
     suite: "soak",
     runtime: "bun",
     version: process.versions.bun,
+    clients: clientKind,
     cpus: cpus().length,
     rate,
     payloadBytes,
