@@ -19,7 +19,7 @@
 import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import type { Connected } from "./clients.ts";
 import { LoadRecorder } from "./recorder.ts";
-import { STAMP_BYTES } from "./wire.ts";
+import { readPayloadStamp, STAMP_BYTES, stampedCopy } from "./wire.ts";
 import type { Publisher, SettleHooks } from "./ws-clients.ts";
 
 const SUBJECT = "bench.req";
@@ -40,8 +40,7 @@ class NatsRequester implements Publisher {
     nc.subscribe(replyTo, {
       callback: (error, msg) => {
         if (error) return void rec.errors++;
-        const view = new DataView(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
-        rec.onAck(view.getFloat64(0, true), performance.now());
+        rec.onAck(readPayloadStamp(msg.data).publishedAtMs, performance.now());
         hooks.settled();
       },
     });
@@ -51,10 +50,7 @@ class NatsRequester implements Publisher {
     for (let i = 0; i < count; i++) {
       const now = performance.now();
       // The client keeps the array until its next write: a copy per request.
-      const payload = this.#template.slice();
-      const view = new DataView(payload.buffer);
-      view.setFloat64(0, now, true);
-      view.setUint32(8, this.#rec.nextIndex(now), true);
+      const payload = stampedCopy(this.#template, this.#rec.nextIndex(now), now);
       this.#nc.publish(SUBJECT, payload, { reply: this.#replyTo });
     }
   }
@@ -81,8 +77,8 @@ export async function connectNatsCore(url: string, options: { producers: number;
       queue: "responders",
       callback: (error, msg: Msg) => {
         if (error) return void rec.errors++;
-        const view = new DataView(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
-        rec.onDeliver(view.getUint32(8, true), view.getFloat64(0, true), performance.now());
+        const { index, publishedAtMs } = readPayloadStamp(msg.data);
+        rec.onDeliver(index, publishedAtMs, performance.now());
         msg.respond(msg.data.slice(0, STAMP_BYTES));
       },
     });

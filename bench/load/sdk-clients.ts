@@ -17,7 +17,7 @@
 import { Consumer, Producer } from "../../src/client/mod.ts";
 import type { Connected } from "./clients.ts";
 import { LoadRecorder } from "./recorder.ts";
-import { STAMP_BYTES } from "./wire.ts";
+import { readPayloadStamp, STAMP_BYTES, stampedCopy } from "./wire.ts";
 import type { Publisher, SettleHooks } from "./ws-clients.ts";
 
 /** How to connect the SDK clients of one scenario. */
@@ -51,10 +51,7 @@ class SdkPublisher implements Publisher {
       const index = this.#rec.nextIndex(now);
       // A payload of its own, as an application has: a publish that waits for room in the
       // window is written to the socket later, from the array it was given.
-      const payload = this.#template.slice();
-      const view = new DataView(payload.buffer);
-      view.setFloat64(0, now, true);
-      view.setUint32(8, index, true);
+      const payload = stampedCopy(this.#template, index, now);
       void this.#producer.publish(payload).then((receipt) => {
         if (receipt.ok) this.#rec.onReceipt(index, performance.now());
         else this.#rec.errors++;
@@ -74,10 +71,8 @@ async function consume(consumer: Consumer, rec: LoadRecorder, hooks: SettleHooks
     const received = await consumer.receive();
     if (!received.ok) return;
     const delivery = received.value;
-    const payload = delivery.payload;
-    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    const publishedAtMs = view.getFloat64(0, true);
-    rec.onDeliver(view.getUint32(8, true), publishedAtMs, performance.now());
+    const { index, publishedAtMs } = readPayloadStamp(delivery.payload);
+    rec.onDeliver(index, publishedAtMs, performance.now());
     if (!consumer.ack(delivery).ok) rec.errors++;
     rec.onAck(publishedAtMs, performance.now());
     hooks.settled();
