@@ -14,7 +14,8 @@
 //      server CPU time per settled message for every scenario; RSS at start beside the echo's.
 // Progress on stderr once per second; ends with a `BENCH_JSON {...}` line on stdout.
 // Options (flags): --producers 2 --consumers 2 --window 512 --credit 512 --rate 6000
-// --payload 256 --measure-ms 4000 --open-ms 6000 --quick (shorter phases) --cpu-prof (server profile).
+// --payload 256 --measure-ms 4000 --open-ms 6000 --quick (shorter phases) --cpu-prof (server profiles, the
+// memory server and the SQLite one: a file each).
 // Env: LOAD_SERVER_ENV="K=V,K=V" adds variables to the server only (e.g. BUN_JSC_logGC=1 to log its
 // collections); LOAD_DUMP=<path> writes each child's output to <path>.<pid> when it stops.
 import { parseArgs } from "node:util";
@@ -113,7 +114,8 @@ if (wants("echo")) {
 }
 
 let serverStats: Record<string, number> | undefined;
-await withChild(await spawnServer(SERVER_CONFIG, values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir=/tmp/sluice-prof"] : []), async (server) => {
+const profFlags = values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir=/tmp/sluice-prof"] : [];
+await withChild(await spawnServer(SERVER_CONFIG, profFlags), async (server) => {
   rss.start = mib(readRssBytes(server.pid));
   let settled = 0;
   const scenario = async (name: string, kind: "ws" | "duplex" | "sdk" | "sdkUnbatched", run: (c: Connected) => Promise<ScenarioResult>) => {
@@ -139,7 +141,7 @@ await withChild(await spawnServer(SERVER_CONFIG, values["cpu-prof"] ? ["--cpu-pr
 
 // The same batched SDK closed loop on a server with the SQLite store (durability "process", the default).
 if (wants("sdkSqliteClosed")) {
-  await withChild(await spawnServer(SERVER_CONFIG, [], { SLUICE_STORAGE: "sqlite" }), async (stored) => {
+  await withChild(await spawnServer(SERVER_CONFIG, profFlags, { SLUICE_STORAGE: "sqlite" }), async (stored) => {
     rss.sqliteStart = mib(readRssBytes(stored.pid));
     await measured("sdkSqliteClosed", stored.pid, () => connectSdk(stored.url, QUEUE, { producers, consumers, credit, payloadBytes, window, batch: true }), (c) =>
       closedLoop("sdk batched sqlite", c, { window, warmupMs, measureMs }));

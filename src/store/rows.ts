@@ -113,6 +113,38 @@ export function poisonFromRow<T>(row: Record<string, SqlValue>, codec: PayloadCo
   };
 }
 
+/**
+ * Lease marks as stored: (sequence id, attempt) pairs, little-endian float64s.
+ *
+ * @example
+ * ```ts
+ * insertMarks.run("jobs", 7, encodeMarks([41, 42], [1, 1]));
+ * ```
+ */
+export function encodeMarks(seqs: readonly number[], attempts: readonly number[]): Uint8Array {
+  const bytes = new Uint8Array(seqs.length * 16);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < seqs.length; i++) {
+    view.setFloat64(i * 16, seqs[i]!, true);
+    view.setFloat64(i * 16 + 8, attempts[i]!, true);
+  }
+  return bytes;
+}
+
+/**
+ * Reads back what `encodeMarks` wrote, pair by pair.
+ *
+ * @example
+ * ```ts
+ * decodeMarks(row.marks, (seq, attempts) => newest.set(seq, attempts));
+ * ```
+ */
+export function decodeMarks(stored: SqlValue, each: (seq: number, attempts: number) => void): void {
+  const bytes = stored as Uint8Array;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at + 16 <= bytes.byteLength; at += 16) each(view.getFloat64(at, true), view.getFloat64(at + 8, true));
+}
+
 function parseError(text: string): SluiceError {
   const { code, message } = JSON.parse(text) as { code: ErrorCode; message: string };
   return sluiceError(code, message);

@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS poison (
   enqueued_at INTEGER NOT NULL, key TEXT, last_error TEXT NOT NULL, history TEXT,
   poisoned_at INTEGER NOT NULL, exhausted TEXT NOT NULL,
   PRIMARY KEY (queue, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lease_marks (
+  queue TEXT NOT NULL, id INTEGER NOT NULL, marks BLOB NOT NULL,
+  PRIMARY KEY (queue, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS idempotency (
   queue TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   PRIMARY KEY (queue, key)) WITHOUT ROWID;
@@ -45,9 +48,19 @@ CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
 `;
 
 /**
+ * WAL pages between automatic checkpoints (SQLite's default is 1,000).
+ *
+ * @example
+ * ```ts
+ * WAL_CHECKPOINT_PAGES; // 8192
+ * ```
+ */
+export const WAL_CHECKPOINT_PAGES = 8192;
+
+/**
  * What a store survives: `"process"` (a kill -9 of the server: WAL with `synchronous=NORMAL`,
- * commits reach the OS at once and the disk at checkpoints) or `"power"` (a power cut or kernel
- * crash too: `synchronous=FULL`, an fsync per commit).
+ * commits reach the OS at once and the disk at checkpoints, every `WAL_CHECKPOINT_PAGES`) or
+ * `"power"` (a power cut or kernel crash too: `synchronous=FULL`, an fsync per commit).
  *
  * @example
  * ```ts
@@ -73,6 +86,9 @@ export function prepareDatabase(driver: SqlDriver, durability: Durability): void
     driver.exec("PRAGMA locking_mode = EXCLUSIVE");
     driver.exec("PRAGMA journal_mode = WAL");
     driver.exec(`PRAGMA synchronous = ${durability === "power" ? "FULL" : "NORMAL"}`);
+    // A checkpoint (the only fsync under "process") every 8,192 WAL pages (32 MiB) instead of
+    // SQLite's 1,000: fewer fsyncs of the WAL and the database per message on the event loop.
+    driver.exec(`PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
   }
   // Taking the write lock now (not at the first publish) is what makes a second server fail at start.
   inTransaction(driver, () => {

@@ -288,3 +288,98 @@ describe("SqlStore under SafeTaskQueue", () => {
     store.close();
   });
 });
+
+// A lease of an item stored in an earlier window is written as a lease mark, not a row update
+// (src/store/queue-journal.ts): what a crash finds must be the same as with leased rows.
+describe("SqlStore lease marks", () => {
+  async function crash(store: SqlStore, path: string, clock: VirtualClock, options: SafeTaskQueueOptions = {}) {
+    store.close(); // committed what was pending: the process dies here
+    const reopened = await openStore(path, clock);
+    return { store: reopened, queue: queueOn(reopened, clock, options) };
+  }
+
+  test("leases held across many commit windows (mark rows folded into the items) still come back as stalls", async () => {
+    const path = tempPath();
+    const clock = new VirtualClock();
+    let store = await openStore(path, clock);
+    let queue = queueOn(store, clock, { leaseMs: 60_000 });
+    for (let i = 0; i < 40; i++) await queue.enqueue(`m${i}`);
+    store.flush();
+    const held: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const lease = queue.tryLease()!;
+      // Every other lease is acked a window later; the rest stay leased through every fold.
+      if (i % 2 === 0) held.push(i);
+      else queue.afterCommit(() => queue.ack(lease));
+      store.flush();
+    }
+    store.flush();
+    ({ store, queue } = await crash(store, path, clock, { leaseMs: 60_000 }));
+    expect(queue.stats().pending).toBe(held.length);
+    const back: [string, number][] = [];
+    for (let lease = queue.tryLease(); lease !== undefined; lease = queue.tryLease()) back.push([lease.payload, lease.attempt]);
+    expect(back).toEqual(held.map((i) => [`m${i}`, 2]));
+    store.close();
+  });
+
+  test("a lease given back without counting (attempts - 1) is not taken for a lease at the next start", async () => {
+    const path = tempPath();
+    const clock = new VirtualClock();
+    let store = await openStore(path, clock);
+    let queue = queueOn(store, clock);
+    await queue.enqueue("x");
+    store.flush(); // stored: the lease that follows is a mark
+    const lease = queue.tryLease()!;
+    store.flush(); // the lease is a mark
+    queue.fail(lease, sluiceError("canceled", "consumer gone"), { requeue: true, countAttempt: false, delayMs: 0 });
+    store.flush();
+    ({ store, queue } = await crash(store, path, clock));
+    const again = queue.tryLease()!;
+    expect(again.attempt).toBe(1);
+    queue.fail(again, sluiceError("timeout", "slow"));
+    expect(queue.poison.size).toBe(0);
+    store.close();
+  });
+
+  test("a poison entry replayed (attempts back to 0) is not taken for a lease at the next start", async () => {
+    const path = tempPath();
+    const clock = new VirtualClock();
+    let store = await openStore(path, clock);
+    let queue = queueOn(store, clock, { maxRetries: 1 });
+    await queue.enqueue("p");
+    store.flush();
+    const lease = queue.tryLease()!;
+    store.flush(); // leased as a mark (attempt 1)
+    queue.fail(lease, sluiceError("validation", "bad"));
+    store.flush();
+    expect(queue.poison.replay()).toBe(1);
+    store.flush();
+    ({ store, queue } = await crash(store, path, clock, { maxRetries: 1 }));
+    expect(queue.stats().pending).toBe(1);
+    const again = queue.tryLease()!;
+    expect(again.attempt).toBe(1);
+    store.close();
+  });
+
+  test("a lease resumed at start-up stays leased through the next restart", async () => {
+    const path = tempPath();
+    const clock = new VirtualClock();
+    let store = await openStore(path, clock);
+    let queue = queueOn(store, clock);
+    await queue.enqueue("r");
+    store.flush();
+    const lease = queue.tryLease()!;
+    store.flush();
+    store.close();
+    store = await openStore(path, clock);
+    queue = SafeTaskQueue.create<string>({
+      name: "jobs", clock, leaseMs: 1000, heartbeatMs: 500, journal: store.journal("jobs", jsonCodec<string>()),
+      resumeLease: (seq) => (seq === lease.sequenceId ? { token: lease.token, deadline: clock.now() + 1000 } : undefined),
+    });
+    expect(queue.stats().active).toBe(1);
+    ({ store, queue } = await crash(store, path, clock));
+    const again = queue.tryLease()!;
+    expect(again.attempt).toBe(2);
+    store.close();
+  });
+});
