@@ -27,7 +27,8 @@ export function openBunSqlite(path: string): SqlDriver {
       const statement = db.prepare(sql);
       statements.push(statement);
       return {
-        run: (...params: SqlValue[]) => void statement.run(...params),
+        // Bound, not wrapped: no rest array and spread per call (a multi-row INSERT binds 96 values).
+        run: statement.run.bind(statement) as (...params: SqlValue[]) => void,
         all: (...params: SqlValue[]) => statement.all(...params) as Record<string, SqlValue>[],
       };
     },
