@@ -10,12 +10,11 @@
  * const fence = decodeFencePayload(frame.payload); // ok({ scope: "bridge/jobs", term: 17 })
  * ```
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { FenceSchema } from "../gen/sluice/v1/fence_pb.ts";
 import { type SluiceError, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { FrameType } from "./frame-layout.ts";
 import { encodeFrame } from "./frames.ts";
+import { PayloadReader, PayloadWriter } from "./payload-wire.ts";
 
 /**
  * A scope and the sender's fencing term in it (a positive safe integer).
@@ -42,7 +41,7 @@ export interface FencePayload {
 export function encodeFencePayload(fence: FencePayload): Uint8Array {
   if (typeof fence.scope !== "string" || fence.scope === "") throw new RangeError("Fence.scope must be a non-empty string");
   if (!Number.isSafeInteger(fence.term) || fence.term < 1) throw new RangeError(`Fence.term must be a positive safe integer (got ${fence.term})`);
-  return toBinary(FenceSchema, create(FenceSchema, { scope: fence.scope, term: BigInt(fence.term) }));
+  return new PayloadWriter().string(1, fence.scope).uint64(2, fence.term).finish();
 }
 
 /**
@@ -56,15 +55,20 @@ export function encodeFencePayload(fence: FencePayload): Uint8Array {
  * ```
  */
 export function decodeFencePayload(bytes: Uint8Array): Result<FencePayload> {
-  let scope: string;
-  let term: bigint;
+  let scope = "";
+  let term: number | bigint = 0;
   try {
-    ({ scope, term } = fromBinary(FenceSchema, bytes));
+    const r = new PayloadReader(bytes);
+    for (let f = r.next(); f !== 0; f = r.next()) {
+      if (f === 1) scope = r.string();
+      else if (f === 2) term = r.uint64();
+      else r.skip();
+    }
   } catch (thrown) {
     return err("frame.malformed", `cannot decode sluice.v1.Fence payload: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
   }
   if (scope === "") return err("frame.malformed", "sluice.v1.Fence has an empty scope");
-  if (term < 1n || term > BigInt(Number.MAX_SAFE_INTEGER)) return err("frame.malformed", `sluice.v1.Fence term ${term} is not in 1..2^53-1`);
+  if (typeof term === "bigint" || term < 1) return err("frame.malformed", `sluice.v1.Fence term ${term} is not in 1..2^53-1`);
   return ok({ scope, term: Number(term) });
 }
 

@@ -9,8 +9,7 @@
  * goAwayPeers(decodeFrame(frame).payload); // ["http://10.0.0.2:8787"]
  * ```
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { GoAwaySchema } from "../gen/sluice/v1/gossip_pb.ts";
+import { PayloadReader, PayloadWriter } from "./payload-wire.ts";
 
 /**
  * Encodes the GOAWAY payload; no peers → an empty payload (what old clients expect).
@@ -22,7 +21,9 @@ import { GoAwaySchema } from "../gen/sluice/v1/gossip_pb.ts";
  */
 export function encodeGoAwayPayload(peerUrls: readonly string[]): Uint8Array {
   if (peerUrls.length === 0) return new Uint8Array(0);
-  return toBinary(GoAwaySchema, create(GoAwaySchema, { peerUrls: [...peerUrls] }));
+  const w = new PayloadWriter();
+  for (const url of peerUrls) w.repeatedString(1, url);
+  return w.finish();
 }
 
 /**
@@ -36,7 +37,13 @@ export function encodeGoAwayPayload(peerUrls: readonly string[]): Uint8Array {
 export function goAwayPeers(payload: Uint8Array): string[] {
   if (payload.length === 0) return [];
   try {
-    return fromBinary(GoAwaySchema, payload).peerUrls.filter((url) => /^https?:\/\/[^/]+/.test(url));
+    const peerUrls: string[] = [];
+    const r = new PayloadReader(payload);
+    for (let f = r.next(); f !== 0; f = r.next()) {
+      if (f === 1) peerUrls.push(r.string());
+      else r.skip();
+    }
+    return peerUrls.filter((url) => /^https?:\/\/[^/]+/.test(url));
   } catch {
     return [];
   }

@@ -1,6 +1,7 @@
 /**
  * Helpers between Sluice's own values and the protobuf payloads of ERROR, RECEIPT and NACK frames
- * and of stats messages (schemas in proto/sluice/v1/, generated into src/gen/).
+ * and of stats messages (schemas in proto/sluice/v1/; encoded and decoded by payload-wire.ts,
+ * byte for byte as protobuf-es does with the schemas generated into src/gen/, without loading it).
  *
  * Encoders take trusted, in-process values and throw `RangeError` on programmer errors (a
  * negative or unsafe sequence id). Decoders take bytes from untrusted peers and never throw: bad
@@ -13,11 +14,7 @@
  * const back = decodeErrorPayload(bytes); // ok({ code: "queue.full", message: "queue 'jobs' is full" })
  * ```
  */
-import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { ErrorSchema } from "../gen/sluice/v1/error_pb.ts";
-import { NackReasonSchema } from "../gen/sluice/v1/nack_pb.ts";
-import { ReceiptSchema } from "../gen/sluice/v1/receipt_pb.ts";
-import { QueueStatsSchema } from "../gen/sluice/v1/stats_pb.ts";
+import { PayloadReader, PayloadWriter } from "./payload-wire.ts";
 import { type ErrorCode, type SluiceError, isErrorCode, sluiceError } from "../result/errors.ts";
 import { err, ok, type Result } from "../result/result.ts";
 
@@ -83,11 +80,11 @@ const COUNTER_KEYS = [
  * ```
  */
 export function encodeErrorPayload(error: SluiceError): Uint8Array {
-  const metadata: Record<string, string> = {};
+  const w = new PayloadWriter().string(1, error.code).string(2, error.message);
   for (const [key, value] of Object.entries(error.metadata ?? {})) {
-    if (value !== undefined) metadata[key] = stringifyMetadata(value);
+    if (value !== undefined) w.mapEntry(3, key, stringifyMetadata(value));
   }
-  return toBinary(ErrorSchema, create(ErrorSchema, { code: error.code, message: error.message, metadata }));
+  return w.finish();
 }
 
 /**
@@ -101,7 +98,21 @@ export function encodeErrorPayload(error: SluiceError): Uint8Array {
  * ```
  */
 export function decodeErrorPayload(bytes: Uint8Array): Result<SluiceError> {
-  const decoded = decode(ErrorSchema, bytes, "Error");
+  const decoded = decode(bytes, "Error", (r) => {
+    let code = "";
+    let message = "";
+    const metadata: Record<string, string> = {};
+    for (let f = r.next(); f !== 0; f = r.next()) {
+      if (f === 1) code = r.string();
+      else if (f === 2) message = r.string();
+      else if (f === 3) {
+        const [key, value] = r.mapEntry();
+        // Own data properties (a key may be "__proto__"), as protobuf-es sets them.
+        Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
+      } else r.skip();
+    }
+    return { code, message, metadata };
+  });
   if (!decoded.ok) return decoded;
   const { code, message, metadata } = decoded.value;
   if (!isErrorCode(code)) return unknownCode("Error", code);
@@ -119,7 +130,7 @@ export function decodeErrorPayload(bytes: Uint8Array): Result<SluiceError> {
  */
 export function encodeReceiptPayload(receipt: ReceiptPayload): Uint8Array {
   const sequenceId = toUint64(receipt.sequenceId, "Receipt.sequenceId");
-  return toBinary(ReceiptSchema, create(ReceiptSchema, { sequenceId, queue: receipt.queue, duplicate: receipt.duplicate }));
+  return new PayloadWriter().uint64(1, sequenceId).string(2, receipt.queue).bool(3, receipt.duplicate).finish();
 }
 
 /**
@@ -131,7 +142,18 @@ export function encodeReceiptPayload(receipt: ReceiptPayload): Uint8Array {
  * ```
  */
 export function decodeReceiptPayload(bytes: Uint8Array): Result<ReceiptPayload> {
-  const decoded = decode(ReceiptSchema, bytes, "Receipt");
+  const decoded = decode(bytes, "Receipt", (r) => {
+    let sequenceId: number | bigint = 0;
+    let queue = "";
+    let duplicate = false;
+    for (let f = r.next(); f !== 0; f = r.next()) {
+      if (f === 1) sequenceId = r.uint64();
+      else if (f === 2) queue = r.string();
+      else if (f === 3) duplicate = r.bool();
+      else r.skip();
+    }
+    return { sequenceId, queue, duplicate };
+  });
   if (!decoded.ok) return decoded;
   const sequenceId = fromUint64(decoded.value.sequenceId, "Receipt.sequence_id");
   if (!sequenceId.ok) return sequenceId;
@@ -147,7 +169,7 @@ export function decodeReceiptPayload(bytes: Uint8Array): Result<ReceiptPayload> 
  * ```
  */
 export function encodeNackPayload(reason: NackPayload): Uint8Array {
-  return toBinary(NackReasonSchema, create(NackReasonSchema, { ...reason }));
+  return new PayloadWriter().string(1, reason.code).string(2, reason.message).bool(3, reason.requeue).finish();
 }
 
 /**
@@ -160,7 +182,18 @@ export function encodeNackPayload(reason: NackPayload): Uint8Array {
  * ```
  */
 export function decodeNackPayload(bytes: Uint8Array): Result<NackPayload> {
-  const decoded = decode(NackReasonSchema, bytes, "NackReason");
+  const decoded = decode(bytes, "NackReason", (r) => {
+    let code = "";
+    let message = "";
+    let requeue = false;
+    for (let f = r.next(); f !== 0; f = r.next()) {
+      if (f === 1) code = r.string();
+      else if (f === 2) message = r.string();
+      else if (f === 3) requeue = r.bool();
+      else r.skip();
+    }
+    return { code, message, requeue };
+  });
   if (!decoded.ok) return decoded;
   const { code, message, requeue } = decoded.value;
   if (!isErrorCode(code)) return unknownCode("NackReason", code);
@@ -179,9 +212,11 @@ export function decodeNackPayload(bytes: Uint8Array): Result<NackPayload> {
 export function encodeQueueStatsPayload(
   stats: QueueCounters & { readonly backpressure?: boolean; readonly queue?: string },
 ): Uint8Array {
-  const message = create(QueueStatsSchema, { backpressure: stats.backpressure ?? false, queue: stats.queue ?? "" });
-  for (const key of COUNTER_KEYS) message[key] = toUint64(stats[key], `QueueStats.${key}`);
-  return toBinary(QueueStatsSchema, message);
+  const w = new PayloadWriter();
+  // Fields 1..9, in COUNTER_KEYS order; validated first, so a bad counter writes nothing.
+  const values = COUNTER_KEYS.map((key) => toUint64(stats[key], `QueueStats.${key}`));
+  values.forEach((value, i) => w.uint64(i + 1, value));
+  return w.bool(10, stats.backpressure ?? false).string(11, stats.queue ?? "").finish();
 }
 
 /**
@@ -194,7 +229,19 @@ export function encodeQueueStatsPayload(
  * ```
  */
 export function decodeQueueStatsPayload(bytes: Uint8Array): Result<QueueStatsPayload> {
-  const decoded = decode(QueueStatsSchema, bytes, "QueueStats");
+  const decoded = decode(bytes, "QueueStats", (r) => {
+    const values: Record<string, number | bigint> = {};
+    for (const key of COUNTER_KEYS) values[key] = 0;
+    let backpressure = false;
+    let queue = "";
+    for (let f = r.next(); f !== 0; f = r.next()) {
+      if (f >= 1 && f <= COUNTER_KEYS.length) values[COUNTER_KEYS[f - 1]!] = r.uint64();
+      else if (f === 10) backpressure = r.bool();
+      else if (f === 11) queue = r.string();
+      else r.skip();
+    }
+    return { ...(values as Record<(typeof COUNTER_KEYS)[number], number | bigint>), backpressure, queue };
+  });
   if (!decoded.ok) return decoded;
   const counters: Record<string, number> = {};
   for (const key of COUNTER_KEYS) {
@@ -209,10 +256,10 @@ export function decodeQueueStatsPayload(bytes: Uint8Array): Result<QueueStatsPay
   });
 }
 
-// protobuf-es throws on truncated or invalid wire data; peers are untrusted, so turn that into a value.
-function decode<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array, what: string): Result<MessageShape<Desc>> {
+// The reader throws on truncated or invalid wire data; peers are untrusted, so turn that into a value.
+function decode<T>(bytes: Uint8Array, what: string, read: (reader: PayloadReader) => T): Result<T> {
   try {
-    return ok(fromBinary(schema, bytes));
+    return ok(read(new PayloadReader(bytes)));
   } catch (thrown) {
     const reason = thrown instanceof Error ? thrown.message : String(thrown);
     return err("frame.malformed", `cannot decode sluice.v1.${what} payload: ${reason}`, {
@@ -228,16 +275,17 @@ function unknownCode(what: string, code: string): Result<never> {
   });
 }
 
-function toUint64(value: number, field: string): bigint {
+function toUint64(value: number, field: string): number {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`${field} must be a non-negative safe integer (got ${value})`);
   }
-  return BigInt(value);
+  return value;
 }
 
-// Ids and counters are `number`s in Sluice; anything past 2^53 would silently lose precision.
-function fromUint64(value: bigint, field: string): Result<number> {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+// Ids and counters are `number`s in Sluice; anything past 2^53 would silently lose precision
+// (the reader gives those as a bigint).
+function fromUint64(value: number | bigint, field: string): Result<number> {
+  if (typeof value === "bigint") {
     return err("frame.malformed", `${field} ${value} exceeds the largest safe integer`, { metadata: { field } });
   }
   return ok(Number(value));

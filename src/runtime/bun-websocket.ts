@@ -1,5 +1,7 @@
 import type { ServerWebSocket } from "bun";
-import { WSContext, type WSEvents } from "hono/ws";
+import type { Server } from "bun";
+import type { UpgradeWebSocket } from "hono/ws";
+import { defineWebSocketHelper, WSContext, type WSEvents } from "hono/ws";
 
 interface SocketData {
   readonly events: WSEvents<ServerWebSocket<SocketData>>;
@@ -38,7 +40,27 @@ function settle(ws: ServerWebSocket<SocketData>, result: unknown): void {
 }
 
 /**
- * Bun `websocket` handlers for routes upgraded with hono's `upgradeWebSocket` from `hono/bun`:
+ * hono's `upgradeWebSocket` for Bun — what `hono/bun` exports, without importing `hono/bun`,
+ * whose index also loads its static-file and SSG helpers (about 1 MiB of resident memory at
+ * start that a Sluice server never uses). The upgrade stores the route's event handlers, the URL
+ * and the first subprotocol in `ws.data`, as hono's does; `websocket` below calls them.
+ *
+ * @example
+ * ```ts
+ * const app = createApp(config, { broker, upgradeWebSocket });
+ * Bun.serve({ fetch: (request, server) => app.fetch(request, server), websocket });
+ * ```
+ */
+export const upgradeWebSocket: UpgradeWebSocket<ServerWebSocket<SocketData>> = defineWebSocketHelper((c, events) => {
+  const env = c.env as Server<SocketData> | { server: Server<SocketData> } | undefined;
+  const server = env !== undefined && "server" in env ? env.server : env;
+  if (server === undefined) throw new TypeError("env has to include the 2nd argument of fetch.");
+  const data = { events, url: new URL(c.req.url), protocol: c.req.header("sec-websocket-protocol")?.split(",")[0]?.trim() ?? "" };
+  if (server.upgrade(c.req.raw, { data } as never)) return new Response(null);
+});
+
+/**
+ * Bun `websocket` handlers for routes upgraded with `upgradeWebSocket` above (or hono's own):
  * a lean replacement for hono's own handler object (hono's `upgradeWebSocket` stores the route's
  * event handlers in `ws.data.events`, which these handlers call).
  *
@@ -51,8 +73,7 @@ function settle(ws: ServerWebSocket<SocketData>, result: unknown): void {
  *
  * @example
  * ```ts
- * import { upgradeWebSocket } from "hono/bun";
- * import { websocket } from "./bun-websocket.ts";
+ * import { upgradeWebSocket, websocket } from "./bun-websocket.ts";
  * Bun.serve({ fetch: app.fetch, websocket: { ...websocket, maxPayloadLength: 16 << 20 } });
  * ```
  */

@@ -1,7 +1,9 @@
 /**
  * Bun entry (`npm start`): serves the Sluice app with `Bun.serve` and hono's Bun WebSocket
  * helper, plus the gRPC listener on `SLUICE_GRPC_PORT` when set (grpc-listener.ts), and shuts
- * down gracefully on SIGTERM / SIGINT (exit 0).
+ * down gracefully on SIGTERM / SIGINT (exit 0). What the configuration does not use is not
+ * loaded (issue 21): the gRPC listener only with a gRPC port, gossip only with seeds or once a
+ * peer calls (mesh-start.ts); lifecycle.ts and the app do the same for the rest.
  *
  * @example
  * ```sh
@@ -9,13 +11,11 @@
  * ```
  */
 import process from "node:process";
-import { upgradeWebSocket } from "hono/bun";
-import { websocket } from "./bun-websocket.ts";
+import { upgradeWebSocket, websocket } from "./bun-websocket.ts";
 import { bunWebSocketPeer } from "./bun-peer.ts";
 import { createApp } from "../server/app.ts";
-import { serveGrpc } from "./grpc-listener.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
-import { startGossip } from "./gossip.ts";
+import { startMesh } from "./mesh-start.ts";
 import { guardMemory } from "./memory-guard.ts";
 
 const log = (line: string) => console.log(line);
@@ -27,7 +27,7 @@ if (!booted.ok) {
 const { config, broker } = booted.value;
 guardMemory(config.memoryBudgetBytes);
 // Before the main port, so "listening on" means both are up (plain gRPC needs HTTP/2 trailers).
-const grpc = await serveGrpc(booted.value, log);
+const grpc = config.grpcPort === undefined ? { ok: true as const, value: undefined } : await (await import("./grpc-listener.ts")).serveGrpc(booted.value, log);
 if (!grpc.ok) {
   console.error(grpc.error.message);
   process.exit(1);
@@ -48,7 +48,7 @@ const server = Bun.serve({
   idleTimeout: 255,
 });
 // Gossip first: once "listening on" is logged, the node is in the mesh (or seeding it).
-startGossip(config, broker, server.port ?? config.port, log);
+await startMesh(config, broker, server.port ?? config.port, log);
 log(`sluice listening on ${listenUrl(config.host, server.port ?? config.port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: bun ${Bun.version})`);
 
 const shutdown = shutdownOnSignal(booted.value, log, async (code) => {

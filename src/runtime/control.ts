@@ -2,30 +2,24 @@
  * Starts the control role for a booted server (lifecycle.ts): where the document lives — NATS KV
  * (bucket `sluice_control`) when clustered (`natsUrl`), else `config.json` in `<dataDir>/control`
  * — the LKG files beside it, and the NATS connection the role and its live JetStream queues use.
- * The only place that opens that connection.
+ * The only place that opens that connection (control-nats.ts, loaded only when `natsUrl` is set:
+ * a node without NATS never loads the NATS client).
  *
  * @module
  */
 import { join } from "node:path";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
-import { JetStreamQueue } from "../backends/jetstream/jetstream-queue.ts";
 import { LkgStore } from "../mesh/control/lkg.ts";
 import { FileControlSource } from "../mesh/control/file-source.ts";
-import { CONTROL_BUCKET, NatsKvControlSource } from "../mesh/control/kv-source.ts";
+import { NatsKvControlSource } from "../mesh/control/kv-source.ts";
 import type { ControlSource } from "../mesh/control/source.ts";
 import type { RelayQueue } from "../queue/relay-queue.ts";
-import { delay } from "../result/delay.ts";
-import { redactSecrets } from "../result/redact.ts";
-import { err, ok, type Result } from "../result/result.ts";
 import { type Broker, queueOptionsFor } from "../server/broker.ts";
-import type { QueueConfig, SluiceConfig } from "../server/config.ts";
+import type { SluiceConfig } from "../server/config.ts";
 import { parseControlDocument } from "../server/control-document.ts";
 import { effectiveConfig } from "../server/control-effective.ts";
 import { type ControlPlaneHandle, startControlPlane } from "../server/control.ts";
 import { DirFiles } from "./control-files.ts";
-import { nodeIdOf } from "./leadership.ts";
-import { connectNats, type NatsConnection } from "./nats.ts";
+import { nodeIdOf } from "./node-id.ts";
 import { PendingQueue } from "./pending-queue.ts";
 
 /**
@@ -108,7 +102,9 @@ export async function startControl(options: {
   const { base, broker, log } = options;
   const nodeId = nodeIdOf(base);
   const files = new DirFiles(controlDir(base));
-  const link = base.natsUrl === undefined ? undefined : new NatsLink(base.natsUrl, nodeId, broker, log, options.natsDependency ?? true);
+  const link = base.natsUrl === undefined
+    ? undefined
+    : new (await import("./control-nats.ts")).NatsLink(base.natsUrl, nodeId, broker, log, options.natsDependency ?? true);
   // Connected before the node listens (bounded: 2 s), so /readyz is 503 only while NATS is really down.
   await link?.kv();
   const source: ControlSource = link === undefined ? new FileControlSource(files) : new NatsKvControlSource(() => link.kv(), link.display);
@@ -123,7 +119,7 @@ export async function startControl(options: {
     openJetStream: link === undefined ? undefined : (name, q, config) => link.openQueue(name, q, config),
   });
   const stop = new AbortController();
-  const swapping = link === undefined ? Promise.resolve() : swapPending(broker, link, stop.signal, log);
+  const swapping = link === undefined ? Promise.resolve() : link.swapPending(stop.signal);
   log(`sluice: control: node ${nodeId} runs version ${handle.agent.view().version} (${handle.agent.view().status}); watching ${source.describe}`);
   return {
     handle,
@@ -140,109 +136,3 @@ function controlDir(config: SluiceConfig): string {
   return join(config.dataDir, "control");
 }
 
-// Replaces each PendingQueue with the real JetStream queue once NATS answers (retried with backoff).
-async function swapPending(broker: Broker, link: NatsLink, signal: AbortSignal, log: (line: string) => void): Promise<void> {
-  let waitMs = 500;
-  for (;;) {
-    const pending = [...broker.queues].filter(([, q]) => q instanceof PendingQueue && !q.closed);
-    if (pending.length === 0 || signal.aborted) return;
-    for (const [name, placeholder] of pending) {
-      const q = broker.config.queues[name];
-      if (q === undefined || broker.queue(name) !== placeholder) continue;
-      const opened = await link.openQueue(name, q, broker.config);
-      if (!opened.ok || broker.queue(name) !== placeholder) {
-        if (opened.ok) opened.value.close();
-        continue;
-      }
-      broker.setQueue(name, opened.value);
-      if (broker.isRemoved(name)) opened.value.seal?.(`queue '${name}' was removed from the configuration`);
-      placeholder.close();
-      log(`sluice: control: queue ${name} is on JetStream again (NATS answered)`);
-    }
-    const waited = await delay(waitMs, { signal });
-    if (!waited.ok) return;
-    waitMs = Math.min(5000, waitMs * 2);
-  }
-}
-
-// The control role's NATS connection: opened on first use (a failed first connect is retried on
-// the next use), then reconnecting by itself (connectNats); the KV bucket and JetStream queues on it.
-class NatsLink {
-  readonly display: string;
-  #nc: NatsConnection | undefined;
-  #connecting: Promise<Result<NatsConnection>> | undefined;
-  #kv: KV | undefined;
-  #up = false;
-
-  constructor(
-    private readonly url: string,
-    private readonly nodeId: string,
-    private readonly broker: Broker,
-    private readonly log: (line: string) => void,
-    dependency: boolean,
-  ) {
-    this.display = redactSecrets(url);
-    if (dependency) broker.addDependency({ name: `nats ${this.display} (control)`, up: () => this.#up && this.#nc !== undefined && !this.#nc.isClosed() });
-  }
-
-  async kv(): Promise<Result<KV>> {
-    const nc = await this.#connection();
-    if (!nc.ok) return nc;
-    try {
-      this.#kv ??= await new Kvm(nc.value).create(CONTROL_BUCKET, { history: 5 });
-      return ok(this.#kv);
-    } catch (thrown) {
-      return err("unavailable", `cannot open KV bucket ${CONTROL_BUCKET} at ${this.display}: ${redactSecrets(String((thrown as Error)?.message ?? thrown))}`);
-    }
-  }
-
-  async openQueue(name: string, q: QueueConfig, config: SluiceConfig): Promise<Result<RelayQueue<Uint8Array>>> {
-    const nc = await this.#connection();
-    if (!nc.ok) return nc;
-    try {
-      const queue = await JetStreamQueue.open({
-        ...queueOptionsFor(name, q),
-        js: jetstream(nc.value),
-        jsm: await jetstreamManager(nc.value),
-        idempotencyWindowMs: config.idempotencyWindowMs > 0 ? config.idempotencyWindowMs : undefined,
-        metrics: this.broker.metrics,
-        connected: () => this.#up,
-      });
-      return ok(queue);
-    } catch (thrown) {
-      return err("unavailable", `queue '${name}': cannot open it on JetStream at ${this.display}: ${redactSecrets(String((thrown as Error)?.message ?? thrown))}`);
-    }
-  }
-
-  async close(): Promise<void> {
-    const nc = this.#nc;
-    if (nc !== undefined && !nc.isClosed()) await nc.drain().catch(() => nc.close().catch(() => {}));
-  }
-
-  #connection(): Promise<Result<NatsConnection>> {
-    if (this.#nc !== undefined && !this.#nc.isClosed()) return Promise.resolve(ok(this.#nc));
-    this.#connecting ??= connectNats(this.url, { name: `sluice-control ${this.nodeId}`, timeoutMs: 2000, log: this.log }).then((connected) => {
-      this.#connecting = undefined;
-      if (!connected.ok) return connected;
-      const nc = connected.value;
-      this.#nc = nc;
-      this.#kv = undefined;
-      this.#up = true;
-      void this.#follow(nc);
-      return connected;
-    });
-    return this.#connecting;
-  }
-
-  async #follow(nc: NatsConnection): Promise<void> {
-    try {
-      for await (const s of nc.status()) {
-        if (s.type === "disconnect") this.#up = false;
-        else if (s.type === "reconnect") this.#up = true;
-      }
-    } catch {
-      // ends with the connection
-    }
-    this.#up = false;
-  }
-}

@@ -10,9 +10,8 @@
  */
 import { upgradeWebSocket } from "hono/deno";
 import { createApp } from "../server/app.ts";
-import { serveGrpc } from "./grpc-listener.ts";
 import { boot, listenUrl, shutdownOnSignal } from "./lifecycle.ts";
-import { startGossip } from "./gossip.ts";
+import { startMesh } from "./mesh-start.ts";
 
 // The few Deno APIs used here (the type-check runs with Bun's types only).
 declare const Deno: {
@@ -34,7 +33,7 @@ if (!booted.ok) {
 }
 const { config, broker } = booted.value;
 // Before the main port, so "listening on" means both are up (plain gRPC needs HTTP/2 trailers).
-const grpc = await serveGrpc(booted.value, log);
+const grpc = config.grpcPort === undefined ? { ok: true as const, value: undefined } : await (await import("./grpc-listener.ts")).serveGrpc(booted.value, log);
 if (!grpc.ok) {
   console.error(grpc.error.message);
   Deno.exit(1);
@@ -44,9 +43,9 @@ Deno.serve(
   {
     port: config.port,
     hostname: config.host,
-    onListen: ({ port }) => {
+    onListen: async ({ port }) => {
       // Gossip first: once "listening on" is logged, the node is in the mesh (or seeding it).
-      startGossip(config, broker, port, log);
+      await startMesh(config, broker, port, log);
       log(`sluice listening on ${listenUrl(config.host, port)} (queues: ${[...broker.queues.keys()].join(", ")}; runtime: deno ${Deno.version.deno})`);
     },
   },

@@ -5,8 +5,6 @@
  *
  * @module
  */
-import { hostname } from "node:os";
-import process from "node:process";
 import { Kvm } from "@nats-io/kv";
 import { LeadershipCoordinator } from "../mesh/leadership/coordinator.ts";
 import type { LeaseStore } from "../mesh/leadership/lease-store.ts";
@@ -21,6 +19,9 @@ import { natsUrlOf, type SluiceConfig, storageOf } from "../server/config.ts";
 import { LeaderBridges } from "../server/leader-bridges.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import { connectNats, type NatsConnection } from "./nats.ts";
+import { nodeIdOf } from "./node-id.ts";
+
+export { nodeIdOf } from "./node-id.ts";
 
 /**
  * Leadership as started: the coordinator, the leader-only bridges, which store holds the leases,
@@ -40,18 +41,6 @@ export interface LeadershipRuntime {
   close(): Promise<void>;
 }
 
-/**
- * This node's id: `mesh.nodeId` / `SLUICE_NODE_ID`, else `<hostname>:<port>` (with port 0 — a port
- * the OS picks — `<hostname>:pid-<pid>`, so nodes on one host differ).
- *
- * @example
- * ```ts
- * nodeIdOf(config); // "web-3:8787"
- * ```
- */
-export function nodeIdOf(config: SluiceConfig): string {
-  return config.mesh?.nodeId ?? `${hostname()}:${config.port === 0 ? `pid-${process.pid}` : config.port}`;
-}
 
 /**
  * Starts leadership when any queue has a bridge (none: ok(undefined), and nothing runs). The

@@ -10,6 +10,10 @@
  * (start-up fails, naming the URL, when NATS cannot be reached within 10 s) and their NATS
  * connections are closed after the broker shut down.
  *
+ * What a configuration does not use is not loaded (issue 21, RSS at start): the store and SQLite
+ * only with a stored queue, the NATS client and the JetStream backend only with a JetStream
+ * queue, leadership only with a bridged queue (each a dynamic `import()` below).
+ *
  * @example
  * ```ts
  * const booted = await boot(env, console.log);
@@ -25,11 +29,10 @@ import { err, ok, type Result } from "../result/result.ts";
 import { MetricsRegistry } from "../queue/metrics/registry.ts";
 import { Broker } from "../server/broker.ts";
 import { type SluiceConfig, storageOf } from "../server/config.ts";
-import { SqlStore } from "../store/sql-store.ts";
+import type { SqlStore } from "../store/sql-store.ts";
 import { loadConfigFromFile } from "./config-file.ts";
-import { type JetStreamQueues, openJetStreamQueues } from "./jetstream-queues.ts";
-import { openSqlite } from "./sqlite.ts";
-import { type LeadershipRuntime, startLeadership } from "./leadership.ts";
+import type { JetStreamQueues } from "./jetstream-queues.ts";
+import type { LeadershipRuntime } from "./leadership.ts";
 import { configWithLkg, type ControlRuntime, pendingJetStreamQueues, startControl } from "./control.ts";
 import type { RelayQueue } from "../queue/relay-queue.ts";
 
@@ -82,6 +85,7 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
     const path = join(config.dataDir, "sluice.db");
     try {
       mkdirSync(config.dataDir, { recursive: true });
+      const [{ SqlStore }, { openSqlite }] = await Promise.all([import("../store/sql-store.ts"), import("./sqlite.ts")]);
       const opened = SqlStore.open({ driver: await openSqlite(path), path, durability: config.durability, log });
       if (!opened.ok) return err("unavailable", `sluice: ${opened.error.message}`);
       store = opened.value;
@@ -95,6 +99,7 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
   const onJetStream = Object.keys(config.queues).filter((name) => storageOf(config, name) === "jetstream");
   if (onJetStream.length > 0) {
     // With a last-known-good config a node starts without NATS: those queues answer 503 until it is back.
+    const { openJetStreamQueues } = await import("./jetstream-queues.ts");
     const opened = await openJetStreamQueues(config, metrics, log, lkgVersion === undefined ? {} : { connectWithinMs: 2000 });
     if (opened.ok) jetstream = opened.value;
     else if (lkgVersion === undefined) {
@@ -130,7 +135,8 @@ export async function boot(env: Readonly<Record<string, string | undefined>>, lo
   }
   // After the load, so stored items are bridged too; shutdown stops them before the drain. Each
   // bridge runs only on the node that leads its queue's scope (leader-bridges.ts).
-  const leadership = await startLeadership(config, broker, store, log);
+  const bridged = Object.values(config.queues).some((q) => q.bridge !== undefined);
+  const leadership = bridged ? await (await import("./leadership.ts")).startLeadership(config, broker, store, log) : ok(undefined);
   if (!leadership.ok) {
     store?.close();
     await jetstream?.close();

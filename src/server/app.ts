@@ -3,20 +3,19 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import { sluiceError, toSluiceError } from "../result/errors.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { bearerAuth } from "./auth.ts";
 import { Broker } from "./broker.ts";
 import type { SluiceConfig } from "./config.ts";
-import { corsMiddleware } from "./cors.ts";
 import { refusePlainGrpc } from "./grpc-refusal.ts";
 import { errorResponse } from "./http-errors.ts";
 import { httpMetrics } from "./http-metrics.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerQueueRoutes } from "./routes/queues.ts";
-import { RELAY_PATH_PREFIX, registerRelayRoutes } from "./relay-service.ts";
+import { RELAY_PATH_PREFIX, registerLazyRelayRoutes } from "./relay-lazy.ts";
 import { registerStreamRoute } from "./routes/stream.ts";
 import { registerClusterLeadersRoute } from "./routes/cluster-leaders.ts";
 import { registerGossipRoutes } from "./routes/mesh-gossip.ts";
@@ -89,8 +88,15 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   // Plain gRPC cannot end here (no trailers): refused before anything is read or enqueued.
   app.use("*", refusePlainGrpc(config.grpcPort));
   // Before auth: preflights carry no Authorization, and a refused origin never reaches a route.
-  const corsHandler = corsMiddleware(config.corsOrigins);
-  if (corsHandler !== undefined) app.use("*", corsHandler);
+  // cors.ts (hono/cors, Connect's header lists) loads with the first request, and only with CORS on.
+  if (config.corsOrigins.length > 0) {
+    let cors: Promise<MiddlewareHandler | undefined> | undefined;
+    app.use("*", async (c, next) => {
+      cors ??= import("./cors.ts").then((m) => m.corsMiddleware(config.corsOrigins));
+      const handler = await cors;
+      return handler === undefined ? next() : handler(c, next);
+    });
+  }
   app.use("/v1/*", async (c, next) => (WS_PATH.test(c.req.path) ? next() : headerAuth(c, next)));
   app.use("/v1/queues/:queue/ws", bearerAuth(tokens, { allowQuery: true }));
   app.use("/metrics", bearerAuth(tokens));
@@ -99,7 +105,7 @@ export function createApp(config: SluiceConfig, deps: AppDeps = {}): Hono {
   registerQueueRoutes(app, broker);
   registerStreamRoute(app, broker);
   registerWsRoute(app, broker, deps.upgradeWebSocket, deps.webSocketPeer);
-  registerRelayRoutes(app, broker);
+  registerLazyRelayRoutes(app, broker); // relay-service.ts (Connect, protobuf) loads on the first Relay request
   registerClusterLeadersRoute(app, broker);
   registerGossipRoutes(app, broker, () => ({
     id: broker.config.mesh?.nodeId ?? "local",

@@ -16,7 +16,7 @@ import { IdempotencyCache, type IdempotentOutcome } from "./idempotency.ts";
 import { bytesCodec } from "../store/payload-codec.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import type { Bridge } from "../transport/bridge.ts";
-import { type StartBridgesOptions, startQueueBridges, stopBridges } from "./bridges.ts";
+import type { StartBridgesOptions } from "./bridges.ts";
 import { FenceTerms } from "../mesh/leadership/fence-terms.ts";
 import { SqlFenceTermStore } from "../mesh/leadership/sql-fence-terms.ts";
 import type { LeadersView } from "./routes/cluster-leaders.ts";
@@ -132,6 +132,8 @@ export class Broker {
   readonly #beforeDrain: Array<() => Promise<void>> = [];
   #leadership: LeadersView | undefined;
   #gossip: GossipView | undefined;
+  #gossipStarter: (() => Promise<void>) | undefined;
+  #gossipStarting: Promise<void> | undefined;
   #control: ControlPlane | undefined;
   #config: SluiceConfig;
   /** Every queue served, by name; the control role adds, replaces and drops entries live. */
@@ -300,8 +302,12 @@ export class Broker {
   /**
    * Starts a bridge pump for every queue with a `bridge` config section (once; the runtime entry
    * calls this at boot, after the stored queues are loaded). Shutdown stops them before the drain.
+   * The bridge code (and the Connect client it sends with) is loaded here, on first use: a
+   * broker without bridges never loads it.
    */
-  startBridges(options: StartBridgesOptions = {}): ReadonlyMap<string, Bridge> {
+  async startBridges(options: StartBridgesOptions = {}): Promise<ReadonlyMap<string, Bridge>> {
+    if (this.#bridges.size > 0 || this.#state !== "running") return this.#bridges;
+    const { startQueueBridges } = await import("./bridges.ts");
     if (this.#bridges.size === 0 && this.#state === "running") this.#bridges = startQueueBridges(this.queues, this.config, options);
     return this.#bridges;
   }
@@ -334,6 +340,24 @@ export class Broker {
     this.#gossip = gossip;
   }
 
+  /**
+   * Gossip on demand (a node without seeds, which sends nothing until a peer finds it): `start`
+   * loads and attaches it (`attachGossip`) when the first exchange arrives (`wakeGossip`), so a
+   * node nobody gossips with never loads the mesh code.
+   */
+  gossipOnDemand(start: () => Promise<void>): void {
+    this.#gossipStarter = start;
+  }
+
+  /** This node's gossip, started now if it waits on demand (once; not after shutdown began). */
+  async wakeGossip(): Promise<GossipView | undefined> {
+    if (this.#gossip === undefined && this.#gossipStarter !== undefined && this.#state === "running") {
+      this.#gossipStarting ??= this.#gossipStarter();
+      await this.#gossipStarting;
+    }
+    return this.#gossip;
+  }
+
   /** Tracks an open session until the returned function is called. Late joiners during shutdown get GOAWAY at once. */
   register(session: BrokerSession): () => void {
     this.#sessions.add(session);
@@ -355,13 +379,17 @@ export class Broker {
 
   async #runShutdown(drainMs: number): Promise<ShutdownReport> {
     this.#state = "draining";
+    // A gossip start on demand that is under way attaches first, so it leaves and stops below.
+    await this.#gossipStarting?.catch(() => {});
     // The live peers as known before leaving: clients are told where to go, the mesh that we left.
     this.#goAwayPeers = this.#gossip?.peerUrls() ?? [];
     const leaving = this.#gossip?.leave();
     for (const session of this.#sessions) session.goAway(this.#goAwayPeers);
     await leaving;
     // Bridges first: their in-flight leases go straight back to the queue (attempt not counted).
-    await stopBridges(this.#bridges);
+    // (bridges.ts stopBridges, without loading it when there are none)
+    const stopping = [...this.#bridges.values()].map((b) => b.stop());
+    for (const stopped of stopping) await stopped;
     for (const stop of this.#beforeDrain) await stop();
     const deadline = this.clock.now() + drainMs;
     const queues: Record<string, { pending: number; poisoned: number; requeuedInFlight: number; stored: boolean }> = {};

@@ -45,7 +45,7 @@ import {
   type ServiceImpl,
 } from "@connectrpc/connect";
 import { createAsyncIterable, type UniversalServerRequest, universalServerResponseToFetch } from "@connectrpc/connect/protocol";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type { Command } from "../gen/sluice/v1/command_pb.ts";
 import { ErrorSchema } from "../gen/sluice/v1/error_pb.ts";
 import { ReceiptSchema } from "../gen/sluice/v1/receipt_pb.ts";
@@ -277,15 +277,28 @@ async function checkedRequest(raw: Request, method: DescMethod, maxFrameBytes: n
  * ```
  */
 export function registerRelayRoutes(app: Hono, broker: RelayHost): void {
+  app.all(`${RELAY_PATH_PREFIX}*`, relayFetchHandler(broker));
+}
+
+/**
+ * The handler of `/sluice.v1.Relay/*` requests (what `registerRelayRoutes` mounts; the app
+ * mounts it through relay-lazy.ts, which loads this module on the first Relay request).
+ *
+ * @example
+ * ```ts
+ * app.all("/sluice.v1.Relay/*", relayFetchHandler(broker));
+ * ```
+ */
+export function relayFetchHandler(broker: RelayHost): (c: Context) => Promise<Response> {
   const router = createConnectRouter({ connect: true, grpcWeb: true, grpc: true, requestGate: rejectEarly });
   relayRouter(broker, router);
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
-  app.all(`${RELAY_PATH_PREFIX}*`, async (c) => {
+  return async (c) => {
     const handler = handlers.get(c.req.path);
     if (handler === undefined) return c.json({ error: { code: "not_found", message: `no RPC ${c.req.path}` } }, 404);
     // Read (within the method's limit) and check the body here; the gate turns a problem into
     // the protocol's own error response, before Connect reads or parses anything.
     const response = await handler(await checkedRequest(c.req.raw, handler.method, broker.config.maxFrameBytes));
     return universalServerResponseToFetch(response);
-  });
+  };
 }

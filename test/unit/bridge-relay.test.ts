@@ -215,7 +215,7 @@ describe("queue bridges in the broker", () => {
     const net = new FakeNetwork(() => {}); // a socket that never answers
     const broker = new Broker({ config: loaded.value });
     const lines: string[] = [];
-    const bridges = broker.startBridges({ socketFactory: net.factory, log: (l) => lines.push(l) });
+    const bridges = await broker.startBridges({ socketFactory: net.factory, log: (l) => lines.push(l) });
     expect([...bridges.keys()]).toEqual(["jobs"]);
     expect(lines[0]).toContain("bridge jobs → socket ws://fake/");
     const jobs = broker.queue("jobs")!;

@@ -36,7 +36,7 @@ export interface GossipView {
 /**
  * Registers `POST /v1/mesh/gossip` — a protobuf `sluice.v1.GossipEnvelope` in, this node's
  * envelope out (`application/x-protobuf`); 400 for a bad envelope, 429 when the inbound pump is
- * full, 503 when gossip is not running (no mesh, or stopped) — and `GET /v1/cluster/members` →
+ * full, 503 when gossip is not running (no mesh, or stopped; one waiting on demand starts now) — and `GET /v1/cluster/members` →
  * `{"self":id,"members":[{"id","url","status","incarnation","lastSeenAtMs","queues":{"<name>":<pending>}}]}`
  * (without gossip: this node alone, from `fallbackSelf`).
  *
@@ -46,9 +46,10 @@ export interface GossipView {
  * // GET /v1/cluster/members → {"self":"n1","members":[{"id":"n1","url":"","status":"alive",…}]}
  * ```
  */
-export function registerGossipRoutes(app: Hono, broker: { readonly gossip: GossipView | undefined }, fallbackSelf: () => { id: string; queues: QueueDepths }): void {
+export function registerGossipRoutes(app: Hono, broker: { readonly gossip: GossipView | undefined; wakeGossip?(): Promise<GossipView | undefined> }, fallbackSelf: () => { id: string; queues: QueueDepths }): void {
   app.post("/v1/mesh/gossip", async (c) => {
-    const gossip = broker.gossip;
+    // A node without seeds starts gossip when the first peer calls (Broker.gossipOnDemand).
+    const gossip = broker.gossip ?? (await broker.wakeGossip?.());
     if (gossip === undefined) return errorResponse(c, sluiceError("unavailable", "gossip is not running on this node"));
     const body = await readBodyLimited(c.req.raw, MAX_GOSSIP_BODY);
     if (!body.ok) return errorResponse(c, body.error);

@@ -1,11 +1,14 @@
 /**
  * `GET /ui`: the operator dashboard, served from assets built into the package
- * (`ui-assets.gen.ts`, written by `npm run build:ui` from `ui/`).
+ * (`ui-assets.gen.ts`, written by `npm run build:ui` from `ui/`), which are loaded on the first
+ * `GET /ui…` (issue 21: about 80 kB of source a server without a dashboard user never holds).
  *
  * @module
  */
 import type { Hono } from "hono";
-import { DASHBOARD_ASSETS, DASHBOARD_DIGEST } from "./ui-assets.gen.ts";
+
+type Assets = typeof import("./ui-assets.gen.ts");
+let assets: Promise<Assets> | undefined;
 
 /**
  * What a dashboard response may do: scripts, styles and requests only from this server, nothing
@@ -38,7 +41,9 @@ export const DASHBOARD_HEADERS: Readonly<Record<string, string>> = {
  * ```
  */
 export function registerDashboardRoutes(app: Hono): void {
-  const serve = (name: string, ifNoneMatch: string | undefined): Response => {
+  const serve = async (name: string, ifNoneMatch: string | undefined): Promise<Response> => {
+    assets ??= import("./ui-assets.gen.ts");
+    const { DASHBOARD_ASSETS, DASHBOARD_DIGEST } = await assets;
     const asset = DASHBOARD_ASSETS[name];
     if (asset === undefined) {
       return new Response(JSON.stringify({ error: { code: "not_found", message: `no dashboard asset ${JSON.stringify(name)}` } }), {
