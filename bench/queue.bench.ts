@@ -20,9 +20,12 @@ const OK = ok();
 // would: an iteration is one batch of MESSAGES pushed through a warm queue.
 // Stopped once the measurements are done, so their heartbeat timers let the process exit.
 const pumpsRunning = new AbortController();
+// …and their queues closed: a queue's lease sweeper timer otherwise outlives the run by leaseMs.
+const pumpQueues: SafeTaskQueue<number>[] = [];
 
 function pumpRunner(concurrency: number): () => Promise<void> {
   const queue = SafeTaskQueue.create<number>({ capacity: MESSAGES, leaseMs: 600_000, heartbeatMs: 300_000 });
+  pumpQueues.push(queue);
   let handled = 0;
   let target = 0;
   let wake: () => void = () => {};
@@ -75,6 +78,7 @@ for (const concurrency of CONCURRENCY) {
 
 const { benchmarks, context } = await run();
 pumpsRunning.abort();
+for (const queue of pumpQueues) queue.close();
 const results: Record<string, { medianNs: number; msgsPerSec: number }> = {};
 for (const b of benchmarks) {
   const p50 = b.runs[0]?.stats?.p50;

@@ -3,13 +3,14 @@
  *
  * @module
  */
-import { CompensationScope } from "../result/compensation.ts";
-import { canceledError, type SluiceError, sluiceError, toSluiceError } from "../result/errors.ts";
+import type { CompensationScope } from "../result/compensation.ts";
+import { canceledError } from "../result/errors.ts";
 import { requireInteger } from "../result/options.ts";
 import { err, ok, type Result } from "../result/result.ts";
 import { linkSignal } from "../result/signals.ts";
 import { ticker } from "../result/ticker.ts";
 import type { Lease } from "./lease.ts";
+import { type PumpShared, PumpWorker } from "./pump-worker.ts";
 import type { RelayQueue } from "./relay-queue.ts";
 
 /**
@@ -74,8 +75,6 @@ export interface PumpReport {
   compensationFailures: number;
 }
 
-const ROLLED_BACK: SluiceError = sluiceError("canceled", "delivery rolled back");
-const REQUEUE_NOW = { requeue: true, countAttempt: false, delayMs: 0 } as const;
 
 /**
  * The canonical drain of a queue — lease, handle, compensate, ack/fail, heartbeat,
@@ -84,10 +83,11 @@ const REQUEUE_NOW = { requeue: true, countAttempt: false, delayMs: 0 } as const;
  * It is the adapter + forEach + compensation pattern fused into `concurrency` worker loops: each
  * worker leases straight from the queue (the adapter with a zero-length buffer, so the pump
  * never holds a lease nobody is working on), runs the handler, then acks or fails. Fusing the
- * layers removes several promises and an AbortController per message; the semantics are those of
- * the composed pipeline:
- * - per lease, a compensation that fails the lease back (requeue at once) is registered first;
- *   the handler may register its own undo actions on `context.scope`;
+ * layers removes several promises and an AbortController per message, and each worker is a chain
+ * of callbacks (`PumpWorker`), not an async loop; `context.scope` is made only when a handler
+ * first reads it. The semantics are those of the composed pipeline:
+ * - per lease, the delivery's first compensation fails the lease back (requeue at once), so it
+ *   runs last; the handler may register its own undo actions on `context.scope`;
  * - a failed handler Result (or a throw) → `fail(lease, error, { requeue: !lease.isPoisoned })`,
  *   then the handler's compensations run; the pump goes on with the next lease;
  * - success → the compensations are dropped and the lease is acked;
@@ -110,11 +110,6 @@ export function pump<T>(queue: RelayQueue<T>, handler: PumpHandler<T>, options: 
   return run(queue, handler, concurrency, options);
 }
 
-/** One worker's state; `current` is read by the heartbeat loop. */
-interface Worker<T> {
-  current: Lease<T> | undefined;
-}
-
 async function run<T>(queue: RelayQueue<T>, handler: PumpHandler<T>, concurrency: number, options: PumpOptions): Promise<Result<PumpReport>> {
   const { signal } = options;
   const clock = queue.options.clock;
@@ -122,62 +117,24 @@ async function run<T>(queue: RelayQueue<T>, handler: PumpHandler<T>, concurrency
     .histogram("sluice_pump_duration_seconds", "Time from lease to ack/fail in a pump handler")
     .labels({ queue: queue.name, role: options.role ?? queue.options.role });
   const report: PumpReport = { acked: 0, failed: 0, canceled: 0, compensationFailures: 0 };
-  const noteCompensation = (undone: Result<void>) => {
-    if (!undone.ok) report.compensationFailures += (undone.error.metadata?.failures as unknown[] | undefined)?.length ?? 1;
-  };
   const link = linkSignal(signal);
-  // A plain flag: the AbortSignal getter is a host call, and workers check it twice per message.
-  let stopped = link.signal.aborted;
-  link.signal.addEventListener("abort", () => (stopped = true), { once: true });
-  const workers: Worker<T>[] = [];
-
-  const work = async (self: Worker<T>): Promise<void> => {
-    const scope = new CompensationScope();
-    const context: PumpContext = { signal: link.signal, scope };
-    // Bound once per worker; registering it per lease is an array push, not an allocation.
-    const failBack = () => {
-      const back = self.current === undefined ? ok() : queue.fail(self.current, ROLLED_BACK, REQUEUE_NOW);
-      return back.ok || back.error.code === "lease.inactive" ? ok() : back;
-    };
-    // One clock read per message: it times the handler, dates the ack and starts the next lease.
-    let now: number | undefined;
-    for (;;) {
-      let lease = stopped ? undefined : queue.tryLease(now);
-      if (lease === undefined) {
-        const leased = await queue.lease({ signal: link.signal });
-        if (!leased.ok) return; // canceled, or the queue closed / is draining
-        lease = leased.value;
-      }
-      self.current = lease;
-      scope.register(failBack);
-      // A stored queue commits the lease before the handler sees it: if the handler takes the
-      // process down, the restart finds it leased (attempt + 1, a stall) instead of fresh.
-      if (queue.commitPending) await new Promise((committed) => queue.afterCommit(committed));
-      let result: Result<unknown>;
-      try {
-        result = await handler(lease, context);
-      } catch (thrown) {
-        result = err(link.signal.aborted ? canceledError(link.signal) : toSluiceError(thrown));
-      }
-      now = clock.now();
-      duration.observe((now - lease.leasedAt) / 1000);
-      if (result.ok) {
-        // Even when the pump is stopping: the work is done, redelivering it would repeat it.
-        scope.clear();
-        if (queue.ack(lease, now).ok) report.acked++;
-      } else if (stopped) {
-        // Only the pump's own cancellation requeues without counting; a handler that reports
-        // `canceled` on its own is an ordinary failure (else it could loop forever unpoisoned).
-        report.canceled++;
-        noteCompensation(await scope.compensate(canceledError(link.signal)));
-      } else {
-        report.failed++;
-        queue.fail(lease, result.error, { requeue: !lease.isPoisoned });
-        noteCompensation(await scope.compensate(result.error));
-      }
-      self.current = undefined;
-    }
+  let running = concurrency;
+  const all = Promise.withResolvers<void>();
+  const shared: PumpShared<T> = {
+    queue,
+    clock,
+    handler,
+    signal: link.signal,
+    duration,
+    report,
+    stopped: link.signal.aborted,
+    ended: () => {
+      if (--running === 0) all.resolve();
+    },
+    crashed: (thrown) => all.reject(thrown),
   };
+  link.signal.addEventListener("abort", () => (shared.stopped = true), { once: true });
+  const workers: PumpWorker<T>[] = [];
 
   const stopHeartbeats = linkSignal(signal);
   const heartbeats = (async () => {
@@ -185,17 +142,19 @@ async function run<T>(queue: RelayQueue<T>, handler: PumpHandler<T>, concurrency
       for (const worker of workers) if (worker.current !== undefined) queue.heartbeat(worker.current);
     }
   })();
-  const running: Promise<void>[] = [];
-  for (let i = 0; i < concurrency; i++) {
-    const worker: Worker<T> = { current: undefined };
-    workers.push(worker);
-    running.push(work(worker));
+  try {
+    for (let i = 0; i < concurrency; i++) {
+      const worker = new PumpWorker(shared);
+      workers.push(worker);
+      worker.next(undefined);
+    }
+    await all.promise;
+  } finally {
+    stopHeartbeats.abort();
+    await heartbeats;
+    stopHeartbeats.dispose();
+    link.dispose();
   }
-  for (const worker of running) await worker;
-  stopHeartbeats.abort();
-  await heartbeats;
-  stopHeartbeats.dispose();
-  link.dispose();
   if (signal?.aborted) {
     const canceled = canceledError(signal);
     return err({ ...canceled, metadata: { pump: options.name ?? queue.name, report } });

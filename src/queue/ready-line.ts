@@ -35,6 +35,7 @@ export class ReadyLine<T> {
 
   /** Hands `item` to the oldest waiter that may take it (`start` turns it into its lease), or queues it. */
   offer(item: QueueItem<T>, start: (item: QueueItem<T>) => Lease<T>): void {
+    if (this.#busy.size === 0 && this.#free.size === 0) return this.push(item); // nobody waits: the usual case under load
     if (item.suspect) {
       if (this.#free.size > 0) this.#free.serve(ok(start(item)));
       else this.#suspects.push(item);

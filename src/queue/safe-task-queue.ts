@@ -401,8 +401,9 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
   #start(item: QueueItem<T>, now: number = this.options.clock.now()): Lease<T> {
     const attempt = ++item.attempts;
     const token = this.#inFlight.acquire(attempt, now + this.options.leaseMs);
-    const lease = leaseOf(item, { attempt, token, leasedAt: now, suspect: item.suspect }, this.options);
-    item.suspect = false;
+    const suspect = item.suspect;
+    const lease = leaseOf(item, { attempt, token, leasedAt: now, suspect }, this.options);
+    if (suspect) item.suspect = false;
     this.#inFlight.attach(item, lease);
     this.#window?.journal.changed(item, true, 0);
     this.metrics.deliveryAttempts.value++;

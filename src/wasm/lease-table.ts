@@ -105,7 +105,8 @@ export const LEASE_SLOT_SPAN = 1 << LEASE_SLOT_BITS;
 export const LEASE_GENERATION_LIMIT = 2 ** 29;
 
 /**
- * Slot index of a token (pure arithmetic, shared by both implementations).
+ * Slot index of a token (pure arithmetic, shared by both implementations); `token` is a
+ * non-negative safe integer (callers validate wire tokens first).
  *
  * @example
  * ```ts
@@ -113,7 +114,10 @@ export const LEASE_GENERATION_LIMIT = 2 ** 29;
  * ```
  */
 export function tokenSlot(token: number): number {
-  return token % LEASE_SLOT_SPAN;
+  // Not `token % LEASE_SLOT_SPAN`: tokens pass 2^31, and `%` on a double is an fmod call in V8
+  // (about a tenth of a pump's time per message on Deno). `>>> 0` keeps the low 32 bits of the
+  // integer exactly (2^24 divides 2^32), so for a token — a non-negative safe integer — it is the same.
+  return (token >>> 0) & (LEASE_SLOT_SPAN - 1);
 }
 
 /**

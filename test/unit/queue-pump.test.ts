@@ -96,6 +96,45 @@ describe("pump", () => {
     const again = queue.tryLease()!;
     expect(again.attempt).toBe(1);
   });
+  test("a canceled handler that never read its scope is still failed back: requeued at once, attempt not counted", async () => {
+    const { queue, clock } = setup();
+    await fill(queue, 2);
+    const c = new AbortController();
+    let started = 0;
+    const done = pump(queue, (_lease, { signal }) => {
+      started++;
+      return new Promise<Result<void>>((resolve) => signal.addEventListener("abort", () => resolve(err("canceled", "stopped"))));
+    }, { concurrency: 2, signal: c.signal });
+    await until(clock, () => started === 2);
+    c.abort();
+    const r = await done;
+    expect((r.error?.metadata?.report as { canceled: number }).canceled).toBe(2);
+    expect(queue.stats()).toMatchObject({ pending: 2, active: 0, failed: 0 });
+    expect(queue.tryLease()!.attempt).toBe(1);
+  });
+  test("the scope a handler reads holds its delivery's fail-back first, made on first read", async () => {
+    const { queue, clock } = setup();
+    await fill(queue, 2);
+    const sizes: number[] = [];
+    const c = new AbortController();
+    let rolledBack = false;
+    const done = pump(queue, async (lease, { scope }) => {
+      sizes.push(scope.size);
+      scope.register(() => {});
+      sizes.push(scope.size);
+      if (lease.payload === 0 && !rolledBack) {
+        rolledBack = true;
+        await scope.compensate(); // rolls this delivery back: the lease is failed back, its ack then finds it inactive
+      }
+      return ok();
+    }, { signal: c.signal });
+    await until(clock, () => queue.stats().acked === 2);
+    c.abort();
+    const r = await done;
+    expect(sizes).toEqual([1, 2, 1, 2, 1, 2]);
+    expect(queue.stats()).toMatchObject({ acked: 2, failed: 0, pending: 0 });
+    expect((r.error?.metadata?.report as { acked: number }).acked).toBe(2);
+  });
   test("a handler that succeeds despite the cancel is acked, not redelivered", async () => {
     const { queue, clock } = setup();
     await fill(queue, 1);
