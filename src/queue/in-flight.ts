@@ -88,7 +88,10 @@ export class InFlight<T> {
 
   /** The live lease with this token, if any. */
   byToken(token: number): Lease<T> | undefined {
-    return this.table.isActive(token) ? this.#leases[this.table.slotOf(token)] : undefined;
+    // The slot holds a lease exactly while the table holds its token (cleared on every release
+    // and expiry): no crossing into the table needed, and a reused slot has another token.
+    const lease = this.#leases[this.table.slotOf(token)];
+    return lease !== undefined && lease.token === token ? lease : undefined;
   }
 
   /** Ends a live lease (ack, fail, poison). */

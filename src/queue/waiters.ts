@@ -109,19 +109,20 @@ export class Waiters<T> {
   }
 
   #join(signal: AbortSignal): SignalGroup<T> {
-    let group = this.#groups.get(signal);
-    if (group === undefined) {
-      const members: SignalGroup<T> = { head: undefined };
-      const onAbort = () => {
-        this.#groups.delete(signal);
-        const canceled = err(canceledError(signal));
-        while (members.head !== undefined) this.#settle(members.head, canceled);
-      };
-      group = members;
-      this.#groups.set(signal, group);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
-    return group;
+    return this.#groups.get(signal) ?? this.#newGroup(signal);
+  }
+
+  // Apart from `#join`: its closure would otherwise cost every park a scope object.
+  #newGroup(signal: AbortSignal): SignalGroup<T> {
+    const members: SignalGroup<T> = { head: undefined };
+    const onAbort = () => {
+      this.#groups.delete(signal);
+      const canceled = err(canceledError(signal));
+      while (members.head !== undefined) this.#settle(members.head, canceled);
+    };
+    this.#groups.set(signal, members);
+    signal.addEventListener("abort", onAbort, { once: true });
+    return members;
   }
 
   // Unlinks the waiter from the line and from its signal's group, then resolves it (once).

@@ -19,6 +19,8 @@ const FAIR_BATCH_BATCHED = 128;
 const SEND_BUFFER_HIGH = 1 << 20;
 /** How often a consumer whose send buffer is full is checked for having drained it. */
 const DRAIN_POLL_MS = 20;
+/** With `soon`: a batch this big means a burst — the next deliveries wait for the end of the turn again. */
+const SOON_BELOW = 16;
 const DEFAULT_NACK: NackPayload = { code: "internal", message: "nacked by consumer", requeue: true };
 
 /**
@@ -35,6 +37,14 @@ export interface ConsumerOutletOptions {
   readonly frames: FrameWriter;
   /** Runs a delivery batch later (a microtask, or after the I/O callbacks with `setImmediate`). */
   readonly schedule: (run: () => void) => void;
+  /**
+   * Optional, with a `schedule` that waits for the end of the event-loop turn: runs the first
+   * delivery batch of a turn sooner — at the end of the task now running (`queueMicrotask`) —
+   * and only the leases handed over after it wait for `schedule`. A message published alone
+   * (a low rate) then leaves at once instead of one turn later; a burst still leaves in batches,
+   * and once a batch had 16 or more leases (load), all of a turn's wait for `schedule` again.
+   */
+  readonly soon?: (run: () => void) => void;
   /** Aborted when the connection is gone. */
   readonly signal: AbortSignal;
   /** Sends an ERROR frame. */
@@ -86,6 +96,10 @@ export class ConsumerOutlet {
   #parkedBusy: WaiterHandle | undefined;
   /** The lease handed over, waiting for the scheduled delivery. */
   #leased: Lease<Uint8Array> | undefined;
+  /** With `soon`: this turn already delivered once; the end of the turn (scheduled) delivers the rest. */
+  #turnStarted = false;
+  /** Leases in the last batch delivered. */
+  #lastBatch = 0;
 
   constructor(options: ConsumerOutletOptions) {
     this.#options = options;
@@ -161,7 +175,19 @@ export class ConsumerOutlet {
     this.#parkedBusy = undefined;
     if (!leased.ok) return;
     this.#leased = leased.value;
-    this.#options.schedule(this.#flush);
+    const soon = this.#options.soon;
+    // Under load (the last batch was a burst) every turn's deliveries wait for its end: one
+    // batch per turn, as few messages as possible; at a low rate the first leaves at once.
+    if (soon === undefined || this.#lastBatch >= SOON_BELOW) return this.#options.schedule(this.#flush);
+    if (this.#turnStarted) return; // `#endTurn` is scheduled and delivers it
+    this.#turnStarted = true;
+    soon(this.#flush);
+    this.#options.schedule(this.#endTurn);
+  };
+
+  readonly #endTurn = (): void => {
+    this.#turnStarted = false;
+    this.#flush();
   };
 
   readonly #flush = (): void => {
@@ -176,12 +202,18 @@ export class ConsumerOutlet {
       return;
     }
     const batch = this.#leaseBatch(lease);
+    this.#lastBatch = batch.length;
     // A stored queue writes each lease ahead of its DELIVER: a crash after the consumer saw it
     // must find it leased, so that the redelivery is attempt + 1 and the crash counts a stall.
     if (!this.#queue.commitPending) this.#send(batch);
-    else this.#queue.afterCommit(() => this.#send(batch));
+    else this.#sendAfterCommit(batch);
     this.#pump();
   };
+
+  // Closures live in methods of their own: one in a hot method costs each call a scope object.
+  #sendAfterCommit(batch: Lease<Uint8Array>[]): void {
+    this.#queue.afterCommit(() => this.#send(batch));
+  }
 
   // `first`, then — without going back to the event loop — further ready items the credit allows
   // (at most FAIR_BATCH, so other consumers get their turn), so a burst of publishes leaves as one
@@ -208,9 +240,9 @@ export class ConsumerOutlet {
   #send(batch: Lease<Uint8Array>[]): void {
     const { peer, frames, signal } = this.#options;
     const batched = this.#options.batched?.() ?? false;
-    let sent = 0;
-    if (peer.batch === undefined) sent = sendDeliveries(peer, frames, batch, batched, signal);
-    else peer.batch(() => void (sent = sendDeliveries(peer, frames, batch, batched, signal)));
+    // Batched, the deliveries already are one message (more only past 64 KiB): a cork around
+    // it would be one more native call per flush for nothing.
+    const sent = peer.batch === undefined || batched ? sendDeliveries(peer, frames, batch, batched, signal) : this.#sendCorked(batch);
     if (sent < batch.length) {
       // The consumer never got these (socket gone, or the runtime dropped the frame because
       // the consumer stopped reading): straight back, uncounted; wait until it reads again.
@@ -218,6 +250,14 @@ export class ConsumerOutlet {
       this.#stalled = !signal.aborted;
     }
     if ((peer.bufferedAmount?.() ?? 0) > SEND_BUFFER_HIGH) this.#waitForDrain();
+  }
+
+  // One DELIVER message per lease, corked into one write (`peer.batch`).
+  #sendCorked(batch: Lease<Uint8Array>[]): number {
+    const { peer, frames, signal } = this.#options;
+    let sent = 0;
+    peer.batch!(() => void (sent = sendDeliveries(peer, frames, batch, false, signal)));
+    return sent;
   }
 
   #giveBack(lease: Lease<Uint8Array>): void {

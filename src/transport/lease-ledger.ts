@@ -78,14 +78,11 @@ export class LeaseLedger<T> {
    * the leases it really holds. Returns how many were dropped.
    */
   prune(): number {
-    let dropped = 0;
-    for (const lease of this.#held.values()) {
-      if (this.#queue.leaseByToken(lease.token) === lease) continue;
-      this.#held.delete(tokenSlot(lease.token));
-      dropped++;
-    }
-    return dropped;
+    // Runs on every CREDIT: a scan in place, no snapshot of up to `credit` leases each time.
+    return this.#held.deleteWhere(this.#ended);
   }
+
+  readonly #ended = (lease: Lease<T>): boolean => this.#queue.leaseByToken(lease.token) !== lease;
 
   /**
    * Fails every held lease back with requeue, at once (delay 0, whatever the queue's requeue

@@ -142,6 +142,7 @@ export class PublishIntake {
   readonly #strikes: FullQueueStrikes;
   /** Aborted with the connection, or when this intake closes it for flooding a full queue. */
   readonly #stop = new AbortController();
+  readonly #receipt: { sequenceId: number; queue: string; duplicate: boolean } = { sequenceId: 0, queue: "", duplicate: false };
   #backlogRunning = false;
   #backlogBytes = 0;
   #closing = false;
@@ -213,6 +214,14 @@ export class PublishIntake {
 
   // Every answer goes through the commit wait, so answers keep the publishes' order.
   #answer(id: number, added: Result<Enqueued>): void {
+    const queue = this.#options.queue;
+    // A memory queue answers at once (`whenStored` would call straight back): no closure per publish.
+    if (!queue.stored) return this.#send(id, added);
+    this.#answerWhenStored(id, added);
+  }
+
+  // A method of its own: the closure's scope would otherwise be made on every `#answer`.
+  #answerWhenStored(id: number, added: Result<Enqueued>): void {
     this.#options.queue.whenStored(added, (result) => this.#send(id, result));
   }
 
@@ -220,7 +229,11 @@ export class PublishIntake {
     const { peer, queue, frames } = this.#options;
     if (added.ok) {
       this.#strikes.accepted();
-      const receipt = { sequenceId: added.value.sequenceId, queue: queue.name, duplicate: added.value.duplicate };
+      // One scratch per intake: the peer and the frame writer read it before they return.
+      const receipt = this.#receipt;
+      receipt.sequenceId = added.value.sequenceId;
+      receipt.queue = queue.name;
+      receipt.duplicate = added.value.duplicate;
       return void (peer.receipt !== undefined ? peer.receipt(id, receipt) : safeSend(peer, frames.receipt(id, receipt)));
     }
     const outcome = publishOutcome(added);

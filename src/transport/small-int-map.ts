@@ -83,6 +83,21 @@ export class SmallIntMap<V> {
     return true;
   }
 
+  /**
+   * Removes every entry whose value `drop` says to; returns how many. Allocates nothing when
+   * nothing is dropped (the common case of a periodic check), unlike `values()` + `delete`.
+   */
+  deleteWhere(drop: (value: V) => boolean): number {
+    let doomed: number[] | undefined;
+    const keys = this.#keys;
+    const values = this.#values;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== -1 && drop(values[i] as V)) (doomed ??= []).push(keys[i]!);
+    if (doomed === undefined) return 0;
+    // Deleted afterwards: a delete shifts later entries of a probe run back, under the scan.
+    for (const key of doomed) this.delete(key);
+    return doomed.length;
+  }
+
   /** Every value (a snapshot array, safe to modify the map while using it). */
   values(): V[] {
     const out: V[] = [];

@@ -31,10 +31,11 @@ export interface WsSessionOptions {
   readonly maxPublishBacklog?: number;
   /**
    * Optional: schedules `run` after the I/O callbacks now running (e.g. with `setImmediate`).
-   * When given, a lease handed to this connection is delivered from there, so every message
-   * published by the burst being read leaves in the same batch (with `peer.batch`: one write)
-   * instead of one write per message. Costs one event-loop turn of latency per batch. Without
-   * it, delivery runs in a microtask.
+   * When given, the first batch of deliveries of a turn still leaves at once (in a microtask,
+   * with everything ready by then), and leases handed to this connection after it in the same
+   * turn are delivered from `run`, so the rest of a burst being read leaves in one more batch
+   * (with `peer.batch`: one write) instead of one write per message. A message published alone
+   * waits for no turn. Without it, every delivery runs in a microtask.
    */
   readonly coalesce?: (run: () => void) => void;
   /** The server's memory budget, which publishes held while the queue is full count against. */
@@ -117,6 +118,8 @@ export class WsSession {
       batched: () => this.#peer.batching,
       // Wrapped: workerd refuses a global called with another `this` ("Illegal invocation").
       schedule: options.coalesce ?? ((run) => queueMicrotask(run)),
+      // Coalescing to the end of the turn, the turn's first batch still leaves at once.
+      soon: options.coalesce === undefined ? undefined : (run) => queueMicrotask(run),
       signal: this.#stop.signal,
       error: (error, id) => this.#error(error, id),
     });
@@ -168,12 +171,14 @@ export class WsSession {
     if (data instanceof Uint8Array) return this.#handleBytes(data);
     if (data instanceof ArrayBuffer) return this.#handleBytes(new Uint8Array(data));
     if (ArrayBuffer.isView(data)) return this.#handleBytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    if (typeof Blob !== "undefined" && data instanceof Blob) {
-      // Blobs read asynchronously; chaining keeps the connection's frames in order.
-      this.#blobs = this.#blobs.then(async () => this.#handleBytes(new Uint8Array(await data.arrayBuffer()))).catch(() => {});
-      return;
-    }
+    if (typeof Blob !== "undefined" && data instanceof Blob) return this.#handleBlob(data);
     this.#malformed(sluiceError("frame.malformed", "text messages are not frames: send one binary frame per message"));
+  }
+
+  // Its own method: a closure over `data` in `handleMessage` would cost every message a scope object.
+  #handleBlob(data: Blob): void {
+    // Blobs read asynchronously; chaining keeps the connection's frames in order.
+    this.#blobs = this.#blobs.then(async () => this.#handleBytes(new Uint8Array(await data.arrayBuffer()))).catch(() => {});
   }
 
   // ERROR for a bad frame; after MAX_MALFORMED_RUN of them in a row, close (1008) instead.
@@ -274,7 +279,7 @@ export class WsSession {
         return;
       case FrameType.PING:
         // A durability barrier: the PONG follows the commit of everything enqueued before it.
-        return this.#queue.afterCommit(() => void safeSend(this.#peer, pongFrame(id)));
+        return this.#pong(id);
       case FrameType.CREDIT:
         return this.#outlet.grant(arg);
       case FrameType.ACK:
@@ -291,6 +296,11 @@ export class WsSession {
       default:
         return this.#error(sluiceError("frame.malformed", `frame type 0x${type.toString(16)} is not sent by clients`), id);
     }
+  }
+
+  // Its own method: a closure over `id` in `#dispatch` would cost every frame a scope object.
+  #pong(id: number): void {
+    this.#queue.afterCommit(() => void safeSend(this.#peer, pongFrame(id)));
   }
 
   #error(error: SluiceError, id = 0): void {

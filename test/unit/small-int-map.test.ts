@@ -31,6 +31,27 @@ describe("SmallIntMap", () => {
     expect(map.values().sort((a, b) => a - b)).toEqual([...model.values()].sort((a, b) => a - b));
   });
 
+  test("deleteWhere drops exactly the entries it is told to, across clustered probe runs, and agrees with Map after", () => {
+    const random = mulberry32(0xde1e);
+    for (let round = 0; round < 50; round++) {
+      const map = new SmallIntMap<number>(8);
+      const model = new Map<number, number>();
+      for (let i = 0; i < 200; i++) {
+        const key = Math.floor(random() * 400); // dense: long probe runs, some wrapping around the table
+        map.set(key, i);
+        model.set(key, i);
+      }
+      const drop = (value: number) => value % 3 === round % 3;
+      const expected = [...model].filter(([, v]) => drop(v)).length;
+      for (const [k, v] of model) if (drop(v)) model.delete(k);
+      expect(map.deleteWhere(drop)).toBe(expected);
+      expect(map.size).toBe(model.size);
+      for (const [key, value] of model) expect(map.get(key)).toBe(value);
+      expect(map.keys().sort((a, b) => a - b)).toEqual([...model.keys()].sort((a, b) => a - b));
+    }
+    expect(new SmallIntMap<number>().deleteWhere(() => true)).toBe(0);
+  });
+
   test("keys outside [0, 2^31) are a RangeError; lookups of them find nothing", () => {
     const map = new SmallIntMap<string>();
     expect(() => map.set(-1, "x")).toThrow(RangeError);

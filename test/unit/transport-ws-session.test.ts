@@ -1,6 +1,7 @@
 // WsSession delivery batching (issue 7): with a batching peer and a coalesce hook, a burst of
-// ready messages leaves in one batch bounded by the credit; a socket that closes while the
-// loop coalesces gives its lease straight back; Uint8Array views (Bun's Buffers) decode in place.
+// ready messages leaves in one batch bounded by the credit, the first batch of a turn at once and
+// the rest of the turn at its end (issue 21); a socket that closes while the loop coalesces gives
+// its lease straight back; Uint8Array views (Bun's Buffers) decode in place.
 import { describe, expect, test } from "../harness.ts";
 import { SafeTaskQueue } from "../../src/queue/mod.ts";
 import { FrameType } from "../../src/protocol/frame-layout.ts";
@@ -56,30 +57,75 @@ function consumer(options: { batching: boolean }) {
 }
 
 describe("WsSession delivery batching", () => {
-  test("a burst published while the loop coalesces goes out as one batch, bounded by the credit", async () => {
+  test("a burst goes out as one batch, bounded by the credit; more credit sends the rest", async () => {
     const c = consumer({ batching: true });
     c.session.handleMessage(creditFrame(3));
     await flush();
     for (let i = 0; i < 5; i++) expect(c.queue.tryEnqueue(bytes(`m${i}`)).ok).toBe(true);
     await flush();
-    expect(c.coalescing()).toBe(1);
-    expect(c.sent).toEqual([]); // nothing leaves before the burst is over
-    c.release();
-    await flush();
+    // The turn's first batch leaves at the end of the task that made it ready, with all that is ready then.
     expect(c.batches).toEqual([3]);
     expect(c.sent.map((f) => new TextDecoder().decode(f.payload))).toEqual(["m0", "m1", "m2"]);
     expect(c.sent.every((f) => f.type === FrameType.DELIVER && f.arg === 1)).toBe(true);
     expect(c.session.credit).toBe(0);
     expect(c.session.held).toBe(3);
+    c.release(); // the end of that turn: nothing more to send
+    await flush();
+    expect(c.batches).toEqual([3]);
 
     // More credit: the rest follows in the next batch, and acks settle by token.
     c.session.handleMessage(creditFrame(10));
     await flush();
-    c.release();
-    await flush();
     expect(c.batches).toEqual([3, 2]);
     for (const f of c.sent) c.session.handleMessage(ackFrame(f.id));
     expect(c.queue.stats()).toMatchObject({ acked: 5, active: 0, pending: 0 });
+    await c.session.closed();
+    c.queue.close();
+  });
+
+  test("a message published alone leaves at once; what follows in the same turn waits for its end and leaves as one batch", async () => {
+    const c = consumer({ batching: true });
+    c.session.handleMessage(creditFrame(10));
+    await flush();
+    c.queue.tryEnqueue(bytes("m0"));
+    await flush();
+    expect(c.batches).toEqual([1]); // no turn waited
+    expect(c.coalescing()).toBe(1); // the end of this turn is scheduled once
+    for (let i = 1; i < 4; i++) c.queue.tryEnqueue(bytes(`m${i}`));
+    await flush();
+    expect(c.batches).toEqual([1]); // nothing leaves before the burst is over
+    expect(c.coalescing()).toBe(1);
+    c.release();
+    await flush();
+    expect(c.batches).toEqual([1, 3]);
+    // A new turn: its first message leaves at once again.
+    c.queue.tryEnqueue(bytes("m4"));
+    await flush();
+    expect(c.batches).toEqual([1, 3, 1]);
+    expect(c.coalescing()).toBe(2);
+    expect(c.sent.map((f) => new TextDecoder().decode(f.payload))).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+    await c.session.closed();
+    c.queue.close();
+  });
+
+  test("after a burst (a batch of 16 or more) a turn's deliveries all wait for its end; a small batch brings back the first at once", async () => {
+    const c = consumer({ batching: true });
+    c.session.handleMessage(creditFrame(100));
+    await flush();
+    for (let i = 0; i < 20; i++) c.queue.tryEnqueue(bytes(`b${i}`));
+    await flush();
+    expect(c.batches).toEqual([20]); // the first batch of the turn, at once
+    c.release();
+    await flush();
+    c.queue.tryEnqueue(bytes("after-burst"));
+    await flush();
+    expect(c.batches).toEqual([20]); // under load: waits for the end of the turn
+    c.release();
+    await flush();
+    expect(c.batches).toEqual([20, 1]);
+    c.queue.tryEnqueue(bytes("quiet"));
+    await flush();
+    expect(c.batches).toEqual([20, 1, 1]); // the last batch was small: at once again
     await c.session.closed();
     c.queue.close();
   });
@@ -97,17 +143,20 @@ describe("WsSession delivery batching", () => {
 
   test("a socket that closes while the loop coalesces puts the lease straight back, not counted as an attempt", async () => {
     const c = consumer({ batching: true });
-    c.session.handleMessage(creditFrame(1));
+    c.session.handleMessage(creditFrame(2));
     await flush();
-    c.queue.tryEnqueue(bytes("x"));
+    c.queue.tryEnqueue(bytes("x")); // leaves at once
     await flush();
-    expect(c.queue.stats().active).toBe(1);
+    c.queue.tryEnqueue(bytes("y")); // waits for the end of the turn
+    await flush();
+    expect(c.sent.map((f) => new TextDecoder().decode(f.payload))).toEqual(["x"]);
+    expect(c.queue.stats().active).toBe(2);
     await c.session.closed();
     c.release();
     await flush();
-    expect(c.sent).toEqual([]);
-    expect(c.queue.stats()).toMatchObject({ active: 0, pending: 1 });
-    const again = c.queue.tryLease();
+    expect(c.sent.length).toBe(1);
+    expect(c.queue.stats()).toMatchObject({ active: 0, pending: 2 });
+    const again = [c.queue.tryLease(), c.queue.tryLease()].find((l) => l !== undefined && new TextDecoder().decode(l.payload) === "y");
     expect(again?.attempt).toBe(1);
     c.queue.close();
   });
