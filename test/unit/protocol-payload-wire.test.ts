@@ -23,21 +23,11 @@ import {
 import { PayloadReader, PayloadWriter } from "../../src/protocol/payload-wire.ts";
 import { sluiceError } from "../../src/result/errors.ts";
 import { describe, expect, test } from "../harness.ts";
+import { mulberry32 } from "../seeded-random.ts";
 
 const TEXTS = ["", "jobs", "é", "日本語 ✓", "😀 emoji", "a".repeat(200), "x".repeat(20_000)];
 const NUMBERS = [0, 1, 127, 128, 300, 16_383, 16_384, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 35 + 7, Number.MAX_SAFE_INTEGER];
 
-// A small deterministic PRNG, so a failure reproduces.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe("payload-wire writes what protobuf-es writes", () => {
   test("Receipt", () => {
@@ -74,7 +64,7 @@ describe("payload-wire writes what protobuf-es writes", () => {
   });
 
   test("QueueStats", () => {
-    const random = prng(21);
+    const random = mulberry32(21);
     for (let i = 0; i < 200; i++) {
       const pick = () => NUMBERS[Math.floor(random() * NUMBERS.length)]!;
       const counters = { pending: pick(), active: pick(), poisoned: pick(), enqueued: pick(), acked: pick(), failed: pick(), requeued: pick(), expired: pick(), poisonedTotal: pick() };
@@ -143,7 +133,7 @@ describe("payload-wire reads what protobuf-es writes", () => {
   });
 
   test("random bytes: whatever payload-wire accepts, protobuf-es reads the same; it never throws past the decoders", () => {
-    const random = prng(7);
+    const random = mulberry32(7);
     const valid = [
       toBinary(ReceiptSchema, create(ReceiptSchema, { sequenceId: 99n, queue: "jobs", duplicate: true })),
       toBinary(ErrorSchema, create(ErrorSchema, { code: "timeout", message: "m", metadata: { k: "v" } })),
