@@ -67,20 +67,36 @@ export function liveOptions(current: ResolvedQueueOptions, options: SafeTaskQueu
  * ```
  */
 export function leaseOf<T>(
-  item: { readonly payload: T; readonly sequenceId: number; readonly enqueuedAt: number; readonly lastError: Lease<T>["lastError"]; readonly failures: number },
+  item: LeasedItem<T>,
   delivery: { readonly attempt: number; readonly token: number; readonly leasedAt: number; readonly suspect: boolean },
   options: Pick<ResolvedQueueOptions, "maxRetries" | "name">,
 ): Lease<T> {
+  return leaseAt(item, delivery.attempt, delivery.token, delivery.leasedAt, delivery.suspect, options);
+}
+
+/** What a lease copies from its item. */
+type LeasedItem<T> = { readonly payload: T; readonly sequenceId: number; readonly enqueuedAt: number; readonly lastError: Lease<T>["lastError"]; readonly failures: number };
+
+/**
+ * `leaseOf` with the delivery's fields as arguments: the form the per-message lease path uses
+ * (no delivery object to allocate where the engine does not inline the call).
+ *
+ * @example
+ * ```ts
+ * const lease = leaseAt(item, 1, token, now, false, queue.options);
+ * ```
+ */
+export function leaseAt<T>(item: LeasedItem<T>, attempt: number, token: number, leasedAt: number, suspect: boolean, options: Pick<ResolvedQueueOptions, "maxRetries" | "name">): Lease<T> {
   return {
     payload: item.payload,
-    attempt: delivery.attempt,
+    attempt,
     sequenceId: item.sequenceId,
-    token: delivery.token,
-    leasedAt: delivery.leasedAt,
+    token,
+    leasedAt,
     enqueuedAt: item.enqueuedAt,
     lastError: item.lastError,
     isPoisoned: item.failures + 1 >= options.maxRetries,
-    suspect: delivery.suspect,
+    suspect,
     queue: options.name,
   };
 }

@@ -19,7 +19,7 @@ import { InFlight } from "./in-flight.ts";
 import type { PoisonExhausted, QueueJournal } from "./journal.ts";
 import { recoverCrashedLeases, StoredWindow } from "./stored-window.ts";
 import { defaultSizeOf, HeldBytes } from "./held-bytes.ts";
-import { inactiveLease, leaseOf, liveOptions, putBackDrained, requeueDelayFor } from "./lease-rules.ts";
+import { inactiveLease, leaseAt, leaseOf, liveOptions, putBackDrained, requeueDelayFor } from "./lease-rules.ts";
 import type { Enqueued, RelayQueue } from "./relay-queue.ts";
 
 type State = "open" | "draining" | "closed";
@@ -402,7 +402,7 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
     const attempt = ++item.attempts;
     const token = this.#inFlight.acquire(attempt, now + this.options.leaseMs);
     const suspect = item.suspect;
-    const lease = leaseOf(item, { attempt, token, leasedAt: now, suspect }, this.options);
+    const lease = leaseAt(item, attempt, token, now, suspect, this.options);
     if (suspect) item.suspect = false;
     this.#inFlight.attach(item, lease);
     this.#window?.journal.changed(item, true, 0);
