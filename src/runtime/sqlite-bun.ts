@@ -8,6 +8,7 @@
  */
 import { Database } from "bun:sqlite";
 import type { SqlDriver, SqlValue } from "../store/sql-driver.ts";
+import { walWriteback } from "./wal-writeback.ts";
 
 /**
  * Opens (creating) the database file at `path` with `bun:sqlite`.
@@ -19,6 +20,7 @@ import type { SqlDriver, SqlValue } from "../store/sql-driver.ts";
  */
 export function openBunSqlite(path: string): SqlDriver {
   const db = new Database(path, { create: true, strict: true });
+  const writeback = walWriteback(path);
   // bun:sqlite keeps the file (and its lock) open while any statement is unfinalized.
   const statements: { finalize(): void }[] = [];
   return {
@@ -32,7 +34,9 @@ export function openBunSqlite(path: string): SqlDriver {
         all: (...params: SqlValue[]) => statement.all(...params) as Record<string, SqlValue>[],
       };
     },
+    committed: writeback.committed,
     close: () => {
+      writeback.close();
       for (const statement of statements.splice(0)) statement.finalize();
       db.close(true);
     },

@@ -8,6 +8,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import type { SqlDriver, SqlValue } from "../store/sql-driver.ts";
+import { walWriteback } from "./wal-writeback.ts";
 
 /**
  * Opens (creating) the database file at `path` with `node:sqlite`.
@@ -19,6 +20,7 @@ import type { SqlDriver, SqlValue } from "../store/sql-driver.ts";
  */
 export function openNodeSqlite(path: string): SqlDriver {
   const db = new DatabaseSync(path);
+  const writeback = walWriteback(path);
   return {
     exec: (sql) => db.exec(sql),
     prepare: (sql) => {
@@ -28,6 +30,10 @@ export function openNodeSqlite(path: string): SqlDriver {
         all: (...params: SqlValue[]) => statement.all(...params) as Record<string, SqlValue>[],
       };
     },
-    close: () => db.close(),
+    committed: writeback.committed,
+    close: () => {
+      writeback.close();
+      db.close();
+    },
   };
 }

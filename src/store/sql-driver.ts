@@ -52,6 +52,11 @@ export interface SqlDriver {
    * and PRAGMA — provides it; the store then sends none of those and uses this instead.
    */
   transaction?(body: () => void): void;
+  /**
+   * Optional: told after each committed group commit. A file driver uses it to write the WAL back
+   * to the disk off the event loop (`src/runtime/wal-writeback.ts`); durability does not depend on it.
+   */
+  committed?(): void;
 }
 
 /**

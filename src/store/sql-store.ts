@@ -166,6 +166,7 @@ export class SqlStore implements JournalHost {
     } catch (thrown) {
       return this.#failed(thrown);
     }
+    this.#driver.committed?.();
     for (const journal of this.#dirty) journal.committed();
     this.#dirty.clear();
     this.#keys.clear();
