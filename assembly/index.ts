@@ -6,7 +6,7 @@ export { initCrcTables } from "./crc32c";
 export { codecSetup, codecReserve, codecDecode, codecCrc } from "./frames";
 export {
   leaseSetup, leaseSize, leaseAcquire, leaseAcquireMany, leaseIsActive, leaseAttemptOf,
-  leaseDeadlineOf, leaseExtend, leaseRelease, leaseReleaseMany, leaseExpireUpTo, leaseNextDeadline,
+  leaseDeadlineOf, leaseExtend, leaseRelease, leaseTake, leaseReleaseMany, leaseExpireUpTo, leaseNextDeadline,
   leaseSetGeneration, leaseOutPtr,
 } from "./leases";
 

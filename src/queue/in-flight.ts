@@ -94,6 +94,26 @@ export class InFlight<T> {
     return lease !== undefined && lease.token === token ? lease : undefined;
   }
 
+  /**
+   * Ack: `live` then `end` with one table call (`take`). The item if `lease` was the live delivery
+   * (now ended); undefined if not, after expiring it if its deadline passed — as `live` does.
+   */
+  take(lease: Lease<T>, now: number): QueueItem<T> | undefined {
+    const token = lease.token;
+    const slot = this.table.slotOf(token);
+    // Checked first, in JS: a token of another queue's table must not end a lease here.
+    if (this.#leases[slot] !== lease) return undefined;
+    const deadline = this.table.take(token);
+    if (deadline < 0) return undefined;
+    if (deadline <= now) {
+      this.#expireSlot(slot);
+      return undefined;
+    }
+    const item = this.#items[slot];
+    this.#clear(slot);
+    return item;
+  }
+
   /** Ends a live lease (ack, fail, poison). */
   end(lease: Lease<T>): void {
     this.table.release(lease.token);

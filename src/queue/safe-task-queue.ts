@@ -247,9 +247,8 @@ export class SafeTaskQueue<T> implements RelayQueue<T> {
    * it (pumps do, for their duration metric): clock reads are not free, and this saves one.
    */
   ack(lease: Lease<T>, now: number = this.options.clock.now()): Result<void> {
-    const item = this.#inFlight.live(lease, now);
+    const item = this.#inFlight.take(lease, now);
     if (item === undefined) return inactiveLease(lease);
-    this.#inFlight.end(lease);
     this.metrics.acked.value++;
     this.#window?.journal.removed(item);
     this.#forget(item);

@@ -109,16 +109,35 @@ class JsLeaseTable implements LeaseTable {
     this.put(i, d, s, slot);
   }
 
+  /**
+   * Bottom-up (Floyd) deletion: the hole walks down along the smaller child to a leaf (one
+   * comparison a level instead of sift-down's two) and the last entry, put there, is sifted up.
+   * Released and expired leases are nearly always the root and the last entry among the latest
+   * deadlines, so that sift-up rarely moves. Same keys, so the same expiry order as before.
+   */
   private removeAt(i: number): void {
     const slot = this.hSlot[i]!;
-    const last = --this.count;
-    if (i !== last) {
-      const d = this.hDeadline[last]!;
-      const s = this.hSeq[last]!;
-      const ls = this.hSlot[last]!;
-      const p = (i - 1) >>> 1;
-      if (i > 0 && (d < this.hDeadline[p]! || (d === this.hDeadline[p]! && s < this.hSeq[p]!))) this.siftUp(i, d, s, ls);
-      else this.siftDown(i, d, s, ls);
+    const n = --this.count;
+    if (i !== n) {
+      const hd = this.hDeadline;
+      const hs = this.hSeq;
+      const d = hd[n]!;
+      const s = hs[n]!;
+      const ls = this.hSlot[n]!;
+      let h = i;
+      for (;;) {
+        const l = 2 * h + 1;
+        if (l >= n) break;
+        let c = l;
+        if (l + 1 < n) {
+          const ld = hd[l]!;
+          const rd = hd[l + 1]!;
+          if (rd < ld || (rd === ld && hs[l + 1]! < hs[l]!)) c = l + 1;
+        }
+        this.put(h, hd[c]!, hs[c]!, this.hSlot[c]!);
+        h = c;
+      }
+      this.siftUp(h, d, s, ls);
     }
     let g = this.gen[slot]! + this.genStep;
     if (g >= LEASE_GENERATION_LIMIT) g = this.genStart;
@@ -194,6 +213,15 @@ class JsLeaseTable implements LeaseTable {
     if (s < 0) return false;
     this.removeAt(this.heapIndex[s]!);
     return true;
+  }
+
+  take(token: number): number {
+    const s = this.activeSlot(token);
+    if (s < 0) return -1;
+    const i = this.heapIndex[s]!;
+    const deadline = this.hDeadline[i]!;
+    this.removeAt(i);
+    return deadline;
   }
 
   releaseMany(tokens: Float64Array, count: number): number {

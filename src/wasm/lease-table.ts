@@ -17,9 +17,9 @@
  * table.isActive(token);                      // false: stale now
  * ```
  *
- * Ordering: deadlines live in a binary min-heap keyed by (deadline, acquire sequence), so leases
- * with equal deadlines expire in acquire order, identically in both implementations. Free slots
- * are reused last-freed-first; new slots are taken in index order.
+ * Ordering: deadlines live in a min-heap (binary in JS, 4-ary in WASM) keyed by (deadline,
+ * acquire sequence), so leases with equal deadlines expire in acquire order, identically in both
+ * implementations. Free slots are reused last-freed-first; new slots are taken in index order.
  */
 export interface LeaseTable {
   /** Number of live leases. */
@@ -38,6 +38,11 @@ export interface LeaseTable {
   extend(token: number, deadline: number): boolean;
   /** Ends an active lease and frees its slot. False, and no change, if the token is stale. */
   release(token: number): boolean;
+  /**
+   * `deadlineOf` then `release` in one call (one boundary crossing for WASM): ends an active lease
+   * and returns the deadline it had, or -1, and no change, if the token is stale. The ack path.
+   */
+  take(token: number): number;
   /**
    * Ends every lease whose deadline is <= `now`, earliest first, writing their tokens to `out`.
    * Writes at most `out.length` tokens and returns how many; call again while it returns

@@ -36,6 +36,7 @@ export interface SluiceExports {
   leaseDeadlineOf(token: number): number;
   leaseExtend(token: number, deadline: number): number;
   leaseRelease(token: number): number;
+  leaseTake(token: number): number;
   leaseReleaseMany(count: number): number;
   leaseExpireUpTo(now: number, maxOut: number): number;
   leaseNextDeadline(): number;

@@ -89,6 +89,10 @@ class WasmLeaseTable implements LeaseTable {
     return this.ex.leaseRelease(token) !== 0;
   }
 
+  take(token: number): number {
+    return this.ex.leaseTake(token);
+  }
+
   releaseMany(tokens: Float64Array, count: number): number {
     const want = Math.min(count, tokens.length);
     let released = 0;

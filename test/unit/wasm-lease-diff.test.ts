@@ -22,9 +22,12 @@ function run(seed: number): string {
       const deadline = now + int(50); // coarse deadlines: many ties
       results = tables.map((t) => String(t.acquire(attempt, deadline)));
       issued.push(Number(results[0]));
-    } else if (kind < 50) {
+    } else if (kind < 44) {
       const token = pick();
       results = tables.map((t) => String(t.release(token)));
+    } else if (kind < 50) {
+      const token = pick();
+      results = tables.map((t) => String(t.take(token)));
     } else if (kind < 62) {
       const token = pick();
       const deadline = now + int(80) - 10;

@@ -45,6 +45,9 @@ describe("ResumableLeaseTable", () => {
     const n = table.expireUpTo(1003, out);
     expect([...out.subarray(0, n)]).toEqual([issued[0]!, issued[3]!]);
     expect(table.release(issued[4]!)).toBe(true);
+    expect(table.take(fresh[0]!)).toBe(5000); // release returning the deadline
+    expect(table.take(fresh[0]!)).toBe(-1);
+    expect(table.isActive(fresh[0]!)).toBe(false);
     const reused = table.acquire(3, 9000);
     expect([...issued, ...fresh]).not.toContain(reused);
     expect(Math.floor(reused / LEASE_SLOT_SPAN) % 64).toBe(2); // this incarnation's lane: index 1 + 1

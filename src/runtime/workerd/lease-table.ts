@@ -114,6 +114,14 @@ export class ResumableLeaseTable implements LeaseTable {
     return true;
   }
 
+  take(token: number): number {
+    const slot = this.#active(token);
+    if (slot < 0) return -1;
+    const deadline = this.#deadline[slot]!;
+    this.#vacate(slot);
+    return deadline;
+  }
+
   releaseMany(tokens: Float64Array, count: number): number {
     let released = 0;
     for (let i = 0; i < Math.min(count, tokens.length); i++) if (this.release(tokens[i]!)) released++;
