@@ -84,28 +84,38 @@ function siftUp(start: u32, d: f64, s: f64, slot: u32): void {
   put(i, d, s, slot);
 }
 
+/** The smallest of the (up to 4) children of a heap node, its first child at `first`, in a heap of `n`. */
+// @ts-ignore: decorator
+@inline function smallestChild(first: u32, n: u32): u32 {
+  const last = min<u32>(first + 4, n);
+  let c = first;
+  let cr = rec(first);
+  let cd = load<f64>(cr);
+  let cs = load<f64>(cr, 8);
+  for (let k = first + 1; k < last; k++) {
+    const kr = rec(k);
+    const kd = load<f64>(kr);
+    const ks = load<f64>(kr, 8);
+    if (less(kd, ks, cd, cs)) {
+      c = k;
+      cr = kr;
+      cd = kd;
+      cs = ks;
+    }
+  }
+  return c;
+}
+
 function siftDown(start: u32, d: f64, s: f64, slot: u32): void {
   let i = start;
   const n = size;
   while (true) {
     const first: u32 = (i << 2) + 1;
     if (first >= n) break;
-    const last = min<u32>(first + 4, n);
-    let c = first;
-    let cr = rec(first);
-    let cd = load<f64>(cr);
-    let cs = load<f64>(cr, 8);
-    for (let k = first + 1; k < last; k++) {
-      const kr = rec(k);
-      const kd = load<f64>(kr);
-      const ks = load<f64>(kr, 8);
-      if (less(kd, ks, cd, cs)) {
-        c = k;
-        cr = kr;
-        cd = kd;
-        cs = ks;
-      }
-    }
+    const c = smallestChild(first, n);
+    const cr = rec(c);
+    const cd = load<f64>(cr);
+    const cs = load<f64>(cr, 8);
     if (!less(cd, cs, d, s)) break;
     put(i, cd, cs, load<u32>(cr, 16));
     i = c;
@@ -133,22 +143,10 @@ function removeAt(i: u32): void {
     while (true) {
       const first: u32 = (h << 2) + 1;
       if (first >= n) break;
-      const last = min<u32>(first + 4, n);
-      let c = first;
-      let cr = rec(first);
-      let cd = load<f64>(cr);
-      let cs = load<f64>(cr, 8);
-      for (let k = first + 1; k < last; k++) {
-        const kr = rec(k);
-        const kd = load<f64>(kr);
-        const ks = load<f64>(kr, 8);
-        if (less(kd, ks, cd, cs)) {
-          c = k;
-          cr = kr;
-          cd = kd;
-          cs = ks;
-        }
-      }
+      const c = smallestChild(first, n);
+      const cr = rec(c);
+      const cd = load<f64>(cr);
+      const cs = load<f64>(cr, 8);
       put(h, cd, cs, load<u32>(cr, 16));
       h = c;
     }
