@@ -68,14 +68,15 @@ export class PumpWorker<T> {
 
   constructor(shared: PumpShared<T>) {
     this.#s = shared;
-    // Fails the current lease back (requeued at once, attempt not counted); a lease that ended
-    // meanwhile is left alone. Bound once per worker.
-    const failBack = () => {
-      const back = this.current === undefined ? ok() : shared.queue.fail(this.current, ROLLED_BACK, REQUEUE_NOW);
-      return back.ok || back.error.code === "lease.inactive" ? ok() : back;
-    };
-    this.#context = new WorkerContext(shared.signal, failBack);
+    this.#context = new WorkerContext(shared.signal, this.#failBack);
   }
+
+  // Fails the current lease back (requeued at once, attempt not counted); a lease that ended
+  // meanwhile is left alone. Bound once per worker: the scope's compensation and `#rollBack`'s.
+  readonly #failBack = (): Result<void> => {
+    const back = this.current === undefined ? ok() : this.#s.queue.fail(this.current, ROLLED_BACK, REQUEUE_NOW);
+    return back.ok || back.error.code === "lease.inactive" ? ok() : back;
+  };
 
   /** Leases the next item (`now`: a fresh clock read, if the caller has one) and starts it, or waits for one. */
   next(now: number | undefined): void {
@@ -166,9 +167,9 @@ export class PumpWorker<T> {
       const undone = await scope.compensate(reason);
       return undone.ok ? 0 : ((undone.error.metadata?.failures as unknown[] | undefined)?.length ?? 1);
     }
-    const put = failBack ? this.#s.queue.fail(this.current!, ROLLED_BACK, REQUEUE_NOW) : ok();
+    const put = failBack ? this.#failBack() : ok();
     await undefined; // a failed delivery always yields once before the next lease, as it always has
-    return put.ok || put.error.code === "lease.inactive" ? 0 : 1;
+    return put.ok ? 0 : 1;
   }
 
   #guard(step: () => void): void {

@@ -75,7 +75,6 @@ export interface PumpReport {
   compensationFailures: number;
 }
 
-
 /**
  * The canonical drain of a queue — lease, handle, compensate, ack/fail, heartbeat,
  * measure — in one call.
@@ -119,7 +118,13 @@ async function run<T>(queue: RelayQueue<T>, handler: PumpHandler<T>, concurrency
   const report: PumpReport = { acked: 0, failed: 0, canceled: 0, compensationFailures: 0 };
   const link = linkSignal(signal);
   let running = concurrency;
-  const all = Promise.withResolvers<void>();
+  // Not Promise.withResolvers: the package also runs on Node 20, which lacks it.
+  let allEnded!: () => void;
+  let crashed!: (thrown: unknown) => void;
+  const all = new Promise<void>((resolve, reject) => {
+    allEnded = resolve;
+    crashed = reject;
+  });
   const shared: PumpShared<T> = {
     queue,
     clock,
@@ -129,9 +134,9 @@ async function run<T>(queue: RelayQueue<T>, handler: PumpHandler<T>, concurrency
     report,
     stopped: link.signal.aborted,
     ended: () => {
-      if (--running === 0) all.resolve();
+      if (--running === 0) allEnded();
     },
-    crashed: (thrown) => all.reject(thrown),
+    crashed,
   };
   link.signal.addEventListener("abort", () => (shared.stopped = true), { once: true });
   const workers: PumpWorker<T>[] = [];
@@ -148,7 +153,7 @@ async function run<T>(queue: RelayQueue<T>, handler: PumpHandler<T>, concurrency
       workers.push(worker);
       worker.next(undefined);
     }
-    await all.promise;
+    await all;
   } finally {
     stopHeartbeats.abort();
     await heartbeats;
