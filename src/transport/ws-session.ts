@@ -56,6 +56,8 @@ function sharedReusingWriter(): FrameWriter {
 }
 
 const EMPTY = new Uint8Array(0);
+// Wrapped: workerd refuses a global called with another `this` ("Illegal invocation").
+const microtask = (run: () => void): void => queueMicrotask(run);
 
 /** Malformed frames in a row (no good frame between) before the connection is closed with 1008. */
 const MAX_MALFORMED_RUN = 64;
@@ -116,10 +118,9 @@ export class WsSession {
       peer: options.peer,
       frames: this.#frames,
       batched: () => this.#peer.batching,
-      // Wrapped: workerd refuses a global called with another `this` ("Illegal invocation").
-      schedule: options.coalesce ?? ((run) => queueMicrotask(run)),
+      schedule: options.coalesce ?? microtask,
       // Coalescing to the end of the turn, the turn's first batch still leaves at once.
-      soon: options.coalesce === undefined ? undefined : (run) => queueMicrotask(run),
+      soon: options.coalesce === undefined ? undefined : microtask,
       signal: this.#stop.signal,
       error: (error, id) => this.#error(error, id),
     });
